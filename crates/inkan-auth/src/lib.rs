@@ -1,0 +1,4 @@
+//! Mail authentication as a receiver evaluates it and a sender produces it: one module per
+//! protocol, each split by verb. DNS comes in through [`inkan_dns::Resolver`] and time is passed
+//! in; nothing here prints or reads the clock on its own.
+#![warn(clippy::print_stdout, clippy::print_stderr)]

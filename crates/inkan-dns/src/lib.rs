@@ -1,0 +1,54 @@
+//! DNS as inkan's protocol code sees it.
+//!
+//! Every protocol in inkan asks DNS through the [`Resolver`] trait and gets back either an
+//! [`Answer`] — records, NXDOMAIN or NODATA, each with a TTL — or a [`DnsError`] that says why no
+//! answer could be had (timeout, SERVFAIL, REFUSED, network). Keeping "absent" apart from
+//! "unknown" is the point: SPF turns a failure into `temperror`, an audit into `unknown`, and
+//! neither may mistake it for a missing record.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod memory;
+mod types;
+
+pub use memory::MemoryResolver;
+pub use types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future returned by [`Resolver::lookup`].
+pub type LookupFuture<'a> = Pin<Box<dyn Future<Output = Result<Answer, DnsError>> + Send + 'a>>;
+
+/// Asks DNS one question: the records of one type at one name.
+///
+/// Implementations follow CNAME chains for types other than CNAME and report the chain in
+/// [`RecordSet::cname_chain`]. `name` is a domain name with or without the trailing dot, in any
+/// letter case; implementations compare names case-insensitively.
+pub trait Resolver: Send + Sync {
+    /// Looks up the records of type `rtype` at `name`.
+    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a>;
+}
+
+impl<R: Resolver + ?Sized> Resolver for &R {
+    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
+        (**self).lookup(name, rtype)
+    }
+}
+
+impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
+    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
+        (**self).lookup(name, rtype)
+    }
+}
+
+impl<R: Resolver + ?Sized> Resolver for Box<R> {
+    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
+        (**self).lookup(name, rtype)
+    }
+}
+
+/// Lower-cases `name` and strips one trailing dot: the form inkan uses as a key for names.
+pub fn normalize_name(name: &str) -> String {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    trimmed.to_ascii_lowercase()
+}

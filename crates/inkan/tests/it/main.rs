@@ -1,0 +1,3 @@
+//! End-to-end tests of the `inkan` binary: run it, check stdout and the exit code.
+
+mod harness;
