@@ -9,9 +9,11 @@
 
 mod memory;
 mod types;
+mod zone;
 
 pub use memory::MemoryResolver;
 pub use types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
+pub use zone::{DEFAULT_TTL, ZoneError, ZoneErrorKind, parse_zone};
 
 use std::future::Future;
 use std::pin::Pin;
