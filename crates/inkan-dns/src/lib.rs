@@ -12,7 +12,9 @@ mod memory;
 mod types;
 mod zone;
 
-pub use cache::{CacheConfig, CacheStats, CachingResolver, Clock, ManualClock, SystemClock};
+pub use cache::{
+    CacheConfig, CacheStats, CachingResolver, Clock, CoarseClock, ManualClock, SystemClock,
+};
 pub use memory::MemoryResolver;
 pub use types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
 pub use zone::{DEFAULT_TTL, ZoneError, ZoneErrorKind, parse_zone};
