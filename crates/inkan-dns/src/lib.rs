@@ -8,9 +8,11 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod memory;
+mod network;
 mod types;
 
 pub use memory::MemoryResolver;
+pub use network::{NetworkError, NetworkOptions, NetworkResolver};
 pub use types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
 
 use std::future::Future;
