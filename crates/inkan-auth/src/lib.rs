@@ -6,3 +6,4 @@
 pub mod message;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
+pub mod dkim;
