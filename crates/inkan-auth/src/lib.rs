@@ -7,3 +7,4 @@ pub mod message;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
 pub mod dkim;
+pub mod spf;
