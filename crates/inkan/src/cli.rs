@@ -12,7 +12,12 @@ use crate::output::{ColorChoice, Format};
 /// inkan: prove your mail is yours. SPF, DKIM, DMARC and ARC as receivers evaluate them, domain
 /// audits against the Gmail, Yahoo, Outlook and Apple sender rules, and DMARC reports.
 #[derive(Debug, Parser)]
-#[command(name = "inkan", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "inkan",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub globals: GlobalArgs,

@@ -18,12 +18,27 @@ pub struct DnsCommand {
 
 impl DnsCommand {
     /// Looks the name up and prints what came back.
-    pub async fn run(self, globals: &GlobalArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
         let resolver = crate::resolver::build(globals)?;
         let answer = resolver.lookup(&self.name, self.rtype).await?;
         for record in answer.records() {
-            writeln!(out, "{}.\t{}\t{}\t{}", record.name, record.ttl, record.data.record_type(), record.data)?;
+            writeln!(
+                out,
+                "{}.\t{}\t{}\t{}",
+                record.name,
+                record.ttl,
+                record.data.record_type(),
+                record.data
+            )?;
         }
-        Ok(if answer.is_empty() { Exit::Findings } else { Exit::Pass })
+        Ok(if answer.is_empty() {
+            Exit::Findings
+        } else {
+            Exit::Pass
+        })
     }
 }
