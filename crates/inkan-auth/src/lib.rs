@@ -3,4 +3,5 @@
 //! in; nothing here prints or reads the clock on its own.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod authres;
 pub mod dmarc;

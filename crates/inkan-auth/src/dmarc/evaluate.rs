@@ -16,6 +16,7 @@ use super::{
     Alignment, DmarcError, DmarcRecord, DmarcResult, OrgDomainMethod, Policy, discover,
     organizational_domain,
 };
+use crate::authres::MethodResult;
 
 /// Which SMTP identity SPF checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -126,6 +127,28 @@ pub struct DmarcVerdict {
 }
 
 impl DmarcVerdict {
+    /// This verdict as an RFC 8601 `dmarc=` result: the record's policies and the disposition
+    /// in a comment, `header.from` and `policy.dmarc`.
+    pub fn auth_result(&self) -> MethodResult {
+        let mut method = MethodResult::new("dmarc", self.result.as_str());
+        if let Some(record) = &self.record {
+            method = method.with_comment(format!(
+                "p={} sp={} dis={}",
+                record.p.as_str(),
+                record.sp.unwrap_or(record.p).as_str(),
+                self.disposition.as_str()
+            ));
+        }
+        if matches!(self.result, DmarcResult::TempError | DmarcResult::PermError) {
+            method = method.with_reason(self.reason.clone());
+        }
+        method = method.with_property("header", "from", self.from_domain.clone());
+        if let Some(policy) = self.policy {
+            method = method.with_property("policy", "dmarc", policy.as_str());
+        }
+        method
+    }
+
     fn early(
         result: DmarcResult,
         reason: String,
@@ -545,6 +568,13 @@ mod tests {
         );
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["result"], "fail");
+        let ar = v.auth_result();
+        assert_eq!(
+            ar.comment.as_deref(),
+            Some("p=reject sp=quarantine dis=reject")
+        );
+        assert_eq!(ar.property("policy", "dmarc"), Some("reject"));
+        assert_eq!(ar.property("header", "from"), Some("example.com"));
         assert_eq!(json["policy"], "reject");
     }
 
