@@ -5,3 +5,4 @@
 
 pub mod authres;
 pub mod dmarc;
+pub mod rules;
