@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use inkan_dns::{Answer, DnsError, RecordType, Resolver};
+use inkan_dns::{Answer, DnsError, LookupFuture, RecordType, Resolver};
 
 /// Asks a resolver, retrying a temporary failure once after `backoff`.
 #[derive(Clone, Copy)]
@@ -47,6 +47,14 @@ impl<'a> Lookup<'a> {
     pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
         let answer = self.get(name, RecordType::Txt).await?;
         Ok(answer.txt().map(|t| t.concat_lossy()).collect())
+    }
+}
+
+/// The protocol analyzers (SPF, DMARC discovery) ask through this too, so they get the same
+/// one retry.
+impl Resolver for Lookup<'_> {
+    fn lookup<'b>(&'b self, name: &'b str, rtype: RecordType) -> LookupFuture<'b> {
+        Box::pin(self.get(name, rtype))
     }
 }
 
