@@ -1,6 +1,7 @@
 //! The checks made for one domain, each in its own module, and the order they run in. Checks
 //! only ask DNS through [`Lookup`]; they never print and never read the clock.
 
+pub mod dkim;
 pub mod domain;
 pub mod ptr;
 pub mod records;
@@ -45,14 +46,15 @@ impl Default for AuditOptions {
 
 /// Every check for `domain`, in a stable order.
 pub async fn run_all(lookup: &Lookup<'_>, domain: &str, selectors: &[String], options: &AuditOptions) -> Vec<Check> {
-    let _ = selectors;
-    let (existence, ptr, optional) = futures::join!(
+    let (existence, ptr, dkim, optional) = futures::join!(
         domain::check(lookup, domain),
         ptr::check(lookup, &options.sending_ips),
+        dkim::check(lookup, domain, selectors, &options.discovery_selectors),
         records::check(lookup, domain),
     );
     let mut checks = existence;
     checks.extend(ptr);
+    checks.extend(dkim);
     checks.extend(optional);
     checks
 }
