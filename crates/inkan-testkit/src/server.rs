@@ -40,7 +40,7 @@ const MAX_CHAIN: usize = 16;
 
 /// How a query reached the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
+enum Transport {
     /// A datagram.
     Udp,
     /// A TCP connection.

@@ -28,6 +28,18 @@ pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
     Ok(Arc::new(CachingResolver::new(network)))
 }
 
+/// Which source of DNS the global options choose, in words, for `-v` output.
+pub fn describe(globals: &GlobalArgs) -> String {
+    let list = |items: Vec<String>| items.join(", ");
+    if !globals.zones.is_empty() {
+        format!("zone files {}", list(globals.zones.iter().map(|p| p.display().to_string()).collect()))
+    } else if !globals.nameservers.is_empty() {
+        format!("name servers {}", list(globals.nameservers.iter().map(ToString::to_string).collect()))
+    } else {
+        "the system resolver configuration".to_owned()
+    }
+}
+
 /// `--timeout SECONDS` as a duration: a positive, finite number.
 fn timeout(seconds: f64) -> anyhow::Result<Duration> {
     match Duration::try_from_secs_f64(seconds) {
