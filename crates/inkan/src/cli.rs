@@ -35,7 +35,7 @@ pub struct GlobalArgs {
     /// absent from every file are NXDOMAIN.
     #[arg(long = "zone", value_name = "FILE", global = true)]
     pub zones: Vec<PathBuf>,
-    /// Seconds to wait for one DNS answer.
+    /// Seconds one DNS lookup may take, retries included; past it the answer is "timeout".
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0, global = true)]
     pub timeout: f64,
     /// Output format.
