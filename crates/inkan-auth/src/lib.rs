@@ -4,3 +4,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod spf;
+pub mod message;
+
+pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
+pub mod dkim;

@@ -70,6 +70,10 @@ pub enum Command {
     /// Show exactly what inkan sees in DNS for a name: records and TTLs, or NXDOMAIN, NODATA,
     /// timeout or SERVFAIL.
     Dns(commands::dns::DnsCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::CompletionsCommand),
+    /// Print the manual page (roff) to standard output.
+    Man(commands::man::ManCommand),
 }
 
 impl Cli {
@@ -78,6 +82,8 @@ impl Cli {
         let globals = &self.globals;
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
+            Command::Completions(cmd) => cmd.run(globals, out),
+            Command::Man(cmd) => cmd.run(globals, out),
         }
     }
 }
