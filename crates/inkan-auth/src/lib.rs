@@ -3,8 +3,8 @@
 //! in; nothing here prints or reads the clock on its own.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod spf;
 pub mod message;
+pub mod spf;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
 pub mod dkim;
