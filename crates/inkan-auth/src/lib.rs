@@ -4,6 +4,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod message;
+pub mod spf;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
 pub mod dkim;
