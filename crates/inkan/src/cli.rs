@@ -65,6 +65,12 @@ pub enum Command {
     /// Show exactly what inkan sees in DNS for a name: records and TTLs, or NXDOMAIN, NODATA,
     /// timeout or SERVFAIL.
     Dns(commands::dns::DnsCommand),
+    /// Make a DKIM key pair: the private key file and the TXT record to publish.
+    Keygen(commands::keygen::KeygenCommand),
+    /// Add a DKIM-Signature to a message (printed with the new field first).
+    Sign(commands::sign::SignCommand),
+    /// DKIM: verify every signature on a message.
+    Dkim(commands::dkim::DkimCommand),
 }
 
 impl Cli {
@@ -73,6 +79,9 @@ impl Cli {
         let globals = &self.globals;
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
+            Command::Keygen(cmd) => cmd.run(globals, out).await,
+            Command::Sign(cmd) => cmd.run(globals, out).await,
+            Command::Dkim(cmd) => cmd.run(globals, out).await,
         }
     }
 }
