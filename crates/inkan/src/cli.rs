@@ -12,7 +12,12 @@ use crate::output::{ColorChoice, Format};
 /// inkan: prove your mail is yours. SPF, DKIM, DMARC and ARC as receivers evaluate them, domain
 /// audits against the Gmail, Yahoo, Outlook and Apple sender rules, and DMARC reports.
 #[derive(Debug, Parser)]
-#[command(name = "inkan", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "inkan",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub globals: GlobalArgs,
@@ -71,6 +76,10 @@ pub enum Command {
     Sign(commands::sign::SignCommand),
     /// DKIM: verify every signature on a message.
     Dkim(commands::dkim::DkimCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::CompletionsCommand),
+    /// Print the manual page (roff) to standard output.
+    Man(commands::man::ManCommand),
 }
 
 impl Cli {
@@ -82,6 +91,8 @@ impl Cli {
             Command::Keygen(cmd) => cmd.run(globals, out).await,
             Command::Sign(cmd) => cmd.run(globals, out).await,
             Command::Dkim(cmd) => cmd.run(globals, out).await,
+            Command::Completions(cmd) => cmd.run(globals, out),
+            Command::Man(cmd) => cmd.run(globals, out),
         }
     }
 }
