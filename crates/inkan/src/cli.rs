@@ -75,6 +75,12 @@ pub enum Command {
     Audit(commands::audit::AuditCommand),
     /// SPF: check a client as a receiver would, or analyze a domain's include tree.
     Spf(commands::spf::SpfCommand),
+    /// Make a DKIM key pair: the private key file and the TXT record to publish.
+    Keygen(commands::keygen::KeygenCommand),
+    /// Add a DKIM-Signature to a message (printed with the new field first).
+    Sign(commands::sign::SignCommand),
+    /// DKIM: verify every signature on a message.
+    Dkim(commands::dkim::DkimCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
@@ -89,6 +95,9 @@ impl Cli {
             Command::Dns(cmd) => cmd.run(globals, out).await,
             Command::Audit(cmd) => cmd.run(globals, out).await,
             Command::Spf(cmd) => cmd.run(globals, out).await,
+            Command::Keygen(cmd) => cmd.run(globals, out).await,
+            Command::Sign(cmd) => cmd.run(globals, out).await,
+            Command::Dkim(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
         }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `inkan` binary: run it, check stdout and the exit code.
 
+mod dkim;
 mod dns;
 mod harness;
 mod spf;
