@@ -70,6 +70,9 @@ pub enum Command {
     /// Show exactly what inkan sees in DNS for a name: records and TTLs, or NXDOMAIN, NODATA,
     /// timeout or SERVFAIL.
     Dns(commands::dns::DnsCommand),
+    /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
+    /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
+    Audit(commands::audit::AuditCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
@@ -82,6 +85,7 @@ impl Cli {
         let globals = &self.globals;
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
+            Command::Audit(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
         }
