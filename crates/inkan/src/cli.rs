@@ -73,6 +73,10 @@ pub enum Command {
     /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
     /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
     Audit(commands::audit::AuditCommand),
+    /// Verify a message as a receiver does: SPF (with --ip), every DKIM signature, DMARC and
+    /// ARC, printed as an Authentication-Results header (or JSON), with the bulk-sender message
+    /// rules. Exit 0 when DMARC passes, 1 otherwise, 2 on errors.
+    Verify(commands::verify::VerifyCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
@@ -86,6 +90,7 @@ impl Cli {
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
             Command::Audit(cmd) => cmd.run(globals, out).await,
+            Command::Verify(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
         }

@@ -4,3 +4,4 @@ pub mod audit;
 pub mod completions;
 pub mod dns;
 pub mod man;
+pub mod verify;
