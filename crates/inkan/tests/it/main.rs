@@ -2,4 +2,5 @@
 
 mod dns;
 mod harness;
+mod interop_dmarc;
 mod verify;
