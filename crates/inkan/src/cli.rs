@@ -81,6 +81,10 @@ pub enum Command {
     Sign(commands::sign::SignCommand),
     /// DKIM: verify every signature on a message.
     Dkim(commands::dkim::DkimCommand),
+    /// Verify a message as a receiver does: SPF (with --ip), every DKIM signature, DMARC and
+    /// ARC, printed as an Authentication-Results header (or JSON), with the bulk-sender message
+    /// rules. Exit 0 when DMARC passes, 1 otherwise, 2 on errors.
+    Verify(commands::verify::VerifyCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
@@ -98,6 +102,7 @@ impl Cli {
             Command::Keygen(cmd) => cmd.run(globals, out).await,
             Command::Sign(cmd) => cmd.run(globals, out).await,
             Command::Dkim(cmd) => cmd.run(globals, out).await,
+            Command::Verify(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
         }

@@ -9,3 +9,4 @@ pub mod keygen;
 pub mod man;
 pub mod spf;
 pub mod sign;
+pub mod verify;

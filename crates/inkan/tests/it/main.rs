@@ -4,3 +4,5 @@ mod dkim;
 mod dns;
 mod harness;
 mod spf;
+mod interop_dmarc;
+mod verify;
