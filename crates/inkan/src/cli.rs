@@ -65,6 +65,9 @@ pub enum Command {
     /// Show exactly what inkan sees in DNS for a name: records and TTLs, or NXDOMAIN, NODATA,
     /// timeout or SERVFAIL.
     Dns(commands::dns::DnsCommand),
+    /// DMARC aggregate and failure, TLS-RPT and ARF reports: ingest into SQLite or
+    /// PostgreSQL, summarise, list inputs that failed.
+    Reports(commands::reports::ReportsCommand),
 }
 
 impl Cli {
@@ -73,6 +76,7 @@ impl Cli {
         let globals = &self.globals;
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
+            Command::Reports(cmd) => cmd.run(globals, out).await,
         }
     }
 }
