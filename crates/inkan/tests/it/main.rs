@@ -1,3 +1,4 @@
 //! End-to-end tests of the `inkan` binary: run it, check stdout and the exit code.
 
 mod harness;
+mod reports;
