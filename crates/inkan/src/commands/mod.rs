@@ -10,3 +10,4 @@ pub mod man;
 pub mod spf;
 pub mod sign;
 pub mod verify;
+pub mod reports;

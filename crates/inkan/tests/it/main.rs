@@ -6,3 +6,4 @@ mod harness;
 mod spf;
 mod interop_dmarc;
 mod verify;
+mod reports;
