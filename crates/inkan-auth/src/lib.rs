@@ -7,3 +7,8 @@ pub mod message;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
 pub mod dkim;
+pub mod spf;
+
+pub mod authres;
+pub mod dmarc;
+pub mod rules;
