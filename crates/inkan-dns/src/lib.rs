@@ -9,6 +9,7 @@
 
 mod cache;
 mod memory;
+mod network;
 mod types;
 mod zone;
 
@@ -16,6 +17,7 @@ pub use cache::{
     CacheConfig, CacheStats, CachingResolver, Clock, CoarseClock, ManualClock, SystemClock,
 };
 pub use memory::MemoryResolver;
+pub use network::{NetworkError, NetworkOptions, NetworkResolver};
 pub use types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
 pub use zone::{DEFAULT_TTL, ZoneError, ZoneErrorKind, parse_zone};
 
