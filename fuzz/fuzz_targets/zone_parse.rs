@@ -8,8 +8,12 @@ use inkan_dns::{Record, parse_zone};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(records) = parse_zone(text, Some("fuzz.test."), "fuzz.zone") else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(records) = parse_zone(text, Some("fuzz.test."), "fuzz.zone") else {
+        return;
+    };
     let written: String = records.iter().map(presentation).collect();
     let reread = parse_zone(&written, None, "rewritten.zone")
         .unwrap_or_else(|e| panic!("records written back do not parse: {e}\n{written}"));
@@ -17,5 +21,11 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn presentation(record: &Record) -> String {
-    format!("{}. {} IN {} {}\n", record.name, record.ttl, record.data.record_type(), record.data)
+    format!(
+        "{}. {} IN {} {}\n",
+        record.name,
+        record.ttl,
+        record.data.record_type(),
+        record.data
+    )
 }
