@@ -48,6 +48,7 @@ impl Fixture {
         let mut plan = FaultPlan::new();
         plan.add("timeout.example.test", Fault::Timeout, []);
         plan.add("servfail.example.test", Fault::ServFail, []);
+        plan.add("refused.example.test", Fault::Refused, []);
         // Large answers must take the TCP path, whatever EDNS size the client offers.
         let server = DnsServer::builder(zone)
             .faults(plan)
@@ -204,6 +205,20 @@ fn servfail_exits_2_and_is_never_absence() {
     let json = fx.with_nameserver(&["servfail.example.test", "A", "--format", "json"]);
     assert_eq!(json.code, 2);
     assert_eq!(json.json()["status"], "servfail");
+}
+
+#[test]
+fn refused_exits_2() {
+    let fx = Fixture::new();
+    let run = fx.with_nameserver(&["refused.example.test", "MX"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (2, "refused.example.test MX: REFUSED\n")
+    );
+    let json = fx
+        .with_nameserver(&["refused.example.test", "--format", "json"])
+        .json();
+    assert_eq!(json["status"], "refused");
 }
 
 /// The JSON object is part of the CLI contract: these fields, these types.
