@@ -411,3 +411,14 @@ async fn server_from_zone_text() {
         DnsServer::from_zone_text("@ IN BOGUS x\n", Some("zone.test"), "bad.zone").unwrap_err();
     assert!(err.to_string().contains("bad.zone"), "{err}");
 }
+
+/// Dropping the server stops it: its port no longer answers.
+#[tokio::test]
+async fn dropped_server_stops_answering() {
+    let server = DnsServer::start(zone()).unwrap();
+    let net = resolver(&server, Duration::from_millis(400));
+    assert!(net.lookup("example.test", RecordType::Txt).await.is_ok());
+    drop(server);
+    let err = net.lookup("example.test", RecordType::Mx).await.unwrap_err();
+    assert!(matches!(err.kind, FailureKind::Timeout | FailureKind::Network), "{err}");
+}
