@@ -5,6 +5,8 @@
 
 mod faults;
 mod server;
+mod spf_suite;
 
 pub use faults::{Fault, FaultPlan, FaultResolver};
 pub use server::{DnsServer, DnsServerBuilder};
+pub use spf_suite::{SpfCase, SpfScenario, load_spf_suite};

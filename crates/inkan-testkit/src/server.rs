@@ -315,7 +315,14 @@ impl Authority {
             [_] => return encode(reply.set_response_code(ResponseCode::NotImp)),
             _ => return encode(reply.set_response_code(ResponseCode::FormErr)),
         };
-        let name = normalize_name(&question.name().to_ascii());
+        // Labels as raw bytes, not presentation escapes: names holding a space or '%' (SPF
+        // macro expansions) must find their records.
+        let labels: Vec<String> = question
+            .name()
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let name = normalize_name(&labels.join("."));
         let code = u16::from(question.query_type());
         *self
             .counts
@@ -514,7 +521,11 @@ fn wire_name(name: &str) -> Result<Name, ()> {
     if name.is_empty() {
         return Ok(Name::root());
     }
-    Name::from_ascii(format!("{name}.")).map_err(|_| ())
+    // Label by label as held, so names with `:`, `/`, `%` or spaces (SPF test data) serve.
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    let mut wire = Name::from_labels(trimmed.split('.').map(str::as_bytes)).map_err(|_| ())?;
+    wire.set_fqdn(true);
+    Ok(wire)
 }
 
 async fn serve_udp(socket: UdpSocket, authority: Arc<Authority>) {
