@@ -69,20 +69,23 @@ fn network(c: &mut Criterion) {
         .sample_size(10)
         .throughput(Throughput::Elements(BATCH as u64));
     for in_flight in [1, 100] {
-        group.bench_function(format!("1000 distinct A lookups, {in_flight} in flight"), |b| {
-            b.iter(|| {
-                runtime.block_on(async {
-                    futures::stream::iter(&names)
-                        .map(|name| resolver.lookup(name, RecordType::A))
-                        .buffer_unordered(in_flight)
-                        .for_each(|answer| {
-                            black_box(answer.unwrap());
-                            std::future::ready(())
-                        })
-                        .await
+        group.bench_function(
+            format!("1000 distinct A lookups, {in_flight} in flight"),
+            |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        futures::stream::iter(&names)
+                            .map(|name| resolver.lookup(name, RecordType::A))
+                            .buffer_unordered(in_flight)
+                            .for_each(|answer| {
+                                black_box(answer.unwrap());
+                                std::future::ready(())
+                            })
+                            .await
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     group.finish();
 }

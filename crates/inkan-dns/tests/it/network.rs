@@ -419,6 +419,12 @@ async fn dropped_server_stops_answering() {
     let net = resolver(&server, Duration::from_millis(400));
     assert!(net.lookup("example.test", RecordType::Txt).await.is_ok());
     drop(server);
-    let err = net.lookup("example.test", RecordType::Mx).await.unwrap_err();
-    assert!(matches!(err.kind, FailureKind::Timeout | FailureKind::Network), "{err}");
+    let err = net
+        .lookup("example.test", RecordType::Mx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, FailureKind::Timeout | FailureKind::Network),
+        "{err}"
+    );
 }
