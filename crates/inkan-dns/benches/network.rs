@@ -70,18 +70,49 @@ fn network(c: &mut Criterion) {
         .throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("1000 distinct A lookups, 100 in flight", |b| {
         b.iter(|| {
-            runtime.block_on(async {
-                futures::stream::iter(&names)
-                    .map(|name| resolver.lookup(name, RecordType::A))
-                    .buffer_unordered(100)
-                    .for_each(|answer| {
-                        black_box(answer.unwrap());
-                        std::future::ready(())
-                    })
-                    .await
-            })
+            black_box(
+                runtime
+                    .block_on(resolver.lookup(black_box("example.test"), RecordType::Txt))
+                    .unwrap(),
+            )
         })
     });
+    c.bench_function("network lookup, truncated UDP then TCP, 127.0.0.1", |b| {
+        b.iter(|| {
+            black_box(
+                runtime
+                    .block_on(resolver.lookup("big.example.test", RecordType::Txt))
+                    .unwrap(),
+            )
+        })
+    });
+
+    let names: Vec<String> = (0..BATCH)
+        .map(|i| format!("host{i}.example.test"))
+        .collect();
+    let mut group = c.benchmark_group("network batch");
+    group
+        .sample_size(10)
+        .throughput(Throughput::Elements(BATCH as u64));
+    for in_flight in [1, 100] {
+        group.bench_function(
+            format!("1000 distinct A lookups, {in_flight} in flight"),
+            |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        futures::stream::iter(&names)
+                            .map(|name| resolver.lookup(name, RecordType::A))
+                            .buffer_unordered(in_flight)
+                            .for_each(|answer| {
+                                black_box(answer.unwrap());
+                                std::future::ready(())
+                            })
+                            .await
+                    })
+                })
+            },
+        );
+    }
     group.finish();
 }
 

@@ -12,17 +12,25 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_proto::TokioTime;
 use hickory_proto::error::ProtoErrorKind;
+use hickory_proto::iocompat::AsyncIoTokioAsStd;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData as WireData, Record as WireRecord, RecordType as WireType};
-use hickory_resolver::TokioAsyncResolver;
+use hickory_resolver::AsyncResolver;
 use hickory_resolver::config::{NameServerConfig, Protocol, ResolverConfig, ResolverOpts};
 use hickory_resolver::error::{ResolveError, ResolveErrorKind};
 use hickory_resolver::lookup::Lookup;
+use hickory_resolver::name_server::{
+    GenericConnector, RuntimeProvider, TokioHandle, TokioRuntimeProvider,
+};
 
 use crate::memory::check_name;
 use crate::types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
@@ -78,9 +86,48 @@ pub enum NetworkError {
     Timeout(Duration),
 }
 
+/// hickory's tokio runtime with `TCP_NODELAY` on its TCP connections.
+///
+/// hickory writes the two-byte length and the message of a TCP query separately (RFC 1035
+/// §4.2.2); with Nagle's algorithm on, the message waits for the server to acknowledge the length,
+/// which a server delaying its ACKs does 40 ms later. Every TCP retry of a truncated answer paid
+/// that; with the option set it costs a round trip.
+#[derive(Clone, Default)]
+struct NoDelayRuntime(TokioRuntimeProvider);
+
+impl RuntimeProvider for NoDelayRuntime {
+    type Handle = TokioHandle;
+    type Timer = TokioTime;
+    type Udp = tokio::net::UdpSocket;
+    type Tcp = AsyncIoTokioAsStd<tokio::net::TcpStream>;
+
+    fn create_handle(&self) -> Self::Handle {
+        self.0.create_handle()
+    }
+
+    fn connect_tcp(
+        &self,
+        server_addr: SocketAddr,
+    ) -> Pin<Box<dyn Send + Future<Output = io::Result<Self::Tcp>>>> {
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect(server_addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(AsyncIoTokioAsStd(stream))
+        })
+    }
+
+    fn bind_udp(
+        &self,
+        local_addr: SocketAddr,
+        server_addr: SocketAddr,
+    ) -> Pin<Box<dyn Send + Future<Output = io::Result<Self::Udp>>>> {
+        self.0.bind_udp(local_addr, server_addr)
+    }
+}
+
 /// A [`Resolver`] that asks name servers over the network.
 pub struct NetworkResolver {
-    inner: TokioAsyncResolver,
+    inner: AsyncResolver<GenericConnector<NoDelayRuntime>>,
     options: NetworkOptions,
     servers: Vec<SocketAddr>,
 }
@@ -146,7 +193,11 @@ impl NetworkResolver {
         opts.use_hosts_file = false;
         opts.preserve_intermediates = true;
         opts.ndots = 0;
-        let inner = TokioAsyncResolver::tokio(config, opts);
+        let inner = AsyncResolver::new(
+            config,
+            opts,
+            GenericConnector::new(NoDelayRuntime::default()),
+        );
         Ok(NetworkResolver {
             inner,
             options: NetworkOptions {

@@ -1,4 +1,4 @@
-//! Chosen names that time out or answer SERVFAIL, applied around any resolver.
+//! Chosen names that time out or answer SERVFAIL or REFUSED, applied around any resolver.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,6 +11,8 @@ pub enum Fault {
     Timeout,
     /// The server answers SERVFAIL.
     ServFail,
+    /// The server answers REFUSED.
+    Refused,
 }
 
 /// Which questions fail, and how. A fault on a name applies to every type except those listed as
@@ -73,6 +75,12 @@ impl<R: Resolver> Resolver for FaultResolver<R> {
                 name,
                 rtype,
                 "SERVFAIL (planned fault)",
+            )))),
+            Some(Fault::Refused) => Box::pin(std::future::ready(Err(DnsError::new(
+                FailureKind::Refused,
+                name,
+                rtype,
+                "REFUSED (planned fault)",
             )))),
             None => self.inner.lookup(name, rtype),
         }

@@ -58,7 +58,7 @@ pub struct DnsServerBuilder {
 
 impl DnsServerBuilder {
     /// Fails the questions `faults` names: [`Fault::Timeout`] is never answered,
-    /// [`Fault::ServFail`] is answered with RCODE 2.
+    /// [`Fault::ServFail`] is answered with RCODE 2, [`Fault::Refused`] with RCODE 5.
     pub fn faults(mut self, faults: FaultPlan) -> Self {
         self.faults = faults;
         self
@@ -336,6 +336,9 @@ impl Authority {
             Some(Fault::Timeout) => return None,
             Some(Fault::ServFail) => {
                 return encode(reply.set_response_code(ResponseCode::ServFail));
+            }
+            Some(Fault::Refused) => {
+                return encode(reply.set_response_code(ResponseCode::Refused));
             }
             None => {}
         }

@@ -290,6 +290,51 @@ async fn servfail_is_a_failure_not_an_absence() {
     ));
 }
 
+/// REFUSED is a failure of kind Refused.
+#[tokio::test]
+async fn refused_is_a_failure_of_its_own_kind() {
+    let mut plan = FaultPlan::new();
+    plan.add("example.test", Fault::Refused, []);
+    let server = DnsServer::builder(zone()).faults(plan).start().unwrap();
+    let err = resolver(&server, Duration::from_secs(5))
+        .lookup("example.test", RecordType::Mx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::Refused, "{err}");
+}
+
+/// Nothing listening: the lookup fails (timeout over UDP, as no answer ever comes), it is not
+/// an empty answer.
+#[tokio::test]
+async fn no_server_is_a_failure() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let options = NetworkOptions::default().with_timeout(Duration::from_millis(400));
+    let net = NetworkResolver::with_servers(&[port], options).unwrap();
+    let err = net
+        .lookup("example.test", RecordType::Txt)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, FailureKind::Timeout | FailureKind::Network),
+        "{err}"
+    );
+    assert!(err.is_temporary());
+}
+
+/// Building a resolver needs no runtime; only lookups do.
+#[test]
+fn resolver_is_built_outside_a_runtime() {
+    let net = NetworkResolver::with_servers(
+        &["127.0.0.1:53".parse().unwrap()],
+        NetworkOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(net.servers(), &["127.0.0.1:53".parse().unwrap()]);
+}
+
 /// Names that cannot be asked are refused before anything is sent.
 #[tokio::test]
 async fn invalid_names_are_not_sent() {
@@ -365,4 +410,21 @@ async fn server_from_zone_text() {
     let err =
         DnsServer::from_zone_text("@ IN BOGUS x\n", Some("zone.test"), "bad.zone").unwrap_err();
     assert!(err.to_string().contains("bad.zone"), "{err}");
+}
+
+/// Dropping the server stops it: its port no longer answers.
+#[tokio::test]
+async fn dropped_server_stops_answering() {
+    let server = DnsServer::start(zone()).unwrap();
+    let net = resolver(&server, Duration::from_millis(400));
+    assert!(net.lookup("example.test", RecordType::Txt).await.is_ok());
+    drop(server);
+    let err = net
+        .lookup("example.test", RecordType::Mx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, FailureKind::Timeout | FailureKind::Network),
+        "{err}"
+    );
 }

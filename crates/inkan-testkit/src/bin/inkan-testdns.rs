@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! inkan-testdns --zone FILE [--zone FILE...] [--listen 127.0.0.1:PORT]
-//!               [--timeout-name NAME...] [--servfail-name NAME...] [--max-udp-payload BYTES]
+//!               [--timeout-name NAME...] [--servfail-name NAME...] [--refused-name NAME...]
+//!               [--max-udp-payload BYTES]
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -17,7 +18,7 @@ use inkan_dns::MemoryResolver;
 use inkan_testkit::{DnsServer, Fault, FaultPlan};
 
 const USAGE: &str = "usage: inkan-testdns --zone FILE [--zone FILE...] [--listen 127.0.0.1:PORT] \
-[--timeout-name NAME...] [--servfail-name NAME...] [--max-udp-payload BYTES]";
+[--timeout-name NAME...] [--servfail-name NAME...] [--refused-name NAME...] [--max-udp-payload BYTES]";
 
 #[derive(Debug)]
 struct Options {
@@ -46,6 +47,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             }
             "--timeout-name" => options.faults.add(&value()?, Fault::Timeout, []),
             "--servfail-name" => options.faults.add(&value()?, Fault::ServFail, []),
+            "--refused-name" => options.faults.add(&value()?, Fault::Refused, []),
             "--max-udp-payload" => {
                 let text = value()?;
                 let bytes = text

@@ -34,7 +34,12 @@ async fn serves_zone_files_with_faults_and_prints_its_address() {
                 "--timeout-name",
                 "slow.prog.test",
             ])
-            .args(["--servfail-name", "bad.prog.test"])
+            .args([
+                "--servfail-name",
+                "bad.prog.test",
+                "--refused-name",
+                "no.prog.test",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),

@@ -48,6 +48,7 @@ impl Fixture {
         let mut plan = FaultPlan::new();
         plan.add("timeout.example.test", Fault::Timeout, []);
         plan.add("servfail.example.test", Fault::ServFail, []);
+        plan.add("refused.example.test", Fault::Refused, []);
         // Large answers must take the TCP path, whatever EDNS size the client offers.
         let server = DnsServer::builder(zone)
             .faults(plan)
@@ -206,6 +207,20 @@ fn servfail_exits_2_and_is_never_absence() {
     assert_eq!(json.json()["status"], "servfail");
 }
 
+#[test]
+fn refused_exits_2() {
+    let fx = Fixture::new();
+    let run = fx.with_nameserver(&["refused.example.test", "MX"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (2, "refused.example.test MX: REFUSED\n")
+    );
+    let json = fx
+        .with_nameserver(&["refused.example.test", "--format", "json"])
+        .json();
+    assert_eq!(json["status"], "refused");
+}
+
 /// The JSON object is part of the CLI contract: these fields, these types.
 #[test]
 fn json_shape_is_stable() {
@@ -318,8 +333,17 @@ fn verbose_says_which_source_answered() {
     let fx = Fixture::new();
     let net = fx.with_nameserver(&["example.test", "-v"]);
     assert_eq!(net.code, 0);
-    assert!(net.stderr.starts_with(&format!("; asked name servers {} in ", fx.server.addr())), "{}", net.stderr);
+    assert!(
+        net.stderr
+            .starts_with(&format!("; asked name servers {} in ", fx.server.addr())),
+        "{}",
+        net.stderr
+    );
     let file = fx.with_zone_file(&["example.test", "-v"]);
-    assert!(file.stderr.contains("; asked zone files ") && file.stderr.contains("example.test.zone"), "{}", file.stderr);
+    assert!(
+        file.stderr.contains("; asked zone files ") && file.stderr.contains("example.test.zone"),
+        "{}",
+        file.stderr
+    );
     assert_eq!(net.stdout, file.stdout, "-v changes stderr only");
 }
