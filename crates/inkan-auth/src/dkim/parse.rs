@@ -117,6 +117,12 @@ impl<'a> TagList<'a> {
 
 /// Removes folding whitespace from a value.
 pub(crate) fn strip_fws(value: &str) -> String {
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        return value.to_owned();
+    }
     value
         .chars()
         .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
