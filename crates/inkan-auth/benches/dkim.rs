@@ -24,10 +24,16 @@ List-Unsubscribe: <https://example.com/unsubscribe/abcdef0123456789>, <mailto:un
 List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nList-Id: Weekly digest <digest.example.com>\r\n\
 Feedback-ID: 48:digest:example\r\n\r\n",
     );
-    let line =
-        "Lorem ipsum dolor sit amet, consectetur  adipiscing elit,\tsed do eiusmod tempor. \r\n";
+    // Ordinary prose: single spaces, a trailing space now and then, as most bodies are.
+    let lines = [
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt\r\n",
+        "ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation \r\n",
+        "\r\n",
+    ];
+    let mut n = 0;
     while m.len() < 10_240 {
-        m.push_str(line);
+        m.push_str(lines[n % lines.len()]);
+        n += 1;
     }
     m.into_bytes()
 }

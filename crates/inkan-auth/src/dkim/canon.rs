@@ -171,6 +171,7 @@ pub fn canonical_body(body: &[u8], canon: Canon) -> Cow<'_, [u8]> {
 }
 
 fn relaxed_body(body: &[u8]) -> Vec<u8> {
+    let double_space = memchr::memmem::Finder::new(b"  ");
     let mut out = Vec::with_capacity(body.len());
     let mut pending_empty = 0usize;
     let mut start = 0;
@@ -193,26 +194,35 @@ fn relaxed_body(body: &[u8]) -> Vec<u8> {
             out.extend_from_slice(b"\r\n");
         }
         pending_empty = 0;
-        // Copy runs between whitespace; a run other than one space becomes one space.
-        let mut copied = 0;
-        let mut at = 0;
-        while let Some(off) = memchr::memchr2(b' ', b'\t', &line[at..]) {
-            let ws = at + off;
-            let mut end = ws + 1;
-            while end < line.len() && is_wsp(line[end]) {
-                end += 1;
-            }
-            if end != ws + 1 || line[ws] != b' ' {
-                out.extend_from_slice(&line[copied..ws]);
-                out.push(b' ');
-                copied = end;
-            }
-            at = end;
+        if memchr::memchr(b'\t', line).is_none() && double_space.find(line).is_none() {
+            // The usual line: nothing to reduce.
+            out.extend_from_slice(line);
+        } else {
+            reduce_whitespace(line, &mut out);
         }
-        out.extend_from_slice(&line[copied..]);
         out.extend_from_slice(b"\r\n");
     }
     out
+}
+
+/// Copies `line`, turning every whitespace run other than a single space into one space.
+fn reduce_whitespace(line: &[u8], out: &mut Vec<u8>) {
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(off) = memchr::memchr2(b' ', b'\t', &line[at..]) {
+        let ws = at + off;
+        let mut end = ws + 1;
+        while end < line.len() && is_wsp(line[end]) {
+            end += 1;
+        }
+        if end != ws + 1 || line[ws] != b' ' {
+            out.extend_from_slice(&line[copied..ws]);
+            out.push(b' ');
+            copied = end;
+        }
+        at = end;
+    }
+    out.extend_from_slice(&line[copied..]);
 }
 
 /// Canonicalization, `l=` and hash family: what a body hash depends on.

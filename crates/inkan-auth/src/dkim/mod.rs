@@ -135,11 +135,11 @@ impl std::fmt::Display for Canonicalization {
 pub enum DkimResult {
     /// The signature verified.
     Pass,
-    /// The signature or the body hash did not verify.
+    /// The signature or the body hash did not verify, or the key is under 1024 bits.
     Fail,
     /// The signature could not be processed (for example it expired).
     Neutral,
-    /// The signature verified or could have, but is not acceptable (rsa-sha1, short key).
+    /// The signature is not acceptable whatever its bytes say (rsa-sha1, RFC 8301).
     Policy,
     /// A temporary failure, usually DNS: trying later may succeed.
     #[serde(rename = "temperror")]

@@ -138,7 +138,8 @@ pub fn decode_base64(value: &str) -> Result<Vec<u8>, base64::DecodeError> {
             .with_decode_padding_mode(DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    ENGINE.decode(strip_fws(value))
+    let clean: Vec<u8> = value.bytes().filter(|&b| !is_fws(b)).collect();
+    ENGINE.decode(clean)
 }
 
 /// Why a DKIM-Signature field is not usable (each is a PERMFAIL in RFC 6376 §6.1.1).

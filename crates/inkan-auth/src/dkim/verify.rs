@@ -119,9 +119,10 @@ impl Reason {
             Reason::Verified | Reason::VerifiedTesting => DkimResult::Pass,
             Reason::BodyHashMismatch { .. }
             | Reason::SignatureMismatch
-            | Reason::BodyTooShort { .. } => DkimResult::Fail,
+            | Reason::BodyTooShort { .. }
+            | Reason::KeyTooShort { .. } => DkimResult::Fail,
             Reason::Expired { .. } => DkimResult::Neutral,
-            Reason::KeyTooShort { .. } | Reason::Sha1 => DkimResult::Policy,
+            Reason::Sha1 => DkimResult::Policy,
             Reason::DnsFailure(_) => DkimResult::TempError,
             Reason::Malformed(_)
             | Reason::KeyAbsent { .. }
@@ -775,7 +776,7 @@ mod tests {
     }
 
     #[test]
-    fn short_rsa_key_is_policy() {
+    fn short_rsa_key_fails() {
         let key = generate_rsa(2048).unwrap();
         let m = signed(&Signer::new("example.com", "sel", key), MSG);
         let short = "v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBALEFlZWeu1U6cDtSI4e7LnmKVQ1XmGJ507Jh9geTLFxDvuo+SiOQMuhl6S/0IQy6dDCRh55os+SLr8WdTaE6gSsCAwEAAQ==";
@@ -786,7 +787,7 @@ mod tests {
         assert_eq!(
             (out.result, out.reason_kind(), out.key_bits),
             (
-                DkimResult::Policy,
+                DkimResult::Fail,
                 &Reason::KeyTooShort { bits: 512 },
                 Some(512)
             )
