@@ -3,9 +3,13 @@
 //! `parse` (tag lists, §3.2, and the DKIM-Signature field, §3.5), `key` (key records, §3.6.1),
 //! `canon` (§3.4), `verify` (§6) and `sign` (§5).
 //!
-//! The signing and hashing core (`canon`, [`header_hash`], [`body_hash`], [`SigningKey`],
-//! [`DkimKey::verify_signature`]) is public so that ARC (RFC 8617), whose AMS and AS use the
-//! same canonicalization and key rules, can reuse it.
+//! The signing and hashing core is public so that ARC (RFC 8617), whose ARC-Message-Signature
+//! and ARC-Seal use the same tags, canonicalization and key rules, reuses it instead of copying:
+//! [`Signature::parse_arc_message_signature`] (AMS tags with the `i=` instance),
+//! [`canonical_headers`] and [`canonical_signature_field`] (header hash input for AMS and AS),
+//! [`BodyHasher`] (AMS body hash), [`fetch_key`] and [`check_key`] (key lookup and the RFC 8301
+//! rules), [`DkimKey::verify_signature`], [`SigningKey::sign_digest`] (AS) and
+//! [`sign_template_as`] (AMS).
 
 mod canon;
 mod key;
