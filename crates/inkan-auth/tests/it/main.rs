@@ -2,3 +2,4 @@
 
 mod dkim_interop;
 mod dkim_rfc8463;
+mod spf_conformance;
