@@ -563,10 +563,17 @@ mod tests {
 
     #[test]
     fn arc_message_signature_has_an_instance_not_an_identity() {
-        let ams = GOOD.replace("v=1; ", "").replace("i=user@mail.example.com", "i=2");
+        let ams = GOOD
+            .replace("v=1; ", "")
+            .replace("i=user@mail.example.com", "i=2");
         let (instance, s) = Signature::parse_arc_message_signature(ams.as_bytes()).unwrap();
-        assert_eq!((instance, s.identity, s.domain.as_str()), (2, None, "example.com"));
-        let bad = GOOD.replace("v=1; ", "").replace("i=user@mail.example.com", "i=51");
+        assert_eq!(
+            (instance, s.identity, s.domain.as_str()),
+            (2, None, "example.com")
+        );
+        let bad = GOOD
+            .replace("v=1; ", "")
+            .replace("i=user@mail.example.com", "i=51");
         assert_eq!(
             Signature::parse_arc_message_signature(bad.as_bytes()),
             Err(SignatureError::InvalidInstance("51".into()))
