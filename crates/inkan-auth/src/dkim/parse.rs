@@ -117,6 +117,12 @@ impl<'a> TagList<'a> {
 
 /// Removes folding whitespace from a value.
 pub(crate) fn strip_fws(value: &str) -> String {
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        return value.to_owned();
+    }
     value
         .chars()
         .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
@@ -132,7 +138,8 @@ pub fn decode_base64(value: &str) -> Result<Vec<u8>, base64::DecodeError> {
             .with_decode_padding_mode(DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    ENGINE.decode(strip_fws(value))
+    let clean: Vec<u8> = value.bytes().filter(|&b| !is_fws(b)).collect();
+    ENGINE.decode(clean)
 }
 
 /// Why a DKIM-Signature field is not usable (each is a PERMFAIL in RFC 6376 §6.1.1).
@@ -182,6 +189,9 @@ pub enum SignatureError {
         /// The `d=` value.
         domain: String,
     },
+    /// An ARC `i=` is not an instance number from 1 to 50.
+    #[error("i={0} is not an ARC instance from 1 to 50")]
+    InvalidInstance(String),
     /// `i=` has no `@`.
     #[error("i={0} has no '@'")]
     InvalidIdentity(String),
@@ -272,11 +282,29 @@ impl Signature {
     /// Parses a DKIM-Signature field value (everything after the colon).
     pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
         let tags = TagList::parse(value)?;
-        let required = |tag: &'static str| tags.get(tag).ok_or(SignatureError::MissingTag(tag));
-        let version = strip_fws(required("v")?);
+        let version = strip_fws(tags.get("v").ok_or(SignatureError::MissingTag("v"))?);
         if version != "1" {
             return Err(SignatureError::Version(version));
         }
+        Self::from_tags(&tags, true)
+    }
+
+    /// Parses an ARC-Message-Signature value (RFC 8617 §4.1.2): the DKIM-Signature tags without
+    /// `v=`, with `i=` the ARC instance (1 to 50) instead of an identity. Returns the instance
+    /// and the signature (whose `identity` is `None`).
+    pub fn parse_arc_message_signature(value: &[u8]) -> Result<(u32, Signature), SignatureError> {
+        let tags = TagList::parse(value)?;
+        let raw = strip_fws(tags.get("i").ok_or(SignatureError::MissingTag("i"))?);
+        let instance = raw
+            .parse::<u32>()
+            .ok()
+            .filter(|i| (1..=50).contains(i))
+            .ok_or(SignatureError::InvalidInstance(raw))?;
+        Ok((instance, Self::from_tags(&tags, false)?))
+    }
+
+    fn from_tags(tags: &TagList<'_>, dkim_identity: bool) -> Result<Signature, SignatureError> {
+        let required = |tag: &'static str| tags.get(tag).ok_or(SignatureError::MissingTag(tag));
         let algorithm = match strip_fws(required("a")?).to_ascii_lowercase().as_str() {
             "rsa-sha256" => Algorithm::RsaSha256,
             "ed25519-sha256" => Algorithm::Ed25519Sha256,
@@ -356,7 +384,7 @@ impl Signature {
         {
             return Err(SignatureError::FromNotSigned(strip_fws(h)));
         }
-        let identity = match tags.get("i") {
+        let identity = match tags.get("i").filter(|_| dkim_identity) {
             None => None,
             Some(raw) => {
                 let i = strip_fws(raw);
@@ -383,9 +411,9 @@ impl Signature {
                 return Err(SignatureError::UnknownQueryMethod(q));
             }
         }
-        let body_length = number(&tags, "l")?;
-        let timestamp = number(&tags, "t")?;
-        let expiration = number(&tags, "x")?;
+        let body_length = number(tags, "l")?;
+        let timestamp = number(tags, "t")?;
+        let expiration = number(tags, "x")?;
         if let (Some(t), Some(x)) = (timestamp, expiration)
             && x <= t
         {
@@ -531,6 +559,25 @@ mod tests {
         ));
         let msg = with("a=rsa-sha256", "a=rsa-md5").unwrap_err().to_string();
         assert_eq!(msg, "unknown signing algorithm a=rsa-md5");
+    }
+
+    #[test]
+    fn arc_message_signature_has_an_instance_not_an_identity() {
+        let ams = GOOD
+            .replace("v=1; ", "")
+            .replace("i=user@mail.example.com", "i=2");
+        let (instance, s) = Signature::parse_arc_message_signature(ams.as_bytes()).unwrap();
+        assert_eq!(
+            (instance, s.identity, s.domain.as_str()),
+            (2, None, "example.com")
+        );
+        let bad = GOOD
+            .replace("v=1; ", "")
+            .replace("i=user@mail.example.com", "i=51");
+        assert_eq!(
+            Signature::parse_arc_message_signature(bad.as_bytes()),
+            Err(SignatureError::InvalidInstance("51".into()))
+        );
     }
 
     #[test]

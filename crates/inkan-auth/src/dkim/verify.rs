@@ -119,9 +119,10 @@ impl Reason {
             Reason::Verified | Reason::VerifiedTesting => DkimResult::Pass,
             Reason::BodyHashMismatch { .. }
             | Reason::SignatureMismatch
-            | Reason::BodyTooShort { .. } => DkimResult::Fail,
+            | Reason::BodyTooShort { .. }
+            | Reason::KeyTooShort { .. } => DkimResult::Fail,
             Reason::Expired { .. } => DkimResult::Neutral,
-            Reason::KeyTooShort { .. } | Reason::Sha1 => DkimResult::Policy,
+            Reason::Sha1 => DkimResult::Policy,
             Reason::DnsFailure(_) => DkimResult::TempError,
             Reason::Malformed(_)
             | Reason::KeyAbsent { .. }
@@ -437,6 +438,34 @@ async fn verify_one(
     verify_with_key(message, field, signature, &key, body, out)
 }
 
+/// The key rules every DKIM-style signature (DKIM-Signature, ARC-Message-Signature, ARC-Seal)
+/// applies before any crypto: not revoked, the type `a=` needs, the hash allowed by `h=`, a
+/// service type including email, and RSA of at least 1024 bits (RFC 8301 §3.2).
+pub fn check_key(key: &DkimKey, algorithm: Algorithm) -> Result<(), Reason> {
+    if key.revoked {
+        return Err(Reason::KeyRevoked);
+    }
+    if key.key_type != algorithm.key_type() {
+        return Err(Reason::KeyTypeMismatch {
+            key_type: key.key_type,
+            algorithm,
+        });
+    }
+    if !key.allows_hash(algorithm) {
+        return Err(Reason::HashNotAllowed);
+    }
+    if !key.allows_email() {
+        return Err(Reason::NotForEmail);
+    }
+    if let Some(bits) = key.bits
+        && key.key_type == KeyType::Rsa
+        && bits < 1024
+    {
+        return Err(Reason::KeyTooShort { bits });
+    }
+    Ok(())
+}
+
 /// Checks `signature` against an already fetched `key` (the key rules, the body hash, then the
 /// header signature) and fills the key facts into `out`.
 fn verify_with_key(
@@ -450,20 +479,8 @@ fn verify_with_key(
     out.key_bits = key.bits;
     out.key_type = Some(key.key_type);
     out.testing = key.flags.testing;
-    if key.revoked {
-        return Reason::KeyRevoked;
-    }
-    if key.key_type != signature.algorithm.key_type() {
-        return Reason::KeyTypeMismatch {
-            key_type: key.key_type,
-            algorithm: signature.algorithm,
-        };
-    }
-    if !key.allows_hash(signature.algorithm) {
-        return Reason::HashNotAllowed;
-    }
-    if !key.allows_email() {
-        return Reason::NotForEmail;
+    if let Err(reason) = check_key(key, signature.algorithm) {
+        return reason;
     }
     if key.flags.strict
         && let Some(i) = &signature.identity
@@ -472,12 +489,6 @@ fn verify_with_key(
         if !idomain.eq_ignore_ascii_case(&signature.domain) {
             return Reason::StrictIdentity;
         }
-    }
-    if let Some(bits) = key.bits
-        && key.key_type == KeyType::Rsa
-        && bits < 1024
-    {
-        return Reason::KeyTooShort { bits };
     }
     let canon_len = body.canonical_len(signature.canonicalization.body);
     if let Some(l) = signature.body_length {
@@ -765,7 +776,7 @@ mod tests {
     }
 
     #[test]
-    fn short_rsa_key_is_policy() {
+    fn short_rsa_key_fails() {
         let key = generate_rsa(2048).unwrap();
         let m = signed(&Signer::new("example.com", "sel", key), MSG);
         let short = "v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBALEFlZWeu1U6cDtSI4e7LnmKVQ1XmGJ507Jh9geTLFxDvuo+SiOQMuhl6S/0IQy6dDCRh55os+SLr8WdTaE6gSsCAwEAAQ==";
@@ -776,7 +787,7 @@ mod tests {
         assert_eq!(
             (out.result, out.reason_kind(), out.key_bits),
             (
-                DkimResult::Policy,
+                DkimResult::Fail,
                 &Reason::KeyTooShort { bits: 512 },
                 Some(512)
             )

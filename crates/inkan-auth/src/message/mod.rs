@@ -85,8 +85,9 @@ pub struct Message {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct FieldSpan {
-    /// The field name, without trailing whitespace before the colon.
-    name: Range<usize>,
+    /// The field name, without trailing whitespace before the colon (checked printable ASCII
+    /// once here, so lookups need no UTF-8 validation).
+    name: Box<str>,
     /// Everything after the colon up to (not including) the final CRLF.
     value: Range<usize>,
     /// The whole field including its final CRLF.
@@ -178,21 +179,21 @@ fn preview(line: &[u8]) -> String {
 
 /// Converts every bare LF to CRLF; returns `None` when there is none.
 fn to_crlf(input: &[u8]) -> Option<Vec<u8>> {
-    let bare = input
-        .iter()
-        .enumerate()
-        .filter(|&(i, &b)| b == b'\n' && (i == 0 || input[i - 1] != b'\r'))
+    let is_bare = |i: usize| i == 0 || input[i - 1] != b'\r';
+    let bare = memchr::memchr_iter(b'\n', input)
+        .filter(|&i| is_bare(i))
         .count();
     if bare == 0 {
         return None;
     }
     let mut out = Vec::with_capacity(input.len() + bare);
-    for (i, &b) in input.iter().enumerate() {
-        if b == b'\n' && (i == 0 || input[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
+    let mut copied = 0;
+    for i in memchr::memchr_iter(b'\n', input).filter(|&i| is_bare(i)) {
+        out.extend_from_slice(&input[copied..i]);
+        out.extend_from_slice(b"\r\n");
+        copied = i + 1;
     }
+    out.extend_from_slice(&input[copied..]);
     Some(out)
 }
 
@@ -283,7 +284,7 @@ impl Message {
                     });
                 }
                 fields.push(FieldSpan {
-                    name: pos..pos + name_len,
+                    name: String::from_utf8_lossy(name).into(),
                     value: pos + colon + 1..content_end(&raw, line_end),
                     raw: pos..line_end,
                 });
@@ -363,8 +364,8 @@ impl Message {
         self.has_separator
     }
 
-    fn field<'a>(&'a self, index: usize, span: &FieldSpan) -> HeaderField<'a> {
-        let name = std::str::from_utf8(&self.raw[span.name.clone()]).unwrap_or_default();
+    fn field<'a>(&'a self, index: usize, span: &'a FieldSpan) -> HeaderField<'a> {
+        let name = &span.name;
         HeaderField {
             name,
             value: &self.raw[span.value.clone()],
@@ -385,15 +386,9 @@ fn content_end(raw: &[u8], line_end: usize) -> usize {
 
 /// Offset of the first CRLF in `hay`.
 fn memchr_crlf(hay: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(off) = hay[from..].iter().position(|&b| b == b'\n') {
-        let at = from + off;
-        if at > 0 && hay[at - 1] == b'\r' {
-            return Some(at - 1);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memchr_iter(b'\n', hay)
+        .find(|&at| at > 0 && hay[at - 1] == b'\r')
+        .map(|at| at - 1)
 }
 
 #[cfg(test)]

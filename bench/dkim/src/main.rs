@@ -1,0 +1,338 @@
+//! Bench-only: DKIM verification and signing throughput of inkan and mail-auth on the same
+//! messages, one core, keys already cached (parsed once, as a verifier with a warm DNS cache has
+//! them). Driven by `bench/dkim/run.sh`, which also times dkimpy and Node mailauth on the same
+//! files.
+//!
+//! ```text
+//! inkan-bench-dkim gen DIR N          # N ~10 KB messages, signed rsa-sha256 and ed25519-sha256
+//! inkan-bench-dkim verify-inkan DIR rsa|ed
+//! inkan-bench-dkim verify-mail-auth DIR rsa|ed
+//! inkan-bench-dkim sign-inkan DIR rsa|ed
+//! inkan-bench-dkim sign-mail-auth DIR rsa|ed
+//! inkan-bench-dkim raw DIR rsa-verify|ed-verify|rsa-sign|sha256   # the aws-lc ceiling
+//! ```
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use inkan_auth::Message;
+use inkan_auth::dkim::{self, DkimKey, DkimResult, Signer, SigningKey};
+use mail_auth::dkim::DomainKey;
+use mail_auth::dns::TxtRecordParser;
+use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::{
+    AuthenticatedMessage, DnsCache, MessageAuthenticator, NoCache, Parameters, ResolverCache,
+    TxtRecord,
+};
+
+const NOW: u64 = 1_795_000_000;
+const ROUNDS: usize = 5;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: inkan-bench-dkim gen DIR N | (verify|sign)-(inkan|mail-auth) DIR rsa|ed";
+    let (mode, dir) = match (args.get(1), args.get(2)) {
+        (Some(m), Some(d)) => (m.as_str(), PathBuf::from(d)),
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    };
+    let arg3 = args.get(3).map(String::as_str).unwrap_or("rsa");
+    match mode {
+        "gen" => generate(&dir, arg3.parse().expect("N")),
+        "verify-inkan" => verify_inkan(&dir, arg3),
+        "verify-mail-auth" => verify_mail_auth(&dir, arg3),
+        "sign-inkan" => sign_inkan(&dir, arg3),
+        "sign-mail-auth" => sign_mail_auth(&dir, arg3),
+        "raw" => raw(&dir, arg3),
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// A message of about 10 KB whose text varies with `i`.
+fn message(i: usize) -> Vec<u8> {
+    let mut m = format!(
+        "Received: from mail.example.com (mail.example.com [192.0.2.25])\r\n\tby mx.example.net; Sat, 28 Nov 2026 07:00:00 +0000\r\n\
+From: Example News <news@example.com>\r\nTo: reader{i}@example.net\r\nSubject: Digest number {i}\r\n\
+Date: Sat, 28 Nov 2026 07:00:00 +0000\r\nMessage-ID: <digest-{i}@example.com>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+List-Unsubscribe: <https://example.com/unsubscribe/{i:08}>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n"
+    );
+    // Ordinary prose: single spaces, a trailing space now and then, as most bodies are.
+    let mut n = 0;
+    while m.len() < 10_240 {
+        n += 1;
+        m.push_str(&format!(
+            "Story {n} for reader {i}: lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do \r\n"
+        ));
+        if n % 4 == 0 {
+            m.push_str("\r\n");
+        }
+    }
+    m.into_bytes()
+}
+
+fn generate(dir: &Path, n: usize) {
+    let rsa = dkim::generate_rsa(2048).unwrap();
+    let ed = dkim::generate_ed25519().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let mut keys = serde_json::Map::new();
+    for (name, key) in [("rsa", &rsa), ("ed", &ed)] {
+        std::fs::write(dir.join(format!("{name}.pem")), key.to_pkcs8_pem().unwrap()).unwrap();
+        keys.insert(
+            format!("{name}._domainkey.example.com"),
+            key.txt_value().unwrap().into(),
+        );
+        let sub = dir.join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let signer = Signer::new("example.com", name, key.clone());
+        for i in 0..n {
+            let m = Message::parse(message(i)).unwrap();
+            std::fs::write(
+                sub.join(format!("{i:05}.eml")),
+                signer.sign_message_at(&m, NOW).unwrap(),
+            )
+            .unwrap();
+        }
+    }
+    let plain = dir.join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    for i in 0..n {
+        std::fs::write(plain.join(format!("{i:05}.eml")), message(i)).unwrap();
+    }
+    std::fs::write(
+        dir.join("keys.json"),
+        serde_json::Value::Object(keys).to_string(),
+    )
+    .unwrap();
+}
+
+fn load(dir: &Path) -> Vec<Vec<u8>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+fn keys(dir: &Path) -> Vec<(String, String)> {
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("keys.json")).unwrap()).unwrap();
+    json.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Runs `f` over every message `ROUNDS` times after one warm-up pass; prints messages/second.
+fn timed(label: &str, messages: &[Vec<u8>], mut f: impl FnMut(&[u8])) {
+    for m in messages {
+        f(m);
+    }
+    let start = Instant::now();
+    for _ in 0..ROUNDS {
+        for m in messages {
+            f(m);
+        }
+    }
+    let per_sec = (ROUNDS * messages.len()) as f64 / start.elapsed().as_secs_f64();
+    println!("{label}\t{per_sec:.0} msg/s");
+}
+
+fn verify_inkan(dir: &Path, alg: &str) {
+    let messages = load(&dir.join(alg));
+    let parsed: HashMap<String, Arc<DkimKey>> = keys(dir)
+        .into_iter()
+        .map(|(k, v)| (k, Arc::new(DkimKey::parse(v).unwrap())))
+        .collect();
+    let lookup = |name: &str| parsed.get(name).cloned();
+    timed(&format!("inkan verify {alg}"), &messages, |raw| {
+        let m = Message::parse(raw).unwrap();
+        let out = dkim::verify_with_keys(&m, &lookup, NOW);
+        assert_eq!(out[0].result, DkimResult::Pass, "{}", out[0].reason);
+    });
+}
+
+struct TxtCache(HashMap<Box<str>, TxtRecord>);
+
+impl ResolverCache<Box<str>, TxtRecord> for TxtCache {
+    fn get<Q>(&self, name: &Q) -> Option<TxtRecord>
+    where
+        Box<str>: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.0.get(name).cloned()
+    }
+
+    fn remove<Q>(&self, _: &Q) -> Option<TxtRecord>
+    where
+        Box<str>: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        None
+    }
+
+    fn insert(&self, _: Box<str>, _: TxtRecord, _: Instant) {}
+}
+
+struct Caches {
+    txt: TxtCache,
+}
+
+impl DnsCache for Caches {
+    type Txt = TxtCache;
+    type Mx = NoCache;
+    type Ipv4 = NoCache;
+    type Ipv6 = NoCache;
+    type Ptr = NoCache;
+
+    fn txt(&self) -> Option<&TxtCache> {
+        Some(&self.txt)
+    }
+    fn mx(&self) -> Option<&NoCache> {
+        None
+    }
+    fn ipv4(&self) -> Option<&NoCache> {
+        None
+    }
+    fn ipv6(&self) -> Option<&NoCache> {
+        None
+    }
+    fn ptr(&self) -> Option<&NoCache> {
+        None
+    }
+}
+
+fn verify_mail_auth(dir: &Path, alg: &str) {
+    let messages = load(&dir.join(alg));
+    let txt = keys(dir)
+        .into_iter()
+        .map(|(k, v)| {
+            let key = DomainKey::parse(v.as_bytes()).unwrap();
+            (
+                format!("{k}.").into_boxed_str(),
+                TxtRecord::DomainKey(Arc::new(key)),
+            )
+        })
+        .collect();
+    let caches = Caches { txt: TxtCache(txt) };
+    // Only loopback: every key is in the cache, so no query is ever sent.
+    let config = ResolverConfig::from_parts(
+        None,
+        vec![],
+        vec![NameServerConfig::udp_and_tcp(IpAddr::V4(
+            Ipv4Addr::LOCALHOST,
+        ))],
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let auth =
+        rt.block_on(async { MessageAuthenticator::new(config, ResolverOpts::default()).unwrap() });
+    timed(&format!("mail-auth verify {alg}"), &messages, |raw| {
+        rt.block_on(async {
+            let m = AuthenticatedMessage::parse(raw).unwrap();
+            let out = auth
+                .verify_dkim(Parameters::new(&m).with_cache(&caches))
+                .await;
+            assert_eq!(out[0].result(), &mail_auth::DkimResult::Pass);
+        })
+    });
+}
+
+fn sign_inkan(dir: &Path, alg: &str) {
+    let messages = load(&dir.join("plain"));
+    let key =
+        SigningKey::from_pem(&std::fs::read_to_string(dir.join(format!("{alg}.pem"))).unwrap())
+            .unwrap();
+    let signer = Signer::new("example.com", alg, key);
+    timed(&format!("inkan sign {alg}"), &messages, |raw| {
+        let m = Message::parse(raw).unwrap();
+        std::hint::black_box(signer.sign_at(&m, NOW).unwrap());
+    });
+}
+
+fn sign_mail_auth(dir: &Path, alg: &str) {
+    use mail_auth::crypto::{Ed25519Key, RsaKey, Sha256};
+    use mail_auth::dkim::DkimSigner;
+    let messages = load(&dir.join("plain"));
+    let pem = std::fs::read_to_string(dir.join(format!("{alg}.pem"))).unwrap();
+    let headers = [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ];
+    if alg == "rsa" {
+        let key = RsaKey::<Sha256>::from_pkcs8_pem(&pem).unwrap();
+        let signer = DkimSigner::from_key(key)
+            .domain("example.com")
+            .selector("rsa")
+            .headers(headers);
+        timed("mail-auth sign rsa", &messages, |raw| {
+            std::hint::black_box(signer.sign(raw).unwrap());
+        });
+    } else {
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let key = Ed25519Key::from_pkcs8_der(&dkim::decode_base64(&b64).unwrap()).unwrap();
+        let signer = DkimSigner::from_key(key)
+            .domain("example.com")
+            .selector("ed")
+            .headers(headers);
+        timed("mail-auth sign ed", &messages, |raw| {
+            std::hint::black_box(signer.sign(raw).unwrap());
+        });
+    }
+}
+
+/// The operations that bound DKIM throughput, alone, once per message: an RSA-2048 or Ed25519
+/// verification of a digest, an RSA-2048 signature, SHA-256 of the message.
+fn raw(dir: &Path, op: &str) {
+    use aws_lc_rs::digest;
+    use aws_lc_rs::signature::{self as sig, KeyPair};
+    let messages = load(&dir.join("plain"));
+    let rsa = SigningKey::from_pem(&std::fs::read_to_string(dir.join("rsa.pem")).unwrap()).unwrap();
+    let ed = SigningKey::from_pem(&std::fs::read_to_string(dir.join("ed.pem")).unwrap()).unwrap();
+    let (SigningKey::Rsa(rsa), SigningKey::Ed25519(ed)) = (rsa, ed) else {
+        panic!("key types")
+    };
+    let d = digest::digest(&digest::SHA256, b"header hash input");
+    let mut rsa_sig = vec![0; rsa.public_modulus_len()];
+    rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut rsa_sig)
+        .unwrap();
+    let rsa_pub =
+        sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref())
+            .unwrap();
+    let ed_sig = ed.sign(d.as_ref());
+    let ed_pub = sig::ParsedPublicKey::new(&sig::ED25519, ed.public_key().as_ref()).unwrap();
+    match op {
+        "rsa-verify" => timed("raw rsa-2048 verify", &messages, |_| {
+            rsa_pub.verify_digest_sig(&d, &rsa_sig).unwrap()
+        }),
+        "ed-verify" => timed("raw ed25519 verify", &messages, |_| {
+            ed_pub.verify_sig(d.as_ref(), ed_sig.as_ref()).unwrap()
+        }),
+        "rsa-sign" => timed("raw rsa-2048 sign", &messages, |_| {
+            let mut out = vec![0; rsa.public_modulus_len()];
+            rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut out)
+                .unwrap();
+        }),
+        _ => timed("raw sha256 of the message", &messages, |m| {
+            std::hint::black_box(digest::digest(&digest::SHA256, m));
+        }),
+    }
+}
