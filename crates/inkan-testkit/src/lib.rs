@@ -9,5 +9,4 @@ mod spf_suite;
 
 pub use faults::{Fault, FaultPlan, FaultResolver};
 pub use server::{DnsServer, DnsServerBuilder};
-pub use server::{DnsServer, DnsServerBuilder, Transport};
 pub use spf_suite::{SpfCase, SpfScenario, load_spf_suite};
