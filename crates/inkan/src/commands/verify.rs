@@ -19,6 +19,7 @@ use inkan_auth::dmarc::{
     SpfScope,
 };
 use inkan_auth::rules::{self, RuleInput, SignatureCoverage};
+use inkan_auth::spf::{Identity, SpfResult, SpfVerifier};
 use inkan_dns::{CachingResolver, Resolver};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -175,6 +176,13 @@ impl VerifyCommand {
     }
 }
 
+/// Seconds since the Unix epoch, for `%{t}` in SPF explanations.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
     if file == "-" {
         let mut bytes = Vec::new();
@@ -214,7 +222,7 @@ async fn verify_message(
 ) -> Report {
     let dkim_outputs = dkim::verify(resolver.as_ref(), message).await;
     let spf = match &settings.envelope {
-        Some(env) => Some(check_spf(resolver, env).await),
+        Some(env) => Some(check_spf(resolver, env, unix_now()).await),
         None => None,
     };
     let from_domain = dmarc::author_domain(message);
@@ -285,40 +293,36 @@ struct SpfOutcome {
     json: Value,
 }
 
-async fn check_spf(resolver: &Arc<dyn Resolver>, env: &Envelope) -> SpfOutcome {
-    let scope = if env.mail_from.is_empty() {
-        SpfScope::Helo
-    } else {
-        SpfScope::MailFrom
+async fn check_spf(resolver: &Arc<dyn Resolver>, env: &Envelope, now: u64) -> SpfOutcome {
+    let verdict = SpfVerifier::new(resolver.as_ref())
+        .verify(env.ip, &env.helo, &env.mail_from, now)
+        .await;
+    let scope = match verdict.identity {
+        Identity::MailFrom => SpfScope::MailFrom,
+        Identity::Helo => SpfScope::Helo,
     };
-    let domain = match scope {
-        SpfScope::MailFrom => env
-            .mail_from
-            .rsplit_once('@')
-            .map_or(env.mail_from.as_str(), |(_, d)| d)
-            .to_owned(),
-        SpfScope::Helo => env.helo.clone(),
+    let result = verdict.output.result.as_str();
+    let mut method = MethodResult::new("spf", result);
+    if verdict.output.result != SpfResult::Pass {
+        method = method.with_reason(verdict.output.reason.to_string());
+    }
+    method = match scope {
+        SpfScope::MailFrom => method.with_property("smtp", "mailfrom", env.mail_from.clone()),
+        SpfScope::Helo => method.with_property("smtp", "helo", env.helo.clone()),
     };
-    let _ = resolver;
-    let result = "none".to_owned();
-    let method = match scope {
-        SpfScope::MailFrom => MethodResult::new("spf", &result).with_property(
-            "smtp",
-            "mailfrom",
-            env.mail_from.clone(),
-        ),
-        SpfScope::Helo => {
-            MethodResult::new("spf", &result).with_property("smtp", "helo", env.helo.clone())
-        }
-    };
+    let mut json = serde_json::to_value(&verdict.output).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut json {
+        fields.insert("identity".into(), json!(scope));
+        fields.insert("ip".into(), json!(env.ip));
+    }
     SpfOutcome {
         identifier: SpfIdentifier {
-            domain: domain.clone(),
+            domain: verdict.domain.clone(),
             scope,
-            result: result.clone(),
+            result: result.to_owned(),
         },
         method,
-        json: json!({"result": result, "identity": scope, "domain": domain, "ip": env.ip}),
+        json,
     }
 }
 

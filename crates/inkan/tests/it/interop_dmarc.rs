@@ -192,6 +192,28 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Policy disagreements (the published policy that applies), as (case, inkan, mailauth, why).
+const EXPECTED_POLICY: &[(&str, &str, &str, &str)] = &[
+    (
+        "np-nonexistent-subdomain",
+        "reject",
+        "none",
+        "RFC 9989 §4.7/§4.10.1: np applies to a From domain that does not exist (NXDOMAIN); mailauth 4 has no np",
+    ),
+    (
+        "missing-p",
+        "none",
+        "null",
+        "RFC 9989 §4.7: a record without p is treated as p=none; mailauth reports no policy",
+    ),
+    (
+        "lowercase-version",
+        "null",
+        "reject",
+        "RFC 9989 §4.7: a record whose v is not exactly DMARC1 is ignored",
+    ),
+];
+
 /// Where `--org-domain psl` differs from the tree walk on these cases (RFC 9989 §4.10 vs RFC
 /// 7489 §3.2): only the psd=n case, whose record mailauth never reads either.
 const PSL_AGREES_WITH_MAILAUTH: &[&str] = &["psd-n-subtree"];
@@ -337,6 +359,21 @@ fn dmarc_results_match_mailauth() {
             .map(|d| d["result"].as_str().unwrap())
             .collect();
         assert_eq!(our_dkim, their_dkim, "{}: DKIM differs", c.name);
+        // mailauth reports an unsigned message as one `none` result, inkan as no results; and
+        // a body hash mismatch as `neutral` where inkan says `fail` (RFC 6376 §6.1.3: PERMFAIL).
+        // DMARC only asks whether each signature passed.
+        let their_dkim: Vec<&str> = if their_dkim == ["none"] {
+            Vec::new()
+        } else {
+            their_dkim
+        };
+        let passed = |results: &[&str]| results.iter().map(|r| *r == "pass").collect::<Vec<_>>();
+        assert_eq!(
+            passed(&our_dkim),
+            passed(&their_dkim),
+            "{}: DKIM differs: {our_dkim:?} vs {their_dkim:?}",
+            c.name
+        );
 
         let expected = EXPECTED.iter().find(|(name, ..)| *name == c.name);
         match expected {
@@ -354,6 +391,18 @@ fn dmarc_results_match_mailauth() {
                 c.name
             ),
         }
+        let our_policy = walk["dmarc"]["policy"].as_str().unwrap_or("null");
+        let their_policy = theirs["dmarc"]["policy"].as_str().unwrap_or("null");
+        if their != "none" && their != "temperror" {
+            match EXPECTED_POLICY.iter().find(|(name, ..)| *name == c.name) {
+                Some((_, want_ours, want_theirs, why)) => assert_eq!(
+                    (our_policy, their_policy),
+                    (*want_ours, *want_theirs),
+                    "{}: expected policy difference changed ({why})",
+                    c.name
+                ),
+                None => assert_eq!(our_policy, their_policy, "{}: policies differ", c.name),
+        }
         if PSL_AGREES_WITH_MAILAUTH.contains(&c.name) {
             assert_eq!(
                 ours_psl, their,
@@ -363,6 +412,7 @@ fn dmarc_results_match_mailauth() {
         }
         report.push(format!(
             "{:<28} inkan={ours:<9} inkan-psl={ours_psl:<9} mailauth={their}",
+            "{:<28} inkan={ours:<9} inkan-psl={ours_psl:<9} mailauth={their:<9} policy {our_policy}/{their_policy}",
             c.name
         ));
     }
