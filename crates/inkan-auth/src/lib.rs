@@ -2,3 +2,13 @@
 //! protocol, each split by verb. DNS comes in through [`inkan_dns::Resolver`] and time is passed
 //! in; nothing here prints or reads the clock on its own.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod message;
+
+pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
+pub mod dkim;
+pub mod spf;
+
+pub mod authres;
+pub mod dmarc;
+pub mod rules;

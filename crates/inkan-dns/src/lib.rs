@@ -7,11 +7,17 @@
 //! neither may mistake it for a missing record.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod cache;
 mod memory;
+mod network;
 mod types;
+mod zone;
 
+pub use cache::{CacheConfig, CacheStats, CachingResolver, Clock, ManualClock, SystemClock};
 pub use memory::MemoryResolver;
+pub use network::{NetworkError, NetworkOptions, NetworkResolver};
 pub use types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
+pub use zone::{DEFAULT_TTL, ZoneError, ZoneErrorKind, parse_zone};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -48,7 +48,10 @@ impl MemoryResolver {
             parent = rest;
         }
         self.empty_non_terminals.remove(&record.name);
-        self.records.entry(record.name.clone()).or_default().push(record);
+        self.records
+            .entry(record.name.clone())
+            .or_default()
+            .push(record);
     }
 
     /// Every record held, in no particular order.
@@ -77,10 +80,16 @@ impl MemoryResolver {
                     Answer::NxDomain { ttl }
                 });
             };
-            let matching: Vec<Record> =
-                owned.iter().filter(|r| r.data.record_type() == rtype).cloned().collect();
+            let matching: Vec<Record> = owned
+                .iter()
+                .filter(|r| r.data.record_type() == rtype)
+                .cloned()
+                .collect();
             if !matching.is_empty() {
-                return Ok(Answer::Records(Arc::new(RecordSet { records: matching, cname_chain })));
+                return Ok(Answer::Records(Arc::new(RecordSet {
+                    records: matching,
+                    cname_chain,
+                })));
             }
             let alias = owned.iter().find_map(|r| match &r.data {
                 RData::Cname(target) if rtype != RecordType::Cname => Some(target.clone()),
@@ -93,13 +102,19 @@ impl MemoryResolver {
                             FailureKind::ServFail,
                             name,
                             rtype,
-                            format!("CNAME chain loops or is longer than {MAX_CNAME_CHAIN} at {target}"),
+                            format!(
+                                "CNAME chain loops or is longer than {MAX_CNAME_CHAIN} at {target}"
+                            ),
                         ));
                     }
                     cname_chain.push(target.clone());
                     current = target;
                 }
-                None => return Ok(Answer::NoData { ttl: self.negative_ttl(&current) }),
+                None => {
+                    return Ok(Answer::NoData {
+                        ttl: self.negative_ttl(&current),
+                    });
+                }
             }
         }
     }
@@ -139,14 +154,20 @@ pub(crate) fn check_name(name: &str, rtype: RecordType) -> Result<(), DnsError> 
         return invalid("empty name".into());
     }
     if trimmed.len() > 253 {
-        return invalid(format!("name is {} bytes long, more than 253", trimmed.len()));
+        return invalid(format!(
+            "name is {} bytes long, more than 253",
+            trimmed.len()
+        ));
     }
     for label in trimmed.split('.') {
         if label.is_empty() {
             return invalid("empty label".into());
         }
         if label.len() > 63 {
-            return invalid(format!("label '{label}' is {} bytes long, more than 63", label.len()));
+            return invalid(format!(
+                "label '{label}' is {} bytes long, more than 63",
+                label.len()
+            ));
         }
     }
     Ok(())
@@ -157,37 +178,71 @@ mod tests {
     use super::*;
 
     fn txt(name: &str, text: &str) -> Record {
-        Record { name: name.into(), ttl: 60, data: RData::Txt(crate::Txt::new(vec![text.into()])) }
+        Record {
+            name: name.into(),
+            ttl: 60,
+            data: RData::Txt(crate::Txt::new(vec![text.into()])),
+        }
     }
 
     #[test]
     fn nxdomain_nodata_and_empty_non_terminal_are_told_apart() {
         let r = MemoryResolver::from_records([txt("s1._domainkey.Example.test.", "v=DKIM1; p=")]);
-        assert!(matches!(r.answer("example.test", RecordType::Txt), Ok(Answer::NoData { .. })));
-        assert!(matches!(r.answer("_domainkey.example.test", RecordType::Txt), Ok(Answer::NoData { .. })));
-        assert!(matches!(r.answer("s1._domainkey.example.test", RecordType::A), Ok(Answer::NoData { .. })));
-        assert!(matches!(r.answer("nope.example.test", RecordType::Txt), Ok(Answer::NxDomain { .. })));
-        let found = r.answer("S1._DOMAINKEY.example.test.", RecordType::Txt).unwrap();
+        assert!(matches!(
+            r.answer("example.test", RecordType::Txt),
+            Ok(Answer::NoData { .. })
+        ));
+        assert!(matches!(
+            r.answer("_domainkey.example.test", RecordType::Txt),
+            Ok(Answer::NoData { .. })
+        ));
+        assert!(matches!(
+            r.answer("s1._domainkey.example.test", RecordType::A),
+            Ok(Answer::NoData { .. })
+        ));
+        assert!(matches!(
+            r.answer("nope.example.test", RecordType::Txt),
+            Ok(Answer::NxDomain { .. })
+        ));
+        let found = r
+            .answer("S1._DOMAINKEY.example.test.", RecordType::Txt)
+            .unwrap();
         assert_eq!(found.txt().next().unwrap().concat(), b"v=DKIM1; p=");
     }
 
     #[test]
     fn cname_is_followed_and_reported() {
         let mut r = MemoryResolver::new();
-        r.insert(Record { name: "a.test".into(), ttl: 5, data: RData::Cname("b.test".into()) });
+        r.insert(Record {
+            name: "a.test".into(),
+            ttl: 5,
+            data: RData::Cname("b.test".into()),
+        });
         r.insert(txt("b.test", "hello"));
-        let Answer::Records(set) = r.answer("a.test", RecordType::Txt).unwrap() else { panic!() };
+        let Answer::Records(set) = r.answer("a.test", RecordType::Txt).unwrap() else {
+            panic!()
+        };
         assert_eq!(set.cname_chain, vec!["b.test".to_owned()]);
         assert_eq!(set.records[0].name, "b.test");
-        let Answer::Records(own) = r.answer("a.test", RecordType::Cname).unwrap() else { panic!() };
+        let Answer::Records(own) = r.answer("a.test", RecordType::Cname).unwrap() else {
+            panic!()
+        };
         assert!(own.cname_chain.is_empty());
     }
 
     #[test]
     fn cname_loop_is_a_failure_not_a_hang() {
         let mut r = MemoryResolver::new();
-        r.insert(Record { name: "a.test".into(), ttl: 5, data: RData::Cname("b.test".into()) });
-        r.insert(Record { name: "b.test".into(), ttl: 5, data: RData::Cname("a.test".into()) });
+        r.insert(Record {
+            name: "a.test".into(),
+            ttl: 5,
+            data: RData::Cname("b.test".into()),
+        });
+        r.insert(Record {
+            name: "b.test".into(),
+            ttl: 5,
+            data: RData::Cname("a.test".into()),
+        });
         let err = r.answer("a.test", RecordType::Txt).unwrap_err();
         assert_eq!(err.kind, FailureKind::ServFail);
     }
@@ -196,7 +251,13 @@ mod tests {
     fn invalid_names_are_refused_before_lookup() {
         let r = MemoryResolver::new();
         let long = format!("{}.test", "a".repeat(64));
-        assert_eq!(r.answer(&long, RecordType::Txt).unwrap_err().kind, FailureKind::InvalidName);
-        assert_eq!(r.answer("a..test", RecordType::Txt).unwrap_err().kind, FailureKind::InvalidName);
+        assert_eq!(
+            r.answer(&long, RecordType::Txt).unwrap_err().kind,
+            FailureKind::InvalidName
+        );
+        assert_eq!(
+            r.answer("a..test", RecordType::Txt).unwrap_err().kind,
+            FailureKind::InvalidName
+        );
     }
 }

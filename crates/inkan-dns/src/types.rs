@@ -195,7 +195,10 @@ impl fmt::Display for RData {
             RData::A(ip) => write!(f, "{ip}"),
             RData::Aaaa(ip) => write!(f, "{ip}"),
             RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) => f.write_str(&absolute(n)),
-            RData::Mx { preference, exchange } => write!(f, "{preference} {}", absolute(exchange)),
+            RData::Mx {
+                preference,
+                exchange,
+            } => write!(f, "{preference} {}", absolute(exchange)),
             RData::Soa(s) => write!(
                 f,
                 "{} {} {} {} {} {} {}",
@@ -382,8 +385,18 @@ pub struct DnsError {
 
 impl DnsError {
     /// A failure of `kind` for the question `name` / `rtype`.
-    pub fn new(kind: FailureKind, name: &str, rtype: RecordType, detail: impl Into<String>) -> Self {
-        DnsError { kind, name: name.to_owned(), rtype, detail: detail.into() }
+    pub fn new(
+        kind: FailureKind,
+        name: &str,
+        rtype: RecordType,
+        detail: impl Into<String>,
+    ) -> Self {
+        DnsError {
+            kind,
+            name: name.to_owned(),
+            rtype,
+            detail: detail.into(),
+        }
     }
 
     /// True when asking again later may succeed: SPF's temperror, an audit's "unknown".

@@ -28,7 +28,8 @@ impl FaultPlan {
 
     /// Makes every question about `name` fail with `fault`, except for the `exempt` types.
     pub fn add(&mut self, name: &str, fault: Fault, exempt: impl IntoIterator<Item = RecordType>) {
-        self.faults.insert(normalize_name(name), (fault, exempt.into_iter().collect()));
+        self.faults
+            .insert(normalize_name(name), (fault, exempt.into_iter().collect()));
     }
 
     /// The fault that applies to this question, if any.

@@ -1,6 +1,9 @@
 //! Test support shared by every inkan crate: DNS with injected faults, so tests exercise
-//! timeouts and SERVFAIL without touching the network beyond 127.0.0.1.
+//! timeouts and SERVFAIL without touching the network beyond 127.0.0.1, and a real DNS server
+//! on 127.0.0.1 ([`DnsServer`]) for end-to-end tests.
 
 mod faults;
+mod server;
 
 pub use faults::{Fault, FaultPlan, FaultResolver};
+pub use server::{DnsServer, DnsServerBuilder, Transport};

@@ -12,7 +12,12 @@ use crate::output::{ColorChoice, Format};
 /// inkan: prove your mail is yours. SPF, DKIM, DMARC and ARC as receivers evaluate them, domain
 /// audits against the Gmail, Yahoo, Outlook and Apple sender rules, and DMARC reports.
 #[derive(Debug, Parser)]
-#[command(name = "inkan", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "inkan",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub globals: GlobalArgs,
@@ -68,6 +73,13 @@ pub enum Command {
     /// DMARC aggregate and failure, TLS-RPT and ARF reports: ingest into SQLite or
     /// PostgreSQL, summarise, list inputs that failed.
     Reports(commands::reports::ReportsCommand),
+    /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
+    /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
+    Audit(commands::audit::AuditCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::CompletionsCommand),
+    /// Print the manual page (roff) to standard output.
+    Man(commands::man::ManCommand),
 }
 
 impl Cli {
@@ -77,6 +89,9 @@ impl Cli {
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
             Command::Reports(cmd) => cmd.run(globals, out).await,
+            Command::Audit(cmd) => cmd.run(globals, out).await,
+            Command::Completions(cmd) => cmd.run(globals, out),
+            Command::Man(cmd) => cmd.run(globals, out),
         }
     }
 }

@@ -1,14 +1,48 @@
-//! Builds the resolver the global options ask for: zone files, given name servers, or the
-//! system configuration.
+//! Builds the resolver the global options ask for: zone files (`--zone`, no network), the name
+//! servers given (`--nameserver`), or the system configuration.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use inkan_dns::Resolver;
+use anyhow::Context;
+use inkan_dns::{MemoryResolver, NetworkOptions, NetworkResolver, Resolver};
 
 use crate::cli::GlobalArgs;
 
-/// The resolver for this run.
+/// The resolver for this run. `--zone` wins over `--nameserver`: a what-if view never asks the
+/// network.
 pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
-    let _ = globals;
-    anyhow::bail!("resolver construction lands with the foundation work")
+    let timeout = timeout(globals.timeout)?;
+    if !globals.zones.is_empty() {
+        let zone = MemoryResolver::from_zone_files(&globals.zones).context("reading --zone files")?;
+        return Ok(Arc::new(zone));
+    }
+    let options = NetworkOptions::default().with_timeout(timeout);
+    let network = if globals.nameservers.is_empty() {
+        NetworkResolver::system(options)?
+    } else {
+        NetworkResolver::with_servers(&globals.nameservers, options)?
+    };
+    Ok(Arc::new(network))
+}
+
+/// `--timeout SECONDS` as a duration: a positive, finite number.
+fn timeout(seconds: f64) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(timeout) if !timeout.is_zero() => Ok(timeout),
+        _ => anyhow::bail!("--timeout must be a positive number of seconds, not '{seconds}'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_must_be_positive_and_finite() {
+        assert_eq!(timeout(1.5).unwrap(), Duration::from_millis(1500));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(timeout(bad).is_err(), "{bad}");
+        }
+    }
 }

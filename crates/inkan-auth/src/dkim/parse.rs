@@ -1,0 +1,540 @@
+//! Tag lists (RFC 6376 §3.2) and the DKIM-Signature header field (RFC 6376 §3.5) with the
+//! checks a verifier makes before it asks DNS: required tags, `h=` lists From, `i=` is within
+//! `d=`, `x=` is not before `t=`, known algorithm and canonicalization, base64 with folding
+//! whitespace, no duplicate tags.
+
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use super::{Algorithm, Canon, Canonicalization};
+
+/// Most tags accepted in one tag list; real lists have about a dozen.
+const MAX_TAGS: usize = 64;
+
+/// Why a tag list could not be read (RFC 6376 §3.2).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TagListError {
+    /// The text is not UTF-8.
+    #[error("tag list is not UTF-8 text")]
+    NotUtf8,
+    /// A tag-spec has no `=`.
+    #[error("tag-spec '{spec}' has no '='")]
+    MissingEquals {
+        /// The offending tag-spec.
+        spec: String,
+    },
+    /// A tag name is empty or has characters other than letters, digits and `_`, or does not
+    /// start with a letter.
+    #[error("invalid tag name '{name}'")]
+    InvalidName {
+        /// The offending name.
+        name: String,
+    },
+    /// A tag value holds a control character or whitespace that is not folding whitespace.
+    #[error("tag '{name}' has an invalid character in its value '{value}'")]
+    InvalidValue {
+        /// The tag name.
+        name: String,
+        /// The value.
+        value: String,
+    },
+    /// A tag appears twice (RFC 6376 §3.2: "Tags with duplicate names MUST NOT occur").
+    #[error("tag '{name}' appears more than once")]
+    Duplicate {
+        /// The repeated name.
+        name: String,
+    },
+    /// More tags than anyone writes.
+    #[error("more than {MAX_TAGS} tags")]
+    TooManyTags,
+}
+
+/// A parsed tag list: names with their values, in the order written. Values have surrounding
+/// whitespace removed but keep inner folding whitespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagList<'a> {
+    tags: Vec<(&'a str, &'a str)>,
+}
+
+fn is_fws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+impl<'a> TagList<'a> {
+    /// Parses `input` (RFC 6376 §3.2). Tag names are case-sensitive; empty tag-specs (`;;`,
+    /// trailing `;`) are tolerated.
+    pub fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagListError> {
+        let text = std::str::from_utf8(input).map_err(|_| TagListError::NotUtf8)?;
+        let mut tags: Vec<(&'a str, &'a str)> = Vec::new();
+        for spec in text.split(';') {
+            let trimmed = spec.trim_matches(|c: char| c.is_ascii() && is_fws(c as u8));
+            if trimmed.is_empty() {
+                continue;
+            }
+            let Some((name, value)) = trimmed.split_once('=') else {
+                return Err(TagListError::MissingEquals {
+                    spec: trimmed.chars().take(60).collect(),
+                });
+            };
+            let name = name.trim_end_matches(|c: char| c.is_ascii() && is_fws(c as u8));
+            let value = value.trim_start_matches(|c: char| c.is_ascii() && is_fws(c as u8));
+            let mut chars = name.chars();
+            let valid_name = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_name {
+                return Err(TagListError::InvalidName {
+                    name: name.chars().take(60).collect(),
+                });
+            }
+            if value.bytes().any(|b| b.is_ascii_control() && !is_fws(b)) {
+                return Err(TagListError::InvalidValue {
+                    name: name.into(),
+                    value: value.chars().take(60).collect(),
+                });
+            }
+            if tags.iter().any(|(n, _)| *n == name) {
+                return Err(TagListError::Duplicate { name: name.into() });
+            }
+            if tags.len() >= MAX_TAGS {
+                return Err(TagListError::TooManyTags);
+            }
+            tags.push((name, value));
+        }
+        Ok(TagList { tags })
+    }
+
+    /// The value of tag `name`.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.tags.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// Every tag in the order written.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.tags.iter().copied()
+    }
+}
+
+/// Removes folding whitespace from a value.
+pub(crate) fn strip_fws(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
+        .collect()
+}
+
+/// Decodes base64 that may contain folding whitespace (RFC 6376 §2.4), with or without
+/// padding.
+pub fn decode_base64(value: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    ENGINE.decode(strip_fws(value))
+}
+
+/// Why a DKIM-Signature field is not usable (each is a PERMFAIL in RFC 6376 §6.1.1).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The tag list itself is malformed.
+    #[error("malformed tag list: {0}")]
+    TagList(#[from] TagListError),
+    /// A required tag is absent.
+    #[error("required tag '{0}=' is missing")]
+    MissingTag(&'static str),
+    /// `v=` is not 1.
+    #[error("unsupported version v={0}")]
+    Version(String),
+    /// `a=` names an algorithm this verifier does not know.
+    #[error("unknown signing algorithm a={0}")]
+    UnknownAlgorithm(String),
+    /// `c=` names an unknown canonicalization.
+    #[error("unknown canonicalization c={0}")]
+    UnknownCanonicalization(String),
+    /// `q=` offers no method this verifier knows (only dns/txt exists).
+    #[error("unsupported query method q={0}")]
+    UnknownQueryMethod(String),
+    /// A base64 tag does not decode.
+    #[error("tag '{tag}=' is not valid base64: {detail}")]
+    Base64 {
+        /// The tag (`b` or `bh`).
+        tag: &'static str,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// A tag that must be empty-or-something has an empty value.
+    #[error("tag '{0}=' is empty")]
+    EmptyTag(&'static str),
+    /// `h=` does not list From (RFC 6376 §5.4: From MUST be signed).
+    #[error("h= does not include From: '{0}'")]
+    FromNotSigned(String),
+    /// `h=` lists a name with characters a header name cannot have.
+    #[error("h= lists an invalid header name '{0}'")]
+    InvalidHeaderName(String),
+    /// `i=` is not within `d=` (RFC 6376 §3.5).
+    #[error("i={identity} is not in d={domain} or a subdomain of it")]
+    IdentityOutsideDomain {
+        /// The `i=` value.
+        identity: String,
+        /// The `d=` value.
+        domain: String,
+    },
+    /// `i=` has no `@`.
+    #[error("i={0} has no '@'")]
+    InvalidIdentity(String),
+    /// `d=` or `s=` is not a usable domain name or selector.
+    #[error("tag '{tag}=' is not a valid domain name: '{value}'")]
+    InvalidDomain {
+        /// The tag (`d` or `s`).
+        tag: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A numeric tag (`t`, `x`, `l`) is not a decimal number.
+    #[error("tag '{tag}=' is not a decimal number: '{value}'")]
+    InvalidNumber {
+        /// The tag.
+        tag: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// `x=` is before `t=` (RFC 6376 §3.5: "the value of the x= tag MUST be greater than the
+    /// value of the t= tag").
+    #[error("x={expiration} is not after t={timestamp}")]
+    ExpiresBeforeSigned {
+        /// `t=`.
+        timestamp: u64,
+        /// `x=`.
+        expiration: u64,
+    },
+}
+
+/// A parsed DKIM-Signature field value (RFC 6376 §3.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// `a=`.
+    pub algorithm: Algorithm,
+    /// `b=`, decoded.
+    pub signature: Vec<u8>,
+    /// `bh=`, decoded.
+    pub body_hash: Vec<u8>,
+    /// `c=` (default simple/simple).
+    pub canonicalization: Canonicalization,
+    /// `d=`, lower-cased.
+    pub domain: String,
+    /// `h=`, as written (trimmed), in order.
+    pub signed_headers: Vec<String>,
+    /// `i=`, if present.
+    pub identity: Option<String>,
+    /// `l=`, if present.
+    pub body_length: Option<u64>,
+    /// `s=`, as written.
+    pub selector: String,
+    /// `t=`, if present.
+    pub timestamp: Option<u64>,
+    /// `x=`, if present.
+    pub expiration: Option<u64>,
+}
+
+fn number(tags: &TagList<'_>, tag: &'static str) -> Result<Option<u64>, SignatureError> {
+    let Some(raw) = tags.get(tag) else {
+        return Ok(None);
+    };
+    let value = strip_fws(raw);
+    // RFC 6376 limits these to 12 digits; more than u64 holds is an error, not a wrap.
+    if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignatureError::InvalidNumber {
+            tag,
+            value: raw.chars().take(40).collect(),
+        });
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| SignatureError::InvalidNumber { tag, value })
+}
+
+fn valid_domain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+impl Signature {
+    /// Parses a DKIM-Signature field value (everything after the colon).
+    pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
+        let tags = TagList::parse(value)?;
+        let required = |tag: &'static str| tags.get(tag).ok_or(SignatureError::MissingTag(tag));
+        let version = strip_fws(required("v")?);
+        if version != "1" {
+            return Err(SignatureError::Version(version));
+        }
+        let algorithm = match strip_fws(required("a")?).to_ascii_lowercase().as_str() {
+            "rsa-sha256" => Algorithm::RsaSha256,
+            "ed25519-sha256" => Algorithm::Ed25519Sha256,
+            "rsa-sha1" => Algorithm::RsaSha1,
+            other => return Err(SignatureError::UnknownAlgorithm(other.into())),
+        };
+        let b64 = |tag: &'static str| -> Result<Vec<u8>, SignatureError> {
+            let raw = required(tag)?;
+            let decoded = decode_base64(raw).map_err(|e| SignatureError::Base64 {
+                tag,
+                detail: e.to_string(),
+            })?;
+            if decoded.is_empty() {
+                return Err(SignatureError::EmptyTag(tag));
+            }
+            Ok(decoded)
+        };
+        let signature = b64("b")?;
+        let body_hash = b64("bh")?;
+        let canonicalization = match tags.get("c") {
+            None => Canonicalization {
+                header: Canon::Simple,
+                body: Canon::Simple,
+            },
+            Some(raw) => {
+                let c = strip_fws(raw).to_ascii_lowercase();
+                let one = |s: &str| match s {
+                    "simple" => Ok(Canon::Simple),
+                    "relaxed" => Ok(Canon::Relaxed),
+                    _ => Err(SignatureError::UnknownCanonicalization(c.clone())),
+                };
+                match c.split_once('/') {
+                    Some((h, b)) => Canonicalization {
+                        header: one(h)?,
+                        body: one(b)?,
+                    },
+                    None => Canonicalization {
+                        header: one(&c)?,
+                        body: Canon::Simple,
+                    },
+                }
+            }
+        };
+        let domain = strip_fws(required("d")?).to_ascii_lowercase();
+        let domain = domain
+            .strip_suffix('.')
+            .map(str::to_owned)
+            .unwrap_or(domain);
+        if !valid_domain(&domain) {
+            return Err(SignatureError::InvalidDomain {
+                tag: "d",
+                value: domain,
+            });
+        }
+        let selector = strip_fws(required("s")?);
+        if !valid_domain(&selector) {
+            return Err(SignatureError::InvalidDomain {
+                tag: "s",
+                value: selector,
+            });
+        }
+        let h = required("h")?;
+        let signed_headers: Vec<String> = h
+            .split(':')
+            .map(strip_fws)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if let Some(bad) = signed_headers
+            .iter()
+            .find(|n| !n.bytes().all(|b| (33..=126).contains(&b)))
+        {
+            return Err(SignatureError::InvalidHeaderName(bad.clone()));
+        }
+        if !signed_headers
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("from"))
+        {
+            return Err(SignatureError::FromNotSigned(strip_fws(h)));
+        }
+        let identity = match tags.get("i") {
+            None => None,
+            Some(raw) => {
+                let i = strip_fws(raw);
+                let Some((_, idomain)) = i.rsplit_once('@') else {
+                    return Err(SignatureError::InvalidIdentity(i));
+                };
+                let idomain = idomain.to_ascii_lowercase();
+                let idomain = idomain.strip_suffix('.').unwrap_or(&idomain);
+                if idomain != domain && !idomain.ends_with(&format!(".{domain}")) {
+                    return Err(SignatureError::IdentityOutsideDomain {
+                        identity: i,
+                        domain,
+                    });
+                }
+                Some(i)
+            }
+        };
+        if let Some(q) = tags.get("q") {
+            let q = strip_fws(q);
+            if !q
+                .split(':')
+                .any(|m| m.eq_ignore_ascii_case("dns/txt") || m.eq_ignore_ascii_case("dns"))
+            {
+                return Err(SignatureError::UnknownQueryMethod(q));
+            }
+        }
+        let body_length = number(&tags, "l")?;
+        let timestamp = number(&tags, "t")?;
+        let expiration = number(&tags, "x")?;
+        if let (Some(t), Some(x)) = (timestamp, expiration)
+            && x <= t
+        {
+            return Err(SignatureError::ExpiresBeforeSigned {
+                timestamp: t,
+                expiration: x,
+            });
+        }
+        Ok(Signature {
+            algorithm,
+            signature,
+            body_hash,
+            canonicalization,
+            domain,
+            signed_headers,
+            identity,
+            body_length,
+            selector,
+            timestamp,
+            expiration,
+        })
+    }
+
+    /// The DNS name of the key: `selector._domainkey.domain`.
+    pub fn key_name(&self) -> String {
+        format!("{}._domainkey.{}", self.selector, self.domain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "v=1; a=rsa-sha256; c=relaxed/simple; d=Example.COM; s=sel;\r\n\t\
+        h=From : To:subject; bh=YWJj\r\n ZA==; b=ZGVm; t=100; x=200; i=user@mail.example.com; l=5";
+
+    #[test]
+    fn tag_list_keeps_order_and_trims() {
+        let t = TagList::parse(b" a = 1 ;b=two words ; c=\r\n\tfolded\r\n value;").unwrap();
+        let all: Vec<_> = t.iter().collect();
+        assert_eq!(
+            all,
+            [("a", "1"), ("b", "two words"), ("c", "folded\r\n value")]
+        );
+    }
+
+    #[test]
+    fn tag_list_errors() {
+        assert_eq!(
+            TagList::parse(b"a=1; a=2"),
+            Err(TagListError::Duplicate { name: "a".into() })
+        );
+        assert!(matches!(
+            TagList::parse(b"a=1; nothing"),
+            Err(TagListError::MissingEquals { .. })
+        ));
+        assert!(matches!(
+            TagList::parse(b"1a=1"),
+            Err(TagListError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            TagList::parse(b"a-b=1"),
+            Err(TagListError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            TagList::parse(b"a=x\x01y"),
+            Err(TagListError::InvalidValue { .. })
+        ));
+        assert_eq!(TagList::parse(b"a=\xff"), Err(TagListError::NotUtf8));
+    }
+
+    #[test]
+    fn parses_a_complete_signature() {
+        let s = Signature::parse(GOOD.as_bytes()).unwrap();
+        assert_eq!(s.algorithm, Algorithm::RsaSha256);
+        assert_eq!(
+            s.canonicalization,
+            Canonicalization {
+                header: Canon::Relaxed,
+                body: Canon::Simple
+            }
+        );
+        assert_eq!(s.domain, "example.com");
+        assert_eq!(s.signed_headers, ["From", "To", "subject"]);
+        assert_eq!(s.body_hash, b"abcd");
+        assert_eq!(s.signature, b"def");
+        assert_eq!(
+            (s.timestamp, s.expiration, s.body_length),
+            (Some(100), Some(200), Some(5))
+        );
+        assert_eq!(s.key_name(), "sel._domainkey.example.com");
+    }
+
+    fn with(from: &str, to: &str) -> Result<Signature, SignatureError> {
+        Signature::parse(GOOD.replace(from, to).as_bytes())
+    }
+
+    #[test]
+    fn precise_errors() {
+        assert_eq!(with("s=sel;", ""), Err(SignatureError::MissingTag("s")));
+        assert_eq!(
+            with("a=rsa-sha256", "a=rsa-md5"),
+            Err(SignatureError::UnknownAlgorithm("rsa-md5".into()))
+        );
+        assert!(matches!(
+            with("h=From : To:subject", "h=to:subject"),
+            Err(SignatureError::FromNotSigned(_))
+        ));
+        assert!(matches!(
+            with("i=user@mail.example.com", "i=user@example.net"),
+            Err(SignatureError::IdentityOutsideDomain { .. })
+        ));
+        assert!(matches!(
+            with("i=user@mail.example.com", "i=user@badexample.com"),
+            Err(SignatureError::IdentityOutsideDomain { .. })
+        ));
+        assert_eq!(
+            with("x=200", "x=50"),
+            Err(SignatureError::ExpiresBeforeSigned {
+                timestamp: 100,
+                expiration: 50
+            })
+        );
+        assert!(matches!(
+            with("b=ZGVm", "b=Z!Vm"),
+            Err(SignatureError::Base64 { tag: "b", .. })
+        ));
+        assert!(matches!(
+            with("t=100", "t=100; d=x.test"),
+            Err(SignatureError::TagList(TagListError::Duplicate { .. }))
+        ));
+        assert!(matches!(
+            with("c=relaxed/simple", "c=loose"),
+            Err(SignatureError::UnknownCanonicalization(_))
+        ));
+        assert!(matches!(
+            with("l=5", "l=-5"),
+            Err(SignatureError::InvalidNumber { tag: "l", .. })
+        ));
+        assert!(matches!(
+            with("v=1", "v=2"),
+            Err(SignatureError::Version(_))
+        ));
+        let msg = with("a=rsa-sha256", "a=rsa-md5").unwrap_err().to_string();
+        assert_eq!(msg, "unknown signing algorithm a=rsa-md5");
+    }
+
+    #[test]
+    fn base64_with_folding_whitespace() {
+        assert_eq!(decode_base64("YW\r\n\tJj ZA").unwrap(), b"abcd");
+    }
+}

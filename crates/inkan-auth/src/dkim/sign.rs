@@ -1,0 +1,688 @@
+//! Signing (RFC 6376 §5) and key generation: private keys from PEM (PKCS#1 or PKCS#8 RSA,
+//! PKCS#8 Ed25519), a default header set that covers what receivers and RFC 8058 one-click
+//! unsubscribe need with From, Subject and the unsubscribe headers over-signed, relaxed/relaxed
+//! by default, `t=` always and `x=` on request, and the TXT record to publish split into
+//! strings of at most 255 bytes (RFC 1035 §3.3.14 via RFC 6376 §3.6.2.2).
+
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{self as sig, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::canon::{BodyHasher, canonical_headers, canonical_signature_field};
+use super::parse::{TagList, decode_base64, strip_fws};
+use super::{Algorithm, Canon, Canonicalization};
+use crate::message::Message;
+
+/// Header fields signed by default, in the order they appear in `h=`.
+pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "In-Reply-To",
+    "References",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "List-Id",
+    "Feedback-ID",
+];
+
+/// Header fields listed once more than they occur, so that nobody can add one after signing
+/// without breaking the signature.
+pub const DEFAULT_OVERSIGNED: &[&str] = &[
+    "From",
+    "Subject",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// Why a private key file could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyFileError {
+    /// No `-----BEGIN ...-----` block.
+    #[error(
+        "no PEM block found (expected '-----BEGIN PRIVATE KEY-----' or '-----BEGIN RSA PRIVATE KEY-----')"
+    )]
+    NoPem,
+    /// A PEM label other than a private key.
+    #[error("PEM block is '{0}', not a private key")]
+    UnsupportedLabel(String),
+    /// The PEM body is not base64.
+    #[error("PEM body is not valid base64: {0}")]
+    Base64(String),
+    /// The DER inside is not a key aws-lc accepts.
+    #[error("'{label}' block is not a usable RSA or Ed25519 private key: {detail}")]
+    InvalidKey {
+        /// The PEM label.
+        label: String,
+        /// What the crypto library said.
+        detail: String,
+    },
+    /// The RSA key is over 4096 bits.
+    #[error("RSA key is {0} bits; inkan signs with 2048 to 4096-bit keys")]
+    RsaSize(u32),
+    /// The RSA key is under 2048 bits: aws-lc refuses to sign with it.
+    #[error(
+        "RSA key is under 2048 bits: inkan signs with 2048 to 4096-bit keys (receivers accept 1024 but it is weak); make a new one with 'inkan keygen'"
+    )]
+    RsaTooSmall,
+    /// Key generation was asked for a size it cannot make.
+    #[error("cannot generate a {0}-bit RSA key: choose 2048, 3072 or 4096")]
+    GenerateSize(u32),
+    /// The crypto library failed.
+    #[error("crypto failure: {0}")]
+    Crypto(String),
+}
+
+/// Why a message could not be signed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The algorithm does not fit the key (`rsa-sha256` with an Ed25519 key, or rsa-sha1).
+    #[error("cannot sign with {algorithm} using a {key} key")]
+    AlgorithmMismatch {
+        /// Requested algorithm.
+        algorithm: Algorithm,
+        /// The key's type.
+        key: &'static str,
+    },
+    /// `d=` or `s=` is not a valid name.
+    #[error("invalid {what} '{value}'")]
+    InvalidName {
+        /// `domain` or `selector`.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A header name contains characters a field name cannot have.
+    #[error("invalid header name '{0}' in the list of headers to sign")]
+    InvalidHeaderName(String),
+    /// The signing template is unusable.
+    #[error("invalid signature template: {0}")]
+    Template(String),
+    /// The crypto library failed.
+    #[error("crypto failure while signing")]
+    Crypto,
+}
+
+/// A private key that signs.
+#[derive(Clone, Debug)]
+pub enum SigningKey {
+    /// An RSA key pair.
+    Rsa(Arc<RsaKeyPair>),
+    /// An Ed25519 key pair.
+    Ed25519(Arc<Ed25519KeyPair>),
+}
+
+impl SigningKey {
+    /// Reads a PEM private key: `RSA PRIVATE KEY` (PKCS#1) or `PRIVATE KEY` (PKCS#8, RSA or
+    /// Ed25519).
+    pub fn from_pem(pem: &str) -> Result<SigningKey, KeyFileError> {
+        let begin = pem.find("-----BEGIN ").ok_or(KeyFileError::NoPem)?;
+        let rest = &pem[begin + 11..];
+        let label_end = rest.find("-----").ok_or(KeyFileError::NoPem)?;
+        let label = rest[..label_end].to_owned();
+        let body_start = label_end + 5;
+        let end_marker = format!("-----END {label}-----");
+        let body_end = rest.find(&end_marker).ok_or(KeyFileError::NoPem)?;
+        if body_end < body_start {
+            return Err(KeyFileError::NoPem);
+        }
+        let der = decode_base64(&rest[body_start..body_end])
+            .map_err(|e| KeyFileError::Base64(e.to_string()))?;
+        let invalid = |detail: String| {
+            if detail == "TooSmall" {
+                KeyFileError::RsaTooSmall
+            } else {
+                KeyFileError::InvalidKey {
+                    label: label.clone(),
+                    detail,
+                }
+            }
+        };
+        let key = match label.as_str() {
+            "RSA PRIVATE KEY" => SigningKey::Rsa(Arc::new(
+                RsaKeyPair::from_der(&der).map_err(|e| invalid(e.to_string()))?,
+            )),
+            "PRIVATE KEY" => match RsaKeyPair::from_pkcs8(&der) {
+                Ok(k) => SigningKey::Rsa(Arc::new(k)),
+                Err(rsa_err) => match Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
+                    Ok(k) => SigningKey::Ed25519(Arc::new(k)),
+                    Err(_) if rsa_err.to_string() == "TooSmall" => {
+                        return Err(KeyFileError::RsaTooSmall);
+                    }
+                    Err(ed_err) => {
+                        return Err(invalid(format!("as RSA: {rsa_err}; as Ed25519: {ed_err}")));
+                    }
+                },
+            },
+            other => return Err(KeyFileError::UnsupportedLabel(other.into())),
+        };
+        if let SigningKey::Rsa(_) = &key {
+            let bits = key.bits();
+            if bits > 4096 {
+                return Err(KeyFileError::RsaSize(bits));
+            }
+        }
+        Ok(key)
+    }
+
+    /// An Ed25519 key from its 32-byte seed (RFC 8032 §5.1.5).
+    pub fn from_ed25519_seed(seed: &[u8]) -> Result<SigningKey, KeyFileError> {
+        Ed25519KeyPair::from_seed_unchecked(seed)
+            .map(|k| SigningKey::Ed25519(Arc::new(k)))
+            .map_err(|e| KeyFileError::InvalidKey {
+                label: "ed25519 seed".into(),
+                detail: e.to_string(),
+            })
+    }
+
+    /// The algorithm this key signs with by default.
+    pub fn default_algorithm(&self) -> Algorithm {
+        match self {
+            SigningKey::Rsa(_) => Algorithm::RsaSha256,
+            SigningKey::Ed25519(_) => Algorithm::Ed25519Sha256,
+        }
+    }
+
+    /// The key size in bits (256 for Ed25519).
+    pub fn bits(&self) -> u32 {
+        match self {
+            SigningKey::Rsa(k) => u32::try_from(k.public_modulus_len() * 8).unwrap_or(u32::MAX),
+            SigningKey::Ed25519(_) => 256,
+        }
+    }
+
+    /// The `k=` token of the matching key record.
+    pub fn key_type_name(&self) -> &'static str {
+        match self {
+            SigningKey::Rsa(_) => "rsa",
+            SigningKey::Ed25519(_) => "ed25519",
+        }
+    }
+
+    /// The public key as the key record's `p=` carries it: SubjectPublicKeyInfo DER for RSA,
+    /// the raw 32 bytes for Ed25519 (RFC 8463 §4).
+    pub fn public_key_bytes(&self) -> Result<Vec<u8>, KeyFileError> {
+        match self {
+            SigningKey::Rsa(k) => k
+                .public_key()
+                .as_der()
+                .map(|d| d.as_ref().to_vec())
+                .map_err(|e| KeyFileError::Crypto(e.to_string())),
+            SigningKey::Ed25519(k) => Ok(k.public_key().as_ref().to_vec()),
+        }
+    }
+
+    /// The key record to publish: `v=DKIM1; k=...; p=...`.
+    pub fn txt_value(&self) -> Result<String, KeyFileError> {
+        Ok(format!(
+            "v=DKIM1; k={}; p={}",
+            self.key_type_name(),
+            STANDARD.encode(self.public_key_bytes()?)
+        ))
+    }
+
+    /// The private key as PKCS#8 PEM.
+    pub fn to_pkcs8_pem(&self) -> Result<String, KeyFileError> {
+        let der = match self {
+            SigningKey::Rsa(k) => k.as_der().map(|d| d.as_ref().to_vec()),
+            SigningKey::Ed25519(k) => k.to_pkcs8v1().map(|d| d.as_ref().to_vec()),
+        }
+        .map_err(|e| KeyFileError::Crypto(e.to_string()))?;
+        let b64 = STANDARD.encode(der);
+        let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END PRIVATE KEY-----\n");
+        Ok(pem)
+    }
+
+    /// Signs the header hash `digest` (computed with `algorithm`'s hash).
+    pub fn sign_digest(
+        &self,
+        algorithm: Algorithm,
+        digest_bytes: &[u8],
+    ) -> Result<Vec<u8>, SignError> {
+        match (self, algorithm) {
+            (SigningKey::Rsa(k), Algorithm::RsaSha256) => {
+                let d = digest::Digest::import_less_safe(digest_bytes, &digest::SHA256)
+                    .map_err(|_| SignError::Crypto)?;
+                let mut out = vec![0; k.public_modulus_len()];
+                k.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut out)
+                    .map_err(|_| SignError::Crypto)?;
+                Ok(out)
+            }
+            (SigningKey::Ed25519(k), Algorithm::Ed25519Sha256) => {
+                Ok(k.sign(digest_bytes).as_ref().to_vec())
+            }
+            (key, algorithm) => Err(SignError::AlgorithmMismatch {
+                algorithm,
+                key: key.key_type_name(),
+            }),
+        }
+    }
+}
+
+/// A new RSA key of `bits` (2048, 3072 or 4096).
+pub fn generate_rsa(bits: u32) -> Result<SigningKey, KeyFileError> {
+    let size = match bits {
+        2048 => KeySize::Rsa2048,
+        3072 => KeySize::Rsa3072,
+        4096 => KeySize::Rsa4096,
+        other => return Err(KeyFileError::GenerateSize(other)),
+    };
+    RsaKeyPair::generate(size)
+        .map(|k| SigningKey::Rsa(Arc::new(k)))
+        .map_err(|e| KeyFileError::Crypto(e.to_string()))
+}
+
+/// A new Ed25519 key.
+pub fn generate_ed25519() -> Result<SigningKey, KeyFileError> {
+    Ed25519KeyPair::generate()
+        .map(|k| SigningKey::Ed25519(Arc::new(k)))
+        .map_err(|e| KeyFileError::Crypto(e.to_string()))
+}
+
+/// Splits a TXT value into character-strings of at most 255 bytes.
+pub fn txt_record_strings(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(255);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push(rest[..cut].to_owned());
+        rest = &rest[cut..];
+    }
+    out
+}
+
+/// Signs messages for one domain and selector.
+#[derive(Clone, Debug)]
+pub struct Signer {
+    /// `d=`.
+    pub domain: String,
+    /// `s=`.
+    pub selector: String,
+    /// The private key.
+    pub key: SigningKey,
+    /// `a=` (defaults from the key).
+    pub algorithm: Algorithm,
+    /// `c=` (default relaxed/relaxed).
+    pub canonicalization: Canonicalization,
+    /// Header names to sign (each occurrence in the message is listed).
+    pub headers: Vec<String>,
+    /// Header names listed once more than they occur.
+    pub oversigned: Vec<String>,
+    /// `i=`, if wanted.
+    pub identity: Option<String>,
+    /// Seconds after `t=` for `x=`, if wanted.
+    pub expire_after: Option<u64>,
+    /// Whether to add `l=` (the canonical body length); a risk, off by default.
+    pub body_length: bool,
+}
+
+impl Signer {
+    /// A signer with the defaults: the key's algorithm, relaxed/relaxed, the default header set.
+    pub fn new(domain: impl Into<String>, selector: impl Into<String>, key: SigningKey) -> Signer {
+        Signer {
+            domain: domain.into(),
+            selector: selector.into(),
+            algorithm: key.default_algorithm(),
+            key,
+            canonicalization: Canonicalization::default(),
+            headers: DEFAULT_SIGNED_HEADERS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            oversigned: DEFAULT_OVERSIGNED.iter().map(|s| (*s).to_owned()).collect(),
+            identity: None,
+            expire_after: None,
+            body_length: false,
+        }
+    }
+
+    /// The `h=` list for `message`.
+    pub fn header_list(&self, message: &Message) -> Result<Vec<String>, SignError> {
+        let mut names: Vec<String> = Vec::new();
+        let mut wanted: Vec<&str> = self.headers.iter().map(String::as_str).collect();
+        if !wanted.iter().any(|h| h.eq_ignore_ascii_case("from")) {
+            wanted.insert(0, "From");
+        }
+        for (i, name) in wanted.iter().enumerate() {
+            if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
+                return Err(SignError::InvalidHeaderName((*name).to_owned()));
+            }
+            if wanted[..i].iter().any(|w| w.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            let count = message.header_fields(name).count();
+            let extra = usize::from(self.oversigned.iter().any(|o| o.eq_ignore_ascii_case(name)));
+            names.extend(std::iter::repeat_n(
+                name.to_ascii_lowercase(),
+                count + extra,
+            ));
+        }
+        Ok(names)
+    }
+
+    /// The DKIM-Signature field (name, value and final CRLF) for `message` signed now.
+    pub fn sign(&self, message: &Message) -> Result<String, SignError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.sign_at(message, now)
+    }
+
+    /// The DKIM-Signature field for `message` signed at `now` (seconds since the Unix epoch).
+    pub fn sign_at(&self, message: &Message, now: u64) -> Result<String, SignError> {
+        let domain = self.domain.trim_end_matches('.').to_ascii_lowercase();
+        if domain.is_empty() || domain.contains(|c: char| c.is_whitespace() || c == ';') {
+            return Err(SignError::InvalidName {
+                what: "domain",
+                value: self.domain.clone(),
+            });
+        }
+        if self.selector.is_empty()
+            || self
+                .selector
+                .contains(|c: char| c.is_whitespace() || c == ';')
+        {
+            return Err(SignError::InvalidName {
+                what: "selector",
+                value: self.selector.clone(),
+            });
+        }
+        let mut tags: Vec<String> = vec![
+            "v=1".into(),
+            format!("a={}", self.algorithm),
+            format!("c={}", self.canonicalization),
+            format!("d={domain}"),
+        ];
+        if let Some(i) = &self.identity {
+            tags.push(format!("i={i}"));
+        }
+        tags.push(format!("s={}", self.selector));
+        tags.push(format!("t={now}"));
+        if let Some(after) = self.expire_after {
+            tags.push(format!("x={}", now.saturating_add(after.max(1))));
+        }
+        if self.body_length {
+            let l = BodyHasher::new(message.body()).canonical_len(self.canonicalization.body);
+            tags.push(format!("l={l}"));
+        }
+        tags.push(format!("h={}", self.header_list(message)?.join(":")));
+        tags.push("bh=".into());
+        tags.push("b=".into());
+        let template = fold_tags(&tags);
+        sign_template(&self.key, message, &template)
+    }
+
+    /// `message` with a new DKIM-Signature field first.
+    pub fn sign_message_at(&self, message: &Message, now: u64) -> Result<Vec<u8>, SignError> {
+        let field = self.sign_at(message, now)?;
+        let mut out = Vec::with_capacity(field.len() + message.as_bytes().len());
+        out.extend_from_slice(field.as_bytes());
+        out.extend_from_slice(message.as_bytes());
+        Ok(out)
+    }
+}
+
+/// Joins tags with `; `, folding before a tag that would pass column 78.
+fn fold_tags(tags: &[String]) -> String {
+    let mut out = String::new();
+    let mut column = "DKIM-Signature: ".len();
+    for (i, tag) in tags.iter().enumerate() {
+        let piece_len = tag.len() + 1;
+        if i > 0 {
+            if column + 1 + piece_len > 78 {
+                out.push_str("\r\n\t");
+                column = 8;
+            } else {
+                out.push(' ');
+                column += 1;
+            }
+        }
+        if tag.starts_with("h=") && column + tag.len() > 78 {
+            // Fold a long h= list at colons.
+            for (j, part) in tag.split(':').enumerate() {
+                if j > 0 {
+                    out.push(':');
+                    column += 1;
+                    if column + part.len() > 78 {
+                        out.push_str("\r\n\t");
+                        column = 8;
+                    }
+                }
+                out.push_str(part);
+                column += part.len();
+            }
+        } else {
+            out.push_str(tag);
+            column += tag.len();
+        }
+        if i + 1 < tags.len() {
+            out.push(';');
+            column += 1;
+        }
+    }
+    out
+}
+
+/// Signs `message` with the tag list `template`, whose `bh=` and `b=` values are empty and whose
+/// `b=` tag comes last: computes the body hash into `bh=`, then the signature into `b=`, and
+/// returns the whole field (`DKIM-Signature: ...` with the final CRLF). Tags keep exactly the
+/// text and order given, so a known signature can be reproduced; ARC's AMS reuses this.
+pub fn sign_template(
+    key: &SigningKey,
+    message: &Message,
+    template: &str,
+) -> Result<String, SignError> {
+    sign_template_as("DKIM-Signature", key, message, template)
+}
+
+/// [`sign_template`] for a field named `field_name` (ARC-Message-Signature uses the same tags).
+pub fn sign_template_as(
+    field_name: &str,
+    key: &SigningKey,
+    message: &Message,
+    template: &str,
+) -> Result<String, SignError> {
+    let tags =
+        TagList::parse(template.as_bytes()).map_err(|e| SignError::Template(e.to_string()))?;
+    let algorithm = match tags.get("a").map(strip_fws).as_deref() {
+        Some("rsa-sha256") => Algorithm::RsaSha256,
+        Some("ed25519-sha256") => Algorithm::Ed25519Sha256,
+        other => {
+            return Err(SignError::Template(format!(
+                "a={} cannot be signed",
+                other.unwrap_or("(missing)")
+            )));
+        }
+    };
+    let canon_tag = tags
+        .get("c")
+        .map(strip_fws)
+        .unwrap_or_else(|| "simple/simple".into());
+    let parse_canon = |s: &str| match s {
+        "simple" => Ok(Canon::Simple),
+        "relaxed" => Ok(Canon::Relaxed),
+        _ => Err(SignError::Template(format!(
+            "unknown canonicalization c={canon_tag}"
+        ))),
+    };
+    let (header_canon, body_canon) = match canon_tag.split_once('/') {
+        Some((h, b)) => (parse_canon(h)?, parse_canon(b)?),
+        None => (parse_canon(&canon_tag)?, Canon::Simple),
+    };
+    let length = match tags.get("l") {
+        Some(l) => Some(
+            strip_fws(l)
+                .parse::<u64>()
+                .map_err(|_| SignError::Template(format!("l={l}")))?,
+        ),
+        None => None,
+    };
+    let signed: Vec<String> = tags
+        .get("h")
+        .ok_or_else(|| SignError::Template("no h= tag".into()))?
+        .split(':')
+        .map(strip_fws)
+        .filter(|h| !h.is_empty())
+        .collect();
+    if tags.get("bh").is_none_or(|v| !v.is_empty()) || tags.get("b").is_none_or(|v| !v.is_empty()) {
+        return Err(SignError::Template(
+            "bh= and b= must be present and empty".into(),
+        ));
+    }
+    let body_hash = BodyHasher::new(message.body())
+        .hash(body_canon, length, algorithm)
+        .map_err(|len| {
+            SignError::Template(format!(
+                "l={} is longer than the {len}-byte body",
+                length.unwrap_or(0)
+            ))
+        })?;
+    let bh_at = find_tag(template, "bh").ok_or_else(|| SignError::Template("no bh= tag".into()))?;
+    let mut field = format!("{field_name}: ");
+    field.push_str(&template[..bh_at]);
+    field.push_str(&STANDARD.encode(body_hash));
+    field.push_str(&template[bh_at..]);
+    let trimmed_len = field.trim_end_matches([' ', '\t', '\r', '\n', ';']).len();
+    if !field[..trimmed_len].ends_with("b=") && !field[..trimmed_len].ends_with("b =") {
+        return Err(SignError::Template("b= must be the last tag".into()));
+    }
+    field.truncate(trimmed_len);
+    let mut buf = Vec::with_capacity(1024);
+    canonical_headers(message, &signed, header_canon, &mut buf);
+    canonical_signature_field(header_canon, field_name, field.as_bytes(), &mut buf);
+    let hash = digest::digest(algorithm.digest(), &buf);
+    let signature = key.sign_digest(algorithm, hash.as_ref())?;
+    let b64 = STANDARD.encode(signature);
+    let line_start = field.rfind('\n').map_or(0, |p| p + 1);
+    let mut column = field.len() - line_start;
+    for chunk in b64.as_bytes().chunks(64) {
+        if column + chunk.len() > 78 {
+            field.push_str("\r\n\t");
+            column = 8;
+        }
+        field.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        column += chunk.len();
+    }
+    field.push_str("\r\n");
+    Ok(field)
+}
+
+/// The byte offset just after `name=` in a tag list (the start of its value).
+fn find_tag(list: &str, name: &str) -> Option<usize> {
+    let mut offset = 0;
+    for spec in list.split(';') {
+        let lead = spec.len() - spec.trim_start().len();
+        let body = &spec[lead..];
+        if let Some(after) = body.strip_prefix(name) {
+            let ws = after.len() - after.trim_start().len();
+            if after[ws..].starts_with('=') {
+                return Some(offset + lead + name.len() + ws + 1);
+            }
+        }
+        offset += spec.len() + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn txt_strings_are_at_most_255_bytes() {
+        let value = "x".repeat(600);
+        let parts = txt_record_strings(&value);
+        assert_eq!(
+            parts.iter().map(String::len).collect::<Vec<_>>(),
+            [255, 255, 90]
+        );
+        assert_eq!(parts.concat(), value);
+    }
+
+    #[test]
+    fn header_list_oversigns_and_always_has_from() {
+        let m = Message::parse(
+            &b"From: a@x.test\r\nTo: b@y.test\r\nTo: c@y.test\r\nSubject: s\r\n\r\nhi\r\n"[..],
+        )
+        .unwrap();
+        let key = generate_ed25519().unwrap();
+        let mut s = Signer::new("x.test", "sel", key);
+        let h = s.header_list(&m).unwrap();
+        assert_eq!(
+            h,
+            [
+                "from",
+                "from",
+                "to",
+                "to",
+                "subject",
+                "subject",
+                "list-unsubscribe",
+                "list-unsubscribe-post"
+            ]
+        );
+        s.headers = vec!["Subject".into()];
+        assert_eq!(
+            s.header_list(&m).unwrap(),
+            ["from", "from", "subject", "subject"]
+        );
+        s.headers = vec!["Bad Name".into()];
+        assert!(matches!(
+            s.header_list(&m),
+            Err(SignError::InvalidHeaderName(_))
+        ));
+    }
+
+    #[test]
+    fn pem_round_trip_and_errors() {
+        let key = generate_ed25519().unwrap();
+        let pem = key.to_pkcs8_pem().unwrap();
+        let back = SigningKey::from_pem(&pem).unwrap();
+        assert_eq!(
+            back.public_key_bytes().unwrap(),
+            key.public_key_bytes().unwrap()
+        );
+        assert_eq!(
+            SigningKey::from_pem("nothing here").unwrap_err(),
+            KeyFileError::NoPem
+        );
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            SigningKey::from_pem(cert).unwrap_err(),
+            KeyFileError::UnsupportedLabel("CERTIFICATE".into())
+        );
+        assert!(matches!(
+            generate_rsa(1000),
+            Err(KeyFileError::GenerateSize(1000))
+        ));
+    }
+
+    #[test]
+    fn find_tag_skips_similar_names() {
+        assert_eq!(find_tag("v=1; bh=; b=", "bh"), Some(8));
+        assert_eq!(find_tag("v=1; bh=; b=", "b"), Some(12));
+        assert_eq!(find_tag("v=1;\r\n b = x", "b"), Some(10));
+    }
+}

@@ -1,0 +1,1084 @@
+//! `check_host()` (RFC 7208 §4–§6) and the identities it is asked about (§2.3 HELO, §2.4 MAIL
+//! FROM).
+//!
+//! Evaluation counts DNS-querying terms (§4.6.4: at most 10), void lookups (at most 2), MX and
+//! PTR names (at most 10 each), follows `include` and `redirect` (§5.2, §6.1), fetches `exp=`
+//! on `fail` (§6.2), and keeps a trace of each record, lookup and term when asked to. DNS comes
+//! in through the [`Resolver`] and the time (only the `t` macro needs it) through
+//! [`SpfParams::now`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use inkan_dns::{Answer, DnsError, FailureKind, RData, RecordSet, RecordType, Resolver};
+use serde::{Serialize, Serializer};
+
+use super::macros::{ExpandError, MacroContext, MacroString};
+use super::parse::{is_spf_record, parse_record};
+use super::{
+    MAX_DNS_LOOKUPS, MAX_NAME_LOOKUPS, MAX_VOID_LOOKUPS, Mechanism, ParseError, SpfRecord,
+    SpfResult,
+};
+
+/// The explanation given on `fail` when the record has no usable `exp=` (RFC 7208 §6.2).
+pub const DEFAULT_EXPLANATION: &str = "%{i} is not one of %{d}'s designated mail senders";
+
+/// What to check: the client and the identities it presented.
+#[derive(Clone, Copy, Debug)]
+pub struct SpfParams<'a> {
+    /// The SMTP client's address. IPv4-mapped IPv6 addresses are checked as IPv4.
+    pub ip: IpAddr,
+    /// The HELO/EHLO domain (`%{h}`).
+    pub helo: &'a str,
+    /// The MAIL FROM address; empty means `postmaster@<helo>` (RFC 7208 §2.4).
+    pub sender: &'a str,
+    /// The receiving host's name (`%{r}` in explanations); empty means `unknown`.
+    pub receiver: &'a str,
+    /// Seconds since the Unix epoch, for `%{t}` in explanations.
+    pub now: u64,
+    /// Record the trace of each step.
+    pub trace: bool,
+}
+
+impl<'a> SpfParams<'a> {
+    /// Parameters with a trace, no receiver name and time 0.
+    pub fn new(ip: IpAddr, helo: &'a str, sender: &'a str) -> Self {
+        SpfParams {
+            ip,
+            helo,
+            sender,
+            receiver: "",
+            now: 0,
+            trace: true,
+        }
+    }
+}
+
+/// Which identity a result is about (RFC 7208 §2.3, §2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Identity {
+    /// The HELO/EHLO domain.
+    Helo,
+    /// The MAIL FROM (reverse-path) domain.
+    MailFrom,
+}
+
+impl Identity {
+    /// `helo` or `mailfrom`, as RFC 8601 names the properties `smtp.helo` / `smtp.mailfrom`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::Helo => "helo",
+            Identity::MailFrom => "mailfrom",
+        }
+    }
+}
+
+/// Where an explanation came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExplanationSource {
+    /// The record's `exp=` TXT record.
+    Exp,
+    /// inkan's [`DEFAULT_EXPLANATION`].
+    Default,
+}
+
+/// Why `check_host()` reached its result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpfReason {
+    /// A mechanism matched (see [`SpfOutput::mechanism`]).
+    Matched,
+    /// No mechanism matched and there was no `redirect=` (RFC 7208 §4.7).
+    NoMatch,
+    /// The domain is not a fully qualified domain name (§4.3).
+    InvalidDomain(String),
+    /// The domain publishes no SPF record (§4.5).
+    NoRecord(String),
+    /// The domain publishes more than one SPF record (§4.5).
+    MultipleRecords(String, usize),
+    /// A record has a syntax error (§4.6).
+    Syntax(String, ParseError),
+    /// More than 10 DNS-querying terms (§4.6.4).
+    LookupLimit,
+    /// More than 2 void lookups (§4.6.4).
+    VoidLimit,
+    /// An `mx` mechanism found more than 10 MX names (§4.6.4).
+    TooManyMx(String),
+    /// An `include` target has no SPF record (§5.2).
+    IncludeWithoutRecord(String),
+    /// A `redirect` target has no SPF record (§6.1).
+    RedirectWithoutRecord(String),
+    /// DNS gave no answer (§2.6.6).
+    Dns(DnsError),
+    /// A macro expanded beyond the size inkan allows.
+    Expansion(ExpandError),
+}
+
+impl fmt::Display for SpfReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpfReason::Matched => f.write_str("a mechanism matched"),
+            SpfReason::NoMatch => f.write_str("no mechanism matched and there is no redirect"),
+            SpfReason::InvalidDomain(d) => write!(f, "'{d}' is not a fully qualified domain name"),
+            SpfReason::NoRecord(d) => write!(f, "no SPF record at '{d}'"),
+            SpfReason::MultipleRecords(d, n) => write!(f, "{n} SPF records at '{d}'"),
+            SpfReason::Syntax(d, e) => write!(f, "syntax error in the SPF record at '{d}': {e}"),
+            SpfReason::LookupLimit => write!(f, "more than {MAX_DNS_LOOKUPS} DNS-querying terms"),
+            SpfReason::VoidLimit => write!(f, "more than {MAX_VOID_LOOKUPS} void lookups"),
+            SpfReason::TooManyMx(d) => write!(f, "more than {MAX_NAME_LOOKUPS} MX names at '{d}'"),
+            SpfReason::IncludeWithoutRecord(d) => {
+                write!(f, "included domain '{d}' has no SPF record")
+            }
+            SpfReason::RedirectWithoutRecord(d) => {
+                write!(f, "redirect target '{d}' has no SPF record")
+            }
+            SpfReason::Dns(e) => write!(f, "DNS failure: {e}"),
+            SpfReason::Expansion(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl Serialize for SpfReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One step of an evaluation, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum TraceStep {
+    /// `check_host()` started on a domain.
+    CheckHost {
+        /// The domain.
+        domain: String,
+        /// `top`, `include` or `redirect`.
+        via: &'static str,
+    },
+    /// The SPF record found for a domain.
+    Record {
+        /// The domain.
+        domain: String,
+        /// The record text.
+        record: String,
+    },
+    /// A DNS question and what came back.
+    Lookup {
+        /// The name asked.
+        name: String,
+        /// The type asked.
+        rtype: &'static str,
+        /// `N records`, `nxdomain`, `nodata`, or the failure.
+        answer: String,
+    },
+    /// A term was evaluated.
+    Term {
+        /// The domain whose record holds the term.
+        domain: String,
+        /// The term as published.
+        term: String,
+        /// Whether it matched.
+        matched: bool,
+    },
+    /// `check_host()` finished on a domain.
+    Result {
+        /// The domain.
+        domain: String,
+        /// Its result.
+        result: SpfResult,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What `check_host()` concluded, with how it got there.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpfOutput {
+    /// The result.
+    pub result: SpfResult,
+    /// The domain checked (`<domain>` of RFC 7208 §4.1).
+    pub domain: String,
+    /// The sender used (`postmaster@<helo>` when MAIL FROM was empty).
+    pub sender: String,
+    /// On `fail`: the explanation (RFC 7208 §6.2).
+    pub explanation: Option<String>,
+    /// Where the explanation came from.
+    pub explanation_source: Option<ExplanationSource>,
+    /// The term that decided the result, as published.
+    pub mechanism: Option<String>,
+    /// The domain whose record holds that term.
+    pub mechanism_domain: Option<String>,
+    /// DNS-querying terms evaluated (RFC 7208 §4.6.4).
+    pub dns_lookups: u32,
+    /// Void lookups seen (RFC 7208 §4.6.4).
+    pub void_lookups: u32,
+    /// Why.
+    pub reason: SpfReason,
+    /// Each step, when [`SpfParams::trace`] was set.
+    pub trace: Vec<TraceStep>,
+}
+
+/// The SPF verdict on a message: which identity was checked and what came out.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpfVerdict {
+    /// The identity checked: MAIL FROM, or HELO when MAIL FROM is empty.
+    pub identity: Identity,
+    /// The domain of that identity.
+    pub domain: String,
+    /// The `check_host()` output for it.
+    pub output: SpfOutput,
+}
+
+/// The record selected at a name: none, one (parsed), or a reason for permerror.
+#[derive(Clone, Debug)]
+enum Selection {
+    None,
+    One(Arc<SpfRecord>),
+    Multiple(usize),
+    Invalid(ParseError),
+}
+
+/// Parsed records keyed by the answer they came from: with a caching resolver that hands out
+/// the same `Arc` for a cached answer, each record is parsed once.
+#[derive(Debug, Default)]
+struct RecordCache {
+    map: Mutex<HashMap<usize, (Arc<RecordSet>, Selection)>>,
+}
+
+/// Entries kept before the record cache starts over.
+const RECORD_CACHE_CAPACITY: usize = 4096;
+
+/// Runs `check_host()` with one resolver, optionally remembering parsed records.
+pub struct SpfVerifier<'r> {
+    resolver: &'r dyn Resolver,
+    cache: Option<RecordCache>,
+}
+
+impl fmt::Debug for SpfVerifier<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpfVerifier")
+            .field("record_cache", &self.cache.is_some())
+            .finish()
+    }
+}
+
+impl<'r> SpfVerifier<'r> {
+    /// A verifier asking `resolver`.
+    pub fn new(resolver: &'r dyn Resolver) -> Self {
+        SpfVerifier {
+            resolver,
+            cache: None,
+        }
+    }
+
+    /// Keeps parsed records keyed by the DNS answer they came from. Worth it in front of a
+    /// caching resolver, which returns the same answer object while it is cached.
+    pub fn with_record_cache(mut self) -> Self {
+        self.cache = Some(RecordCache::default());
+        self
+    }
+
+    /// `check_host()` for the MAIL FROM identity (or `postmaster@<helo>` when it is empty).
+    pub async fn check_host(&self, params: &SpfParams<'_>) -> SpfOutput {
+        let owned_sender;
+        let sender = if params.sender.is_empty() {
+            owned_sender = format!("postmaster@{}", params.helo);
+            owned_sender.as_str()
+        } else {
+            params.sender
+        };
+        let (local, domain) = match sender.rsplit_once('@') {
+            Some(("", d)) => ("postmaster", d),
+            Some((l, d)) => (l, d),
+            None => ("postmaster", sender),
+        };
+        let ip = match params.ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(params.ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let mut eval = Eval {
+            resolver: self.resolver,
+            cache: self.cache.as_ref(),
+            ip,
+            sender,
+            local,
+            sender_domain: domain,
+            helo: params.helo,
+            receiver: params.receiver,
+            now: params.now,
+            lookups: 0,
+            voids: 0,
+            trace: params.trace.then(Vec::new),
+            validated_name: None,
+        };
+        let outcome = if is_fqdn(domain) {
+            eval.check(domain, Via::Top).await
+        } else {
+            Outcome::stop(SpfResult::None, SpfReason::InvalidDomain(domain.to_owned()))
+        };
+        SpfOutput {
+            result: outcome.result,
+            domain: domain.to_owned(),
+            sender: sender.to_owned(),
+            explanation: outcome.explanation.as_ref().map(|(e, _)| e.clone()),
+            explanation_source: outcome.explanation.map(|(_, s)| s),
+            mechanism: outcome.mechanism,
+            mechanism_domain: outcome.mechanism_domain,
+            dns_lookups: eval.lookups,
+            void_lookups: eval.voids,
+            reason: outcome.reason,
+            trace: eval.trace.unwrap_or_default(),
+        }
+    }
+
+    /// The SPF result a receiver uses for a message: MAIL FROM when it is not empty, else the
+    /// HELO identity (RFC 7208 §2.3, §2.4; what DMARC aligns on).
+    pub async fn verify(&self, ip: IpAddr, helo: &str, mail_from: &str, now: u64) -> SpfVerdict {
+        let params = SpfParams {
+            ip,
+            helo,
+            sender: mail_from,
+            receiver: "",
+            now,
+            trace: false,
+        };
+        let output = self.check_host(&params).await;
+        let identity = if mail_from.is_empty() {
+            Identity::Helo
+        } else {
+            Identity::MailFrom
+        };
+        SpfVerdict {
+            identity,
+            domain: output.domain.clone(),
+            output,
+        }
+    }
+}
+
+/// `check_host()` with no record cache: see [`SpfVerifier`].
+pub async fn check_host(resolver: &dyn Resolver, params: &SpfParams<'_>) -> SpfOutput {
+    SpfVerifier::new(resolver).check_host(params).await
+}
+
+/// A fully qualified domain name as RFC 7208 §4.3 requires: at least two labels of 1–63
+/// bytes, at most 253 bytes, no domain literal.
+pub(crate) fn is_fqdn(domain: &str) -> bool {
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    if d.is_empty() || d.len() > 253 || !d.contains('.') {
+        return false;
+    }
+    d.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'[' && b != b']')
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Top,
+    Include,
+    Redirect,
+}
+
+impl Via {
+    fn as_str(self) -> &'static str {
+        match self {
+            Via::Top => "top",
+            Via::Include => "include",
+            Via::Redirect => "redirect",
+        }
+    }
+}
+
+struct Outcome {
+    result: SpfResult,
+    reason: SpfReason,
+    mechanism: Option<String>,
+    mechanism_domain: Option<String>,
+    explanation: Option<(String, ExplanationSource)>,
+}
+
+impl Outcome {
+    fn stop(result: SpfResult, reason: SpfReason) -> Self {
+        Outcome {
+            result,
+            reason,
+            mechanism: None,
+            mechanism_domain: None,
+            explanation: None,
+        }
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+struct Eval<'a> {
+    resolver: &'a dyn Resolver,
+    cache: Option<&'a RecordCache>,
+    ip: IpAddr,
+    sender: &'a str,
+    local: &'a str,
+    sender_domain: &'a str,
+    helo: &'a str,
+    receiver: &'a str,
+    now: u64,
+    lookups: u32,
+    voids: u32,
+    trace: Option<Vec<TraceStep>>,
+    /// `%{p}`, resolved on first use.
+    validated_name: Option<Option<String>>,
+}
+
+/// Ends a term's evaluation early with an outcome.
+type Step<T> = Result<T, Outcome>;
+
+// The error arm carries the final outcome of the whole check and is built at most once per
+// check, so its size costs nothing on the hot path.
+#[allow(clippy::result_large_err)]
+impl<'a> Eval<'a> {
+    fn ctx<'c>(&'c self, domain: &'c str) -> MacroContext<'c> {
+        MacroContext {
+            sender: self.sender,
+            local_part: self.local,
+            sender_domain: self.sender_domain,
+            domain,
+            ip: self.ip,
+            helo: self.helo,
+            receiver: self.receiver,
+            now: self.now,
+            validated_name: self.validated_name.as_ref().and_then(|v| v.as_deref()),
+        }
+    }
+
+    fn check<'s>(&'s mut self, domain: &'s str, via: Via) -> BoxFuture<'s, Outcome> {
+        Box::pin(async move {
+            if let Some(t) = &mut self.trace {
+                t.push(TraceStep::CheckHost {
+                    domain: domain.to_owned(),
+                    via: via.as_str(),
+                });
+            }
+            let outcome = match self.evaluate(domain, via).await {
+                Ok(o) | Err(o) => o,
+            };
+            if let Some(t) = &mut self.trace {
+                t.push(TraceStep::Result {
+                    domain: domain.to_owned(),
+                    result: outcome.result,
+                    reason: outcome.reason.to_string(),
+                });
+            }
+            outcome
+        })
+    }
+
+    async fn evaluate(&mut self, domain: &str, via: Via) -> Step<Outcome> {
+        let record = match self.fetch_record(domain).await? {
+            Some(r) => r,
+            None => {
+                return Ok(Outcome::stop(
+                    SpfResult::None,
+                    SpfReason::NoRecord(domain.to_owned()),
+                ));
+            }
+        };
+        if let Some(t) = &mut self.trace {
+            t.push(TraceStep::Record {
+                domain: domain.to_owned(),
+                record: record.text.to_string(),
+            });
+        }
+        let mut target = String::new();
+        for directive in &record.directives {
+            let matched = match &directive.mechanism {
+                Mechanism::All => true,
+                Mechanism::Ip4 { addr, prefix } => match self.ip {
+                    IpAddr::V4(ip) => prefix_match(&ip.octets(), &addr.octets(), *prefix),
+                    IpAddr::V6(_) => false,
+                },
+                Mechanism::Ip6 { addr, prefix } => match self.ip {
+                    IpAddr::V6(ip) => prefix_match(&ip.octets(), &addr.octets(), *prefix),
+                    IpAddr::V4(_) => false,
+                },
+                Mechanism::A {
+                    domain: spec,
+                    v4,
+                    v6,
+                } => {
+                    self.count_lookup()?;
+                    let name = self.target(spec.as_ref(), domain, &mut target).await?;
+                    self.match_addresses(name, *v4, *v6, true).await?
+                }
+                Mechanism::Mx {
+                    domain: spec,
+                    v4,
+                    v6,
+                } => {
+                    self.count_lookup()?;
+                    let name = self.target(spec.as_ref(), domain, &mut target).await?;
+                    self.match_mx(name, *v4, *v6).await?
+                }
+                Mechanism::Ptr(spec) => {
+                    self.count_lookup()?;
+                    let name = self.target(spec.as_ref(), domain, &mut target).await?;
+                    self.match_ptr(name).await?
+                }
+                Mechanism::Exists(spec) => {
+                    self.count_lookup()?;
+                    let name = self.target(Some(spec), domain, &mut target).await?;
+                    self.match_exists(name).await?
+                }
+                Mechanism::Include(spec) => {
+                    self.count_lookup()?;
+                    let name = self.target(Some(spec), domain, &mut target).await?;
+                    let sub = self.check(name, Via::Include).await;
+                    match sub.result {
+                        SpfResult::Pass => true,
+                        SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => false,
+                        SpfResult::TempError => return Err(sub),
+                        SpfResult::PermError => return Err(sub),
+                        SpfResult::None => {
+                            return Err(Outcome::stop(
+                                SpfResult::PermError,
+                                SpfReason::IncludeWithoutRecord(name.to_owned()),
+                            ));
+                        }
+                    }
+                }
+            };
+            if let Some(t) = &mut self.trace {
+                t.push(TraceStep::Term {
+                    domain: domain.to_owned(),
+                    term: directive.text.to_string(),
+                    matched,
+                });
+            }
+            if matched {
+                let result = directive.qualifier.result();
+                let explanation = if result == SpfResult::Fail && via != Via::Include {
+                    Some(self.explain(&record, domain).await)
+                } else {
+                    None
+                };
+                return Ok(Outcome {
+                    result,
+                    reason: SpfReason::Matched,
+                    mechanism: Some(directive.text.to_string()),
+                    mechanism_domain: Some(domain.to_owned()),
+                    explanation,
+                });
+            }
+        }
+        if let Some(spec) = &record.redirect {
+            self.count_lookup()?;
+            let name = self.target(Some(spec), domain, &mut target).await?;
+            let next = if via == Via::Include {
+                Via::Include
+            } else {
+                Via::Redirect
+            };
+            let sub = self.check(name, next).await;
+            if sub.result == SpfResult::None {
+                return Ok(Outcome::stop(
+                    SpfResult::PermError,
+                    SpfReason::RedirectWithoutRecord(name.to_owned()),
+                ));
+            }
+            return Ok(sub);
+        }
+        Ok(Outcome::stop(SpfResult::Neutral, SpfReason::NoMatch))
+    }
+
+    fn count_lookup(&mut self) -> Step<()> {
+        self.lookups += 1;
+        if self.lookups > MAX_DNS_LOOKUPS {
+            return Err(Outcome::stop(SpfResult::PermError, SpfReason::LookupLimit));
+        }
+        Ok(())
+    }
+
+    fn count_void(&mut self) -> Step<()> {
+        self.voids += 1;
+        if self.voids > MAX_VOID_LOOKUPS {
+            return Err(Outcome::stop(SpfResult::PermError, SpfReason::VoidLimit));
+        }
+        Ok(())
+    }
+
+    /// The name a term queries: its expanded domain-spec, or the current domain.
+    async fn target<'t>(
+        &mut self,
+        spec: Option<&MacroString>,
+        domain: &'t str,
+        buf: &'t mut String,
+    ) -> Step<&'t str> {
+        let Some(spec) = spec else { return Ok(domain) };
+        if spec.uses_validated_name() && self.validated_name.is_none() {
+            let name = self.validated_name_of_ip(domain).await;
+            self.validated_name = Some(name);
+        }
+        if let Some(lit) = spec.as_literal() {
+            buf.clear();
+            buf.push_str(lit.strip_suffix('.').unwrap_or(lit));
+        } else {
+            spec.expand_domain(&self.ctx(domain), buf)
+                .map_err(|e| Outcome::stop(SpfResult::PermError, SpfReason::Expansion(e)))?;
+        }
+        Ok(buf.as_str())
+    }
+
+    async fn lookup(&mut self, name: &str, rtype: RecordType) -> Result<Answer, DnsError> {
+        let answer = self.resolver.lookup(name, rtype).await;
+        if let Some(t) = &mut self.trace {
+            let answer = match &answer {
+                Ok(Answer::Records(set)) => format!("{} records", set.records.len()),
+                Ok(Answer::NxDomain { .. }) => "nxdomain".to_owned(),
+                Ok(Answer::NoData { .. }) => "nodata".to_owned(),
+                Err(e) => format!("{}: {}", e.kind, e.detail),
+            };
+            t.push(TraceStep::Lookup {
+                name: name.to_owned(),
+                rtype: rtype.as_str(),
+                answer,
+            });
+        }
+        answer
+    }
+
+    /// The answer for a term's query: a DNS failure ends evaluation with temperror; a name
+    /// that cannot be asked counts as nonexistent (RFC 7208 §4.3, §5 "no match").
+    async fn term_lookup(&mut self, name: &str, rtype: RecordType) -> Step<Option<Answer>> {
+        match self.lookup(name, rtype).await {
+            Ok(answer) if answer.is_empty() => {
+                self.count_void()?;
+                Ok(None)
+            }
+            Ok(answer) => Ok(Some(answer)),
+            Err(e) if e.kind == FailureKind::InvalidName => Ok(None),
+            Err(e) => Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
+        }
+    }
+
+    async fn fetch_record(&mut self, domain: &str) -> Step<Option<Arc<SpfRecord>>> {
+        let answer = match self.lookup(domain, RecordType::Txt).await {
+            Ok(a) => a,
+            Err(e) if e.kind == FailureKind::InvalidName => return Ok(None),
+            Err(e) => return Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
+        };
+        let Answer::Records(set) = answer else {
+            return Ok(None);
+        };
+        let selection = match self.cache {
+            Some(cache) => {
+                let key = Arc::as_ptr(&set) as usize;
+                let hit = cache
+                    .map
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&key).map(|(_, s)| s.clone()));
+                match hit {
+                    Some(s) => s,
+                    None => {
+                        let s = select(&set);
+                        if let Ok(mut m) = cache.map.lock() {
+                            if m.len() >= RECORD_CACHE_CAPACITY {
+                                m.clear();
+                            }
+                            m.insert(key, (Arc::clone(&set), s.clone()));
+                        }
+                        s
+                    }
+                }
+            }
+            None => select(&set),
+        };
+        match selection {
+            Selection::None => Ok(None),
+            Selection::One(r) => Ok(Some(r)),
+            Selection::Multiple(n) => Err(Outcome::stop(
+                SpfResult::PermError,
+                SpfReason::MultipleRecords(domain.to_owned(), n),
+            )),
+            Selection::Invalid(e) => Err(Outcome::stop(
+                SpfResult::PermError,
+                SpfReason::Syntax(domain.to_owned(), e),
+            )),
+        }
+    }
+
+    async fn match_addresses(
+        &mut self,
+        name: &str,
+        v4: u8,
+        v6: u8,
+        count_void: bool,
+    ) -> Step<bool> {
+        let rtype = if self.ip.is_ipv4() {
+            RecordType::A
+        } else {
+            RecordType::Aaaa
+        };
+        let answer = if count_void {
+            self.term_lookup(name, rtype).await?
+        } else {
+            match self.lookup(name, rtype).await {
+                Ok(a) => Some(a),
+                Err(e) if e.kind == FailureKind::InvalidName => None,
+                Err(e) => return Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
+            }
+        };
+        Ok(answer.is_some_and(|a| self.any_address_matches(&a, v4, v6)))
+    }
+
+    fn any_address_matches(&self, answer: &Answer, v4: u8, v6: u8) -> bool {
+        answer.records().iter().any(|r| match (&r.data, self.ip) {
+            (RData::A(a), IpAddr::V4(ip)) => prefix_match(&ip.octets(), &a.octets(), v4),
+            (RData::Aaaa(a), IpAddr::V6(ip)) => prefix_match(&ip.octets(), &a.octets(), v6),
+            _ => false,
+        })
+    }
+
+    async fn match_mx(&mut self, name: &str, v4: u8, v6: u8) -> Step<bool> {
+        let Some(answer) = self.term_lookup(name, RecordType::Mx).await? else {
+            return Ok(false);
+        };
+        let names: Vec<&str> = answer
+            .names()
+            .filter(|n| !n.is_empty() && *n != ".")
+            .collect();
+        if names.len() > MAX_NAME_LOOKUPS {
+            return Err(Outcome::stop(
+                SpfResult::PermError,
+                SpfReason::TooManyMx(name.to_owned()),
+            ));
+        }
+        for host in names {
+            if self.match_addresses(host, v4, v6, false).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn match_exists(&mut self, name: &str) -> Step<bool> {
+        Ok(self.term_lookup(name, RecordType::A).await?.is_some())
+    }
+
+    /// The client's PTR names that resolve back to it, at most 10 tried (RFC 7208 §5.5).
+    async fn validated_names(&mut self, wanted: Option<&str>) -> Step<Vec<String>> {
+        let reverse = reverse_name(self.ip);
+        let answer = match self.lookup(&reverse, RecordType::Ptr).await {
+            Ok(a) if a.is_empty() => {
+                if wanted.is_some() {
+                    self.count_void()?;
+                }
+                return Ok(Vec::new());
+            }
+            Ok(a) => a,
+            Err(_) => return Ok(Vec::new()),
+        };
+        let rtype = if self.ip.is_ipv4() {
+            RecordType::A
+        } else {
+            RecordType::Aaaa
+        };
+        let mut valid = Vec::new();
+        for name in answer.names().take(MAX_NAME_LOOKUPS) {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            if let Some(target) = wanted
+                && !is_subdomain(name, target)
+            {
+                continue;
+            }
+            if let Ok(addrs) = self.lookup(name, rtype).await
+                && self.any_address_matches(&addrs, 32, 128)
+            {
+                valid.push(name.to_owned());
+            }
+        }
+        Ok(valid)
+    }
+
+    async fn match_ptr(&mut self, target: &str) -> Step<bool> {
+        Ok(!self.validated_names(Some(target)).await?.is_empty())
+    }
+
+    /// `%{p}`: the validated name of the client, preferring `domain` or a subdomain of it
+    /// (RFC 7208 §7.3).
+    async fn validated_name_of_ip(&mut self, domain: &str) -> Option<String> {
+        let names = self.validated_names(None).await.ok()?;
+        names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(domain))
+            .or_else(|| names.iter().find(|n| is_subdomain(n, domain)))
+            .or_else(|| names.first())
+            .cloned()
+    }
+
+    /// The explanation for a `fail` from `record` at `domain` (RFC 7208 §6.2): the `exp=`
+    /// text expanded, or the default when it is missing or unusable.
+    async fn explain(&mut self, record: &SpfRecord, domain: &str) -> (String, ExplanationSource) {
+        if let Some(text) = self.exp_text(record, domain).await {
+            return (text, ExplanationSource::Exp);
+        }
+        let mut out = String::new();
+        let default = MacroString::parse(DEFAULT_EXPLANATION, true);
+        if let Ok(ms) = default {
+            let _ = ms.expand_into(&self.ctx(domain), &mut out);
+        }
+        (out, ExplanationSource::Default)
+    }
+
+    async fn exp_text(&mut self, record: &SpfRecord, domain: &str) -> Option<String> {
+        let spec = record.exp.as_ref()?;
+        let mut name = String::new();
+        let name = self
+            .target(Some(spec), domain, &mut name)
+            .await
+            .ok()?
+            .to_owned();
+        let answer = self.lookup(&name, RecordType::Txt).await.ok()?;
+        let mut txt = answer.txt();
+        let (Some(only), None) = (txt.next(), txt.next()) else {
+            return None;
+        };
+        let text = String::from_utf8(only.concat()).ok()?;
+        let ms = MacroString::parse(&text, true).ok()?;
+        if ms.uses_validated_name() && self.validated_name.is_none() {
+            let v = self.validated_name_of_ip(domain).await;
+            self.validated_name = Some(v);
+        }
+        let mut out = String::new();
+        ms.expand_into(&self.ctx(domain), &mut out).ok()?;
+        Some(out)
+    }
+}
+
+fn select(set: &RecordSet) -> Selection {
+    let mut found = None;
+    let mut count = 0;
+    for r in &set.records {
+        let txt = match &r.data {
+            RData::Txt(t) => t,
+            _ => continue,
+        };
+        if is_spf_record(txt.strings().iter().flatten().copied()) {
+            count += 1;
+            if found.is_none() {
+                found = Some(txt);
+            }
+        }
+    }
+    match (count, found) {
+        (0, _) | (_, None) => Selection::None,
+        (1, Some(txt)) => match parse_record(&txt.concat()) {
+            Ok(r) => Selection::One(Arc::new(r)),
+            Err(e) => Selection::Invalid(e),
+        },
+        (n, Some(_)) => Selection::Multiple(n),
+    }
+}
+
+/// True when the first `prefix` bits of `a` and `b` agree.
+pub(crate) fn prefix_match(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let full = usize::from(prefix / 8);
+    let rest = prefix % 8;
+    if a[..full] != b[..full] {
+        return false;
+    }
+    if rest == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rest);
+    a[full] & mask == b[full] & mask
+}
+
+/// `name` equals `domain` or ends with `.domain`, ignoring case and trailing dots.
+pub(crate) fn is_subdomain(name: &str, domain: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name).as_bytes();
+    let domain = domain.strip_suffix('.').unwrap_or(domain).as_bytes();
+    if name.len() < domain.len() {
+        return false;
+    }
+    let tail = &name[name.len() - domain.len()..];
+    tail.eq_ignore_ascii_case(domain)
+        && (name.len() == domain.len() || name[name.len() - domain.len() - 1] == b'.')
+}
+
+/// The reverse-mapping name of an address (`in-addr.arpa` / `ip6.arpa`).
+pub(crate) fn reverse_name(ip: IpAddr) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(74);
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            out = format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0]);
+        }
+        IpAddr::V6(v6) => {
+            for b in v6.octets().iter().rev() {
+                out.push(HEX[usize::from(b & 0xf)] as char);
+                out.push('.');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push('.');
+            }
+            out.push_str("ip6.arpa");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inkan_dns::{MemoryResolver, Record, Txt};
+
+    fn txt(name: &str, text: &str) -> Record {
+        Record {
+            name: name.into(),
+            ttl: 300,
+            data: RData::Txt(Txt::new(vec![text.as_bytes().to_vec()])),
+        }
+    }
+
+    fn a(name: &str, ip: &str) -> Record {
+        Record {
+            name: name.into(),
+            ttl: 300,
+            data: RData::A(ip.parse().unwrap()),
+        }
+    }
+
+    async fn run(records: Vec<Record>, ip: &str, sender: &str) -> SpfOutput {
+        let r = MemoryResolver::from_records(records);
+        check_host(
+            &r,
+            &SpfParams::new(ip.parse().unwrap(), "mail.example.org", sender),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn include_pass_and_trace() {
+        let out = run(
+            vec![
+                txt("example.com", "v=spf1 include:_spf.hoster.example -all"),
+                txt("_spf.hoster.example", "v=spf1 ip4:203.0.113.0/24 ~all"),
+            ],
+            "203.0.113.9",
+            "alice@example.com",
+        )
+        .await;
+        assert_eq!(out.result, SpfResult::Pass);
+        assert_eq!(
+            out.mechanism.as_deref(),
+            Some("include:_spf.hoster.example")
+        );
+        assert_eq!(out.dns_lookups, 1);
+        assert!(out.trace.iter().any(|s| matches!(s, TraceStep::Term { term, matched: true, .. } if term == "ip4:203.0.113.0/24")));
+    }
+
+    #[tokio::test]
+    async fn fail_gets_default_explanation_and_mapped_ipv6_is_ipv4() {
+        let out = run(
+            vec![txt("example.com", "v=spf1 ip4:192.0.2.1 -all")],
+            "::ffff:192.0.2.1",
+            "a@example.com",
+        )
+        .await;
+        assert_eq!(out.result, SpfResult::Pass);
+        let out = run(
+            vec![txt("example.com", "v=spf1 ip4:192.0.2.1 -all")],
+            "192.0.2.2",
+            "a@example.com",
+        )
+        .await;
+        assert_eq!(out.result, SpfResult::Fail);
+        assert_eq!(
+            out.explanation.as_deref(),
+            Some("192.0.2.2 is not one of example.com's designated mail senders")
+        );
+        assert_eq!(out.explanation_source, Some(ExplanationSource::Default));
+    }
+
+    #[tokio::test]
+    async fn lookup_limit_is_permerror_on_the_eleventh_term() {
+        let record = format!("v=spf1 {} -all", ["a"; 10].join(" "));
+        let out = run(
+            vec![txt("example.com", &record), a("example.com", "192.0.2.9")],
+            "192.0.2.1",
+            "a@example.com",
+        )
+        .await;
+        assert_eq!((out.result, out.dns_lookups), (SpfResult::Fail, 10));
+        let record = format!("v=spf1 {} -all", ["a"; 11].join(" "));
+        let out = run(
+            vec![txt("example.com", &record), a("example.com", "192.0.2.9")],
+            "192.0.2.1",
+            "a@example.com",
+        )
+        .await;
+        assert_eq!(
+            (out.result, out.reason),
+            (SpfResult::PermError, SpfReason::LookupLimit)
+        );
+    }
+
+    #[tokio::test]
+    async fn hostile_records_end_in_permerror_without_unbounded_work() {
+        // An include that includes itself stops at the lookup limit.
+        let out = run(
+            vec![txt("example.com", "v=spf1 include:example.com -all")],
+            "192.0.2.1",
+            "a@example.com",
+        )
+        .await;
+        assert_eq!((out.result, out.dns_lookups), (SpfResult::PermError, 11));
+        // A 255-byte label in a target is a no-match (RFC 7208 §4.3 by analogy), not a panic.
+        let rec = format!("v=spf1 a:{}.example.com -all", "x".repeat(255));
+        let out = run(vec![txt("example.com", &rec)], "192.0.2.1", "a@example.com").await;
+        assert_eq!(out.result, SpfResult::Fail);
+        // A macro explosion is bounded: the expansion is cut to 253 bytes.
+        let rec = format!("v=spf1 exists:{}.example.com -all", "%{s}".repeat(500));
+        let out = run(vec![txt("example.com", &rec)], "192.0.2.1", "a@example.com").await;
+        assert_eq!(out.result, SpfResult::Fail);
+        // Binary bytes are a syntax error.
+        let r = MemoryResolver::from_records([Record {
+            name: "example.com".into(),
+            ttl: 1,
+            data: RData::Txt(Txt::new(vec![b"v=spf1 \xff\x00\x01 -all".to_vec()])),
+        }]);
+        let out = check_host(
+            &r,
+            &SpfParams::new("192.0.2.1".parse().unwrap(), "h.example", "a@example.com"),
+        )
+        .await;
+        assert_eq!(out.result, SpfResult::PermError);
+    }
+
+    #[test]
+    fn helpers() {
+        assert!(prefix_match(&[192, 0, 2, 200], &[192, 0, 2, 0], 24));
+        assert!(!prefix_match(&[192, 0, 3, 1], &[192, 0, 2, 0], 24));
+        assert!(prefix_match(&[10, 0, 0, 1], &[192, 0, 0, 0], 0));
+        assert!(prefix_match(&[192, 0, 2, 129], &[192, 0, 2, 128], 25));
+        assert!(is_subdomain("mail.Example.com.", "example.com"));
+        assert!(!is_subdomain("badexample.com", "example.com"));
+        assert_eq!(
+            reverse_name("192.0.2.1".parse().unwrap()),
+            "1.2.0.192.in-addr.arpa"
+        );
+        assert!(reverse_name("2001:db8::1".parse().unwrap()).starts_with("1.0.0.0."));
+        assert!(
+            !is_fqdn("A2345678") && !is_fqdn("[1.2.3.5]") && !is_fqdn("a..b") && is_fqdn("a.b.")
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests of inkan-auth: conformance suites read from `../shared/conformance/`.
+
+mod dkim_rfc8463;
+mod spf_conformance;

@@ -1,0 +1,837 @@
+//! A caching decorator for any [`Resolver`], with the clock passed in.
+//!
+//! What it keeps, and for how long:
+//! - records for their TTL (the smallest in the set, RFC 2181 §5.2), bounded by
+//!   [`CacheConfig::min_ttl`] and [`CacheConfig::max_ttl`];
+//! - NXDOMAIN and NODATA for their negative TTL (RFC 2308 §5, which the resolver takes from the
+//!   SOA), bounded by [`CacheConfig::min_negative_ttl`] and [`CacheConfig::max_negative_ttl`];
+//! - failures (timeout, SERVFAIL...) not at all by default, or for [`CacheConfig::failure_ttl`]
+//!   (RFC 2308 §7 allows up to five minutes), so a transient outage is asked again next time.
+//!
+//! Identical questions in flight at the same time are asked once: the first caller asks the
+//! inner resolver and the others wait for its answer. If that first caller is dropped before the
+//! answer arrives, the waiting callers wake and one of them asks again.
+//!
+//! The cache holds at most [`CacheConfig::max_entries`] answers (one per name and type), so an
+//! audit of millions of domains runs in bounded memory: when a shard is full, expired answers go
+//! first, then the least recently used eighth of the shard.
+//!
+//! The hit path is built for SPF and DMARC at millions of checks per second: the name is looked
+//! up as given when it is already lower-case without a trailing dot (no allocation), one short
+//! lock on one of up to 16 shards is taken, and the answer is an `Arc` clone.
+//! [`CachingResolver::get_cached`] is that path alone; [`Resolver::lookup`] adds the boxed future
+//! the trait returns.
+//!
+//! TTLs inside a cached answer are the ones received; they are not counted down.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+use futures::future::{FutureExt, Shared};
+
+use crate::types::{Answer, DnsError, RecordType};
+use crate::{LookupFuture, Resolver};
+
+/// Where the cache reads the time.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+}
+
+/// The operating system's monotonic clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that moves only when told to, for tests: share it in an `Arc` with the cache and
+/// call [`ManualClock::advance`].
+#[derive(Debug)]
+pub struct ManualClock {
+    start: Instant,
+    elapsed_nanos: AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock standing at the moment it is made.
+    pub fn new() -> Self {
+        ManualClock {
+            start: Instant::now(),
+            elapsed_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.elapsed_nanos.fetch_add(nanos, Ordering::SeqCst);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        self.start + Duration::from_nanos(self.elapsed_nanos.load(Ordering::SeqCst))
+    }
+}
+
+/// How long answers are kept and how many.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheConfig {
+    /// The most answers held (one per name and type). Default 100 000.
+    pub max_entries: usize,
+    /// Records are kept at least this long, whatever their TTL. Default 0: the TTL rules.
+    pub min_ttl: Duration,
+    /// Records are kept at most this long. Default one day, as unbound and hickory do.
+    pub max_ttl: Duration,
+    /// NXDOMAIN and NODATA are kept at least this long. Default 0.
+    pub min_negative_ttl: Duration,
+    /// NXDOMAIN and NODATA are kept at most this long. Default one hour (RFC 2308 §5 advises
+    /// one to three hours at most).
+    pub max_negative_ttl: Duration,
+    /// Failures are kept this long. Default 0: never cached, the next lookup asks again.
+    pub failure_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_entries: 100_000,
+            min_ttl: Duration::ZERO,
+            max_ttl: Duration::from_secs(86_400),
+            min_negative_ttl: Duration::ZERO,
+            max_negative_ttl: Duration::from_secs(3600),
+            failure_ttl: Duration::ZERO,
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Sets [`CacheConfig::max_entries`].
+    pub fn with_max_entries(mut self, max_entries: usize) -> Self {
+        self.max_entries = max_entries;
+        self
+    }
+
+    /// Sets the floor and ceiling of the TTL of records.
+    pub fn with_ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.min_ttl = min;
+        self.max_ttl = max;
+        self
+    }
+
+    /// Sets the floor and ceiling of the TTL of NXDOMAIN and NODATA.
+    pub fn with_negative_ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.min_negative_ttl = min;
+        self.max_negative_ttl = max;
+        self
+    }
+
+    /// Sets [`CacheConfig::failure_ttl`].
+    pub fn with_failure_ttl(mut self, ttl: Duration) -> Self {
+        self.failure_ttl = ttl;
+        self
+    }
+
+    /// How long `result` may be kept.
+    fn lifetime(&self, result: &Result<Answer, DnsError>) -> Duration {
+        let secs = |ttl: u32| Duration::from_secs(u64::from(ttl));
+        match result {
+            Ok(answer @ Answer::Records(_)) => {
+                secs(answer.ttl()).max(self.min_ttl).min(self.max_ttl)
+            }
+            Ok(Answer::NxDomain { ttl } | Answer::NoData { ttl }) => secs(*ttl)
+                .max(self.min_negative_ttl)
+                .min(self.max_negative_ttl),
+            Err(_) => self.failure_ttl,
+        }
+    }
+}
+
+/// What the cache has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups passed to the inner resolver.
+    pub misses: u64,
+    /// Lookups that waited for an identical lookup already in flight.
+    pub coalesced: u64,
+    /// Answers dropped to stay within the size bound (expired ones included).
+    pub evictions: u64,
+    /// Answers held now.
+    pub entries: u64,
+}
+
+type Outcome = Result<Answer, DnsError>;
+type Flight = Shared<oneshot::Receiver<Outcome>>;
+
+#[derive(Debug)]
+struct Slot {
+    rtype: RecordType,
+    outcome: Outcome,
+    expires: Instant,
+    last_used: u64,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    /// Answers by name, then by type: keyed by name alone so a hit looks up a borrowed `&str`.
+    entries: HashMap<Box<str>, Vec<Slot>>,
+    len: usize,
+    in_flight: HashMap<(Box<str>, RecordType), Flight>,
+    tick: u64,
+    hits: u64,
+    misses: u64,
+    coalesced: u64,
+    evictions: u64,
+}
+
+impl Shard {
+    fn get(&mut self, name: &str, rtype: RecordType, now: Instant) -> Option<Outcome> {
+        self.tick += 1;
+        let tick = self.tick;
+        let slot = self
+            .entries
+            .get_mut(name)?
+            .iter_mut()
+            .find(|s| s.rtype == rtype)?;
+        if slot.expires <= now {
+            return None;
+        }
+        slot.last_used = tick;
+        self.hits += 1;
+        Some(slot.outcome.clone())
+    }
+
+    fn insert(
+        &mut self,
+        name: &str,
+        rtype: RecordType,
+        outcome: Outcome,
+        expires: Instant,
+        now: Instant,
+        cap: usize,
+    ) {
+        self.tick += 1;
+        let slot = Slot {
+            rtype,
+            outcome,
+            expires,
+            last_used: self.tick,
+        };
+        if let Some(slots) = self.entries.get_mut(name)
+            && let Some(existing) = slots.iter_mut().find(|s| s.rtype == rtype)
+        {
+            *existing = slot;
+            return;
+        }
+        if self.len >= cap {
+            self.evict(now, cap);
+        }
+        self.entries.entry(name.into()).or_default().push(slot);
+        self.len += 1;
+    }
+
+    /// Drops expired answers, then the least recently used until at most 7/8 of `cap` remain,
+    /// so a full shard scans once per `cap / 8` inserts rather than on each.
+    fn evict(&mut self, now: Instant, cap: usize) {
+        let target = cap - (cap / 8).max(1);
+        let before = self.len;
+        self.retain(|slot| slot.expires > now);
+        if self.len > target {
+            let mut ages: Vec<u64> = self
+                .entries
+                .values()
+                .flatten()
+                .map(|s| s.last_used)
+                .collect();
+            let (_, &mut newest_dropped, _) = ages.select_nth_unstable(self.len - target - 1);
+            self.retain(|slot| slot.last_used > newest_dropped);
+        }
+        self.evictions += (before - self.len) as u64;
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Slot) -> bool) {
+        let mut len = 0;
+        self.entries.retain(|_, slots| {
+            slots.retain(&mut keep);
+            len += slots.len();
+            !slots.is_empty()
+        });
+        self.len = len;
+    }
+}
+
+/// A [`Resolver`] that remembers the answers of another (see the module documentation).
+pub struct CachingResolver<R, C = SystemClock> {
+    inner: R,
+    clock: C,
+    config: CacheConfig,
+    shards: Box<[Mutex<Shard>]>,
+    shard_capacity: usize,
+}
+
+impl<R, C> fmt::Debug for CachingResolver<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachingResolver")
+            .field("config", &self.config)
+            .field("shards", &self.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Resolver> CachingResolver<R, SystemClock> {
+    /// Caches the answers of `inner` with the default [`CacheConfig`] and the system clock.
+    pub fn new(inner: R) -> Self {
+        Self::with_clock(inner, CacheConfig::default(), SystemClock)
+    }
+
+    /// Caches the answers of `inner` as `config` says, with the system clock.
+    pub fn with_config(inner: R, config: CacheConfig) -> Self {
+        Self::with_clock(inner, config, SystemClock)
+    }
+}
+
+impl<R: Resolver, C: Clock> CachingResolver<R, C> {
+    /// Caches the answers of `inner` as `config` says, reading the time from `clock`.
+    pub fn with_clock(inner: R, config: CacheConfig, clock: C) -> Self {
+        let max_entries = config.max_entries.max(1);
+        // One shard per thousand entries up to 16: small caches keep an exact bound and LRU
+        // order, large ones spread the lock.
+        let shards = (max_entries / 1024)
+            .clamp(1, 16)
+            .next_power_of_two()
+            .min(16);
+        let shard_capacity = max_entries / shards;
+        CachingResolver {
+            inner,
+            clock,
+            config,
+            shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
+            shard_capacity,
+        }
+    }
+
+    /// The resolver asked on a miss.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// The cached answer to this question, if one is held and fresh. Never asks the inner
+    /// resolver, never allocates when `name` is lower-case without a trailing dot.
+    pub fn get_cached(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        let name = cache_key(name);
+        let now = self.clock.now();
+        self.shard(&name).get(&name, rtype, now)
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        for shard in &self.shards {
+            let shard = lock(shard);
+            stats.hits += shard.hits;
+            stats.misses += shard.misses;
+            stats.coalesced += shard.coalesced;
+            stats.evictions += shard.evictions;
+            stats.entries += shard.len as u64;
+        }
+        stats
+    }
+
+    /// Forgets every cached answer (lookups in flight are not disturbed).
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            let mut shard = lock(shard);
+            shard.entries.clear();
+            shard.len = 0;
+        }
+    }
+
+    fn shard(&self, name: &str) -> MutexGuard<'_, Shard> {
+        lock(&self.shards[shard_index(name, self.shards.len())])
+    }
+
+    /// The slow path: ask the inner resolver once for everybody waiting on the same question.
+    async fn resolve(&self, name: &str, rtype: RecordType) -> Outcome {
+        loop {
+            let (flight, sender) = {
+                let mut shard = self.shard(name);
+                if let Some(hit) = shard.get(name, rtype, self.clock.now()) {
+                    return hit;
+                }
+                match shard.in_flight.get(&(Box::from(name), rtype)).cloned() {
+                    Some(flight) => {
+                        shard.coalesced += 1;
+                        (Some(flight), None)
+                    }
+                    None => {
+                        let (sender, receiver) = oneshot::channel();
+                        shard
+                            .in_flight
+                            .insert((name.into(), rtype), receiver.shared());
+                        shard.misses += 1;
+                        (None, Some(sender))
+                    }
+                }
+            };
+            if let Some(flight) = flight {
+                match flight.await {
+                    Ok(outcome) => return outcome,
+                    // The caller that asked was dropped before the answer came: ask again.
+                    Err(oneshot::Canceled) => continue,
+                }
+            }
+            let mut leader = Leader {
+                cache: self,
+                name,
+                rtype,
+                sender,
+            };
+            let outcome = self.inner.lookup(name, rtype).await;
+            leader.complete(&outcome);
+            return outcome;
+        }
+    }
+}
+
+/// The caller asking the inner resolver on behalf of everybody waiting. Dropped before
+/// [`Leader::complete`], it withdraws the question so that a waiting caller asks again.
+struct Leader<'c, R, C> {
+    cache: &'c CachingResolver<R, C>,
+    name: &'c str,
+    rtype: RecordType,
+    sender: Option<oneshot::Sender<Outcome>>,
+}
+
+impl<R: Resolver, C: Clock> Leader<'_, R, C> {
+    fn complete(&mut self, outcome: &Outcome) {
+        let cache = self.cache;
+        let now = cache.clock.now();
+        let lifetime = cache.config.lifetime(outcome);
+        {
+            let mut shard = cache.shard(self.name);
+            shard.in_flight.remove(&(Box::from(self.name), self.rtype));
+            if !lifetime.is_zero() {
+                shard.insert(
+                    self.name,
+                    self.rtype,
+                    outcome.clone(),
+                    now + lifetime,
+                    now,
+                    cache.shard_capacity,
+                );
+            }
+        }
+        if let Some(sender) = self.sender.take() {
+            // Nobody waiting is not an error.
+            let _ = sender.send(outcome.clone());
+        }
+    }
+}
+
+impl<R, C> Drop for Leader<'_, R, C> {
+    fn drop(&mut self) {
+        if self.sender.is_some() {
+            let index = shard_index(self.name, self.cache.shards.len());
+            lock(&self.cache.shards[index])
+                .in_flight
+                .remove(&(Box::from(self.name), self.rtype));
+        }
+    }
+}
+
+impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
+    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
+        let key = cache_key(name);
+        if let Some(hit) = self.shard(&key).get(&key, rtype, self.clock.now()) {
+            return Box::pin(std::future::ready(hit));
+        }
+        Box::pin(async move { self.resolve(&key, rtype).await })
+    }
+}
+
+/// The name as the cache keys it: lower-case without the trailing dot, borrowed when it already
+/// is.
+fn cache_key(name: &str) -> Cow<'_, str> {
+    if name.ends_with('.') || name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(crate::normalize_name(name))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// Picks a shard from the name's bytes (FNV-1a): cheap, and the maps inside keep their
+/// flooding-resistant hasher.
+fn shard_index(name: &str, shards: usize) -> usize {
+    if shards == 1 {
+        return 0;
+    }
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (hash as usize) & (shards - 1)
+}
+
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic while holding the lock cannot leave a shard half-updated in a way that matters
+    // to a cache, so a poisoned lock is used as is.
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FailureKind, MemoryResolver, RData, Record};
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts the questions that reach the resolver it wraps.
+    struct Counting<R> {
+        inner: R,
+        calls: AtomicUsize,
+    }
+
+    impl<R: Resolver> Resolver for Counting<R> {
+        fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.inner.lookup(name, rtype)
+        }
+    }
+
+    fn zone() -> MemoryResolver {
+        MemoryResolver::from_zone_text(
+            "$ORIGIN example.test.\n\
+             @ 3600 SOA ns hostmaster 1 7200 900 86400 300\n\
+             @ 60 TXT \"v=spf1 -all\"\n\
+             short 5 TXT \"short\"\n\
+             long 1000000 TXT \"long\"\n\
+             loop 60 CNAME loop2\n\
+             loop2 60 CNAME loop\n",
+            None,
+            "cache-test.zone",
+        )
+        .unwrap()
+    }
+
+    type Cache = CachingResolver<Counting<MemoryResolver>, Arc<ManualClock>>;
+
+    fn new_cache(config: CacheConfig) -> (Cache, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new());
+        let inner = Counting {
+            inner: zone(),
+            calls: AtomicUsize::new(0),
+        };
+        (
+            CachingResolver::with_clock(inner, config, clock.clone()),
+            clock,
+        )
+    }
+
+    fn calls(cache: &Cache) -> usize {
+        cache.inner().calls.load(Ordering::SeqCst)
+    }
+
+    fn ask(cache: &Cache, name: &str, rtype: RecordType) -> Outcome {
+        futures::executor::block_on(cache.lookup(name, rtype))
+    }
+
+    #[test]
+    fn records_are_kept_for_their_ttl() {
+        let (cache, clock) = new_cache(CacheConfig::default());
+        let first = ask(&cache, "example.test", RecordType::Txt).unwrap();
+        assert_eq!(first.txt().next().unwrap().concat(), b"v=spf1 -all");
+        assert_eq!(
+            ask(&cache, "Example.TEST.", RecordType::Txt).unwrap(),
+            first
+        );
+        assert_eq!(calls(&cache), 1);
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(ask(&cache, "example.test", RecordType::Txt).unwrap(), first);
+        assert_eq!(calls(&cache), 1);
+        clock.advance(Duration::from_secs(1));
+        assert!(
+            cache.get_cached("example.test", RecordType::Txt).is_none(),
+            "expired at the TTL"
+        );
+        ask(&cache, "example.test", RecordType::Txt).unwrap();
+        assert_eq!(calls(&cache), 2);
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.entries), (2, 2, 1));
+    }
+
+    #[test]
+    fn types_are_cached_apart() {
+        let (cache, _) = new_cache(CacheConfig::default());
+        ask(&cache, "example.test", RecordType::Txt).unwrap();
+        assert!(matches!(
+            ask(&cache, "example.test", RecordType::A),
+            Ok(Answer::NoData { .. })
+        ));
+        assert_eq!(calls(&cache), 2);
+        assert!(cache.get_cached("example.test", RecordType::A).is_some());
+        assert!(cache.get_cached("example.test", RecordType::Mx).is_none());
+    }
+
+    #[test]
+    fn ttl_floor_and_ceiling() {
+        let config = CacheConfig::default()
+            .with_ttl_bounds(Duration::from_secs(30), Duration::from_secs(100));
+        let (cache, clock) = new_cache(config);
+        ask(&cache, "short.example.test", RecordType::Txt).unwrap();
+        ask(&cache, "long.example.test", RecordType::Txt).unwrap();
+        clock.advance(Duration::from_secs(29));
+        assert!(
+            cache
+                .get_cached("short.example.test", RecordType::Txt)
+                .is_some(),
+            "floor lifts TTL 5 to 30"
+        );
+        clock.advance(Duration::from_secs(1));
+        assert!(
+            cache
+                .get_cached("short.example.test", RecordType::Txt)
+                .is_none()
+        );
+        clock.advance(Duration::from_secs(69));
+        assert!(
+            cache
+                .get_cached("long.example.test", RecordType::Txt)
+                .is_some()
+        );
+        clock.advance(Duration::from_secs(1));
+        assert!(
+            cache
+                .get_cached("long.example.test", RecordType::Txt)
+                .is_none(),
+            "ceiling cuts TTL 1000000 to 100"
+        );
+    }
+
+    /// RFC 2308 §5: NXDOMAIN and NODATA are cached for the SOA's negative TTL (300 here),
+    /// bounded by the negative ceiling.
+    #[test]
+    fn nxdomain_and_nodata_are_cached_by_their_negative_ttl() {
+        let (cache, clock) = new_cache(CacheConfig::default());
+        assert!(matches!(
+            ask(&cache, "nope.example.test", RecordType::Txt),
+            Ok(Answer::NxDomain { ttl: 300 })
+        ));
+        assert!(matches!(
+            ask(&cache, "short.example.test", RecordType::A),
+            Ok(Answer::NoData { ttl: 300 })
+        ));
+        clock.advance(Duration::from_secs(299));
+        assert!(matches!(
+            ask(&cache, "nope.example.test", RecordType::Txt),
+            Ok(Answer::NxDomain { .. })
+        ));
+        assert!(matches!(
+            ask(&cache, "short.example.test", RecordType::A),
+            Ok(Answer::NoData { .. })
+        ));
+        assert_eq!(calls(&cache), 2);
+        clock.advance(Duration::from_secs(1));
+        assert!(
+            cache
+                .get_cached("nope.example.test", RecordType::Txt)
+                .is_none()
+        );
+        assert!(
+            cache
+                .get_cached("short.example.test", RecordType::A)
+                .is_none()
+        );
+
+        let config = CacheConfig::default()
+            .with_negative_ttl_bounds(Duration::ZERO, Duration::from_secs(10));
+        let (cache, clock) = new_cache(config);
+        ask(&cache, "nope.example.test", RecordType::Txt).unwrap();
+        clock.advance(Duration::from_secs(10));
+        assert!(
+            cache
+                .get_cached("nope.example.test", RecordType::Txt)
+                .is_none(),
+            "negative ceiling"
+        );
+    }
+
+    #[test]
+    fn failures_are_not_cached_unless_asked() {
+        let (cache, _) = new_cache(CacheConfig::default());
+        for round in 1..=3 {
+            let err = ask(&cache, "loop.example.test", RecordType::Txt).unwrap_err();
+            assert_eq!(err.kind, FailureKind::ServFail);
+            assert_eq!(calls(&cache), round);
+        }
+        assert_eq!(cache.stats().entries, 0);
+
+        let (cache, _) = new_cache(CacheConfig::default().with_failure_ttl(Duration::from_secs(5)));
+        ask(&cache, "loop.example.test", RecordType::Txt).unwrap_err();
+        ask(&cache, "loop.example.test", RecordType::Txt).unwrap_err();
+        assert_eq!(calls(&cache), 1);
+    }
+
+    #[test]
+    fn zero_ttl_is_not_cached() {
+        let clock = Arc::new(ManualClock::new());
+        let inner = Counting {
+            inner: MemoryResolver::from_records([Record {
+                name: "zero.test".into(),
+                ttl: 0,
+                data: RData::A([192, 0, 2, 1].into()),
+            }]),
+            calls: AtomicUsize::new(0),
+        };
+        let cache = CachingResolver::with_clock(inner, CacheConfig::default(), clock);
+        futures::executor::block_on(cache.lookup("zero.test", RecordType::A)).unwrap();
+        futures::executor::block_on(cache.lookup("zero.test", RecordType::A)).unwrap();
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn size_is_bounded_and_the_least_recently_used_go_first() {
+        let names: Vec<String> = (0..10).map(|i| format!("n{i}.example.test")).collect();
+        let (cache, _) = new_cache(CacheConfig::default().with_max_entries(4));
+        for name in &names[..4] {
+            ask(&cache, name, RecordType::Txt).unwrap();
+        }
+        ask(&cache, &names[0], RecordType::Txt).unwrap();
+        ask(&cache, &names[4], RecordType::Txt).unwrap();
+        assert_eq!(cache.stats().entries, 4);
+        assert!(
+            cache.get_cached(&names[0], RecordType::Txt).is_some(),
+            "recently used kept"
+        );
+        assert!(
+            cache.get_cached(&names[1], RecordType::Txt).is_none(),
+            "least recently used evicted"
+        );
+        for name in &names {
+            ask(&cache, name, RecordType::Txt).unwrap();
+        }
+        let stats = cache.stats();
+        assert!(stats.entries <= 4, "{stats:?}");
+        assert!(stats.evictions >= 6, "{stats:?}");
+
+        let (big, _) = new_cache(CacheConfig::default().with_max_entries(5000));
+        for i in 0..20_000 {
+            ask(&big, &format!("x{i}.example.test"), RecordType::Txt).unwrap();
+        }
+        assert!(big.stats().entries <= 5000, "{:?}", big.stats());
+    }
+
+    /// A resolver whose lookups all wait until the gate opens.
+    struct Gated {
+        calls: AtomicUsize,
+        gate: tokio::sync::Semaphore,
+        inner: MemoryResolver,
+    }
+
+    impl Resolver for Gated {
+        fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                let _permit = self.gate.acquire().await.expect("gate stays open");
+                self.inner.answer(name, rtype)
+            })
+        }
+    }
+
+    fn gated() -> Arc<CachingResolver<Gated, Arc<ManualClock>>> {
+        let inner = Gated {
+            calls: AtomicUsize::new(0),
+            gate: tokio::sync::Semaphore::new(0),
+            inner: zone(),
+        };
+        Arc::new(CachingResolver::with_clock(
+            inner,
+            CacheConfig::default(),
+            Arc::new(ManualClock::new()),
+        ))
+    }
+
+    async fn until(what: impl Fn() -> bool) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !what() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("condition reached within 10 s");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn identical_concurrent_lookups_are_asked_once() {
+        let cache = gated();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.lookup("example.test", RecordType::Txt).await })
+            })
+            .collect();
+        until(|| cache.stats().coalesced == 49).await;
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 1);
+        cache.inner().gate.add_permits(100);
+        for task in tasks {
+            let answer = task.await.unwrap().unwrap();
+            assert_eq!(answer.txt().next().unwrap().concat(), b"v=spf1 -all");
+        }
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 1);
+        let stats = cache.stats();
+        assert_eq!((stats.misses, stats.coalesced), (1, 49));
+    }
+
+    #[tokio::test]
+    async fn waiters_ask_again_when_the_first_caller_is_dropped() {
+        let cache = gated();
+        let first = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.lookup("example.test", RecordType::Txt).await })
+        };
+        until(|| cache.inner().calls.load(Ordering::SeqCst) == 1).await;
+        let waiters: Vec<_> = (0..5)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.lookup("example.test", RecordType::Txt).await })
+            })
+            .collect();
+        until(|| cache.stats().coalesced == 5).await;
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        until(|| cache.inner().calls.load(Ordering::SeqCst) == 2).await;
+        cache.inner().gate.add_permits(100);
+        for waiter in waiters {
+            assert!(waiter.await.unwrap().unwrap().txt().next().is_some());
+        }
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+    }
+}
