@@ -14,7 +14,8 @@ use crate::cli::GlobalArgs;
 pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
     let timeout = timeout(globals.timeout)?;
     if !globals.zones.is_empty() {
-        let zone = MemoryResolver::from_zone_files(&globals.zones).context("reading --zone files")?;
+        let zone =
+            MemoryResolver::from_zone_files(&globals.zones).context("reading --zone files")?;
         return Ok(Arc::new(zone));
     }
     let options = NetworkOptions::default().with_timeout(timeout);
