@@ -70,6 +70,9 @@ pub enum Command {
     /// Show exactly what inkan sees in DNS for a name: records and TTLs, or NXDOMAIN, NODATA,
     /// timeout or SERVFAIL.
     Dns(commands::dns::DnsCommand),
+    /// DMARC aggregate and failure, TLS-RPT and ARF reports: ingest into SQLite or
+    /// PostgreSQL, summarise, list inputs that failed.
+    Reports(commands::reports::ReportsCommand),
     /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
     /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
     Audit(commands::audit::AuditCommand),
@@ -100,6 +103,7 @@ impl Cli {
         let globals = &self.globals;
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
+            Command::Reports(cmd) => cmd.run(globals, out).await,
             Command::Audit(cmd) => cmd.run(globals, out).await,
             Command::Spf(cmd) => cmd.run(globals, out).await,
             Command::Keygen(cmd) => cmd.run(globals, out).await,

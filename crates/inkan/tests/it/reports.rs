@@ -415,3 +415,66 @@ fn killed_ingest_leaves_a_consistent_database() {
         n as i64 + 2
     );
 }
+const PTR_ZONE: &str = "$ORIGIN 100.51.198.in-addr.arpa.
+$TTL 300
+@  IN SOA ns1.bulk.example. hostmaster.bulk.example. 2026112801 7200 900 1209600 120
+@  IN NS ns1.bulk.example.
+7  IN PTR mx.bulk.example.
+";
+/// `--resolve` names failing sources from PTR records, asked of a real DNS server on
+/// 127.0.0.1 (and the same zone from a file); a source without PTR stays unnamed.
+#[test]
+fn summary_resolves_failing_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path());
+    let a = write(dir.path(), "a.xml", &fixture("rfc9990.xml"));
+    let b = write(dir.path(), "b.xml", &fixture("rfc7489.xml"));
+    assert_eq!(
+        inkan(&[
+            "reports",
+            "ingest",
+            "--db",
+            &db,
+            a.to_str().unwrap(),
+            b.to_str().unwrap()
+        ])
+        .code,
+        0
+    );
+    let zone = inkan_dns::MemoryResolver::from_zone_text(PTR_ZONE, None, "ptr.zone").unwrap();
+    let server = inkan_testkit::DnsServer::builder(zone).start().unwrap();
+    let addr = server.addr().to_string();
+    let zone_file = write(dir.path(), "ptr.zone", PTR_ZONE.as_bytes());
+    for how in [
+        ["--nameserver", addr.as_str()],
+        ["--zone", zone_file.to_str().unwrap()],
+    ] {
+        let run = inkan(&[
+            "--format",
+            "json",
+            "reports",
+            "summary",
+            "--db",
+            &db,
+            "--resolve",
+            how[0],
+            how[1],
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let failing = &run.json()["domains"][0]["failing_sources"];
+        assert_eq!(failing[0]["ip"], "198.51.100.7");
+        assert_eq!(failing[0]["ptr"], "mx.bulk.example", "{how:?}");
+        assert_eq!(failing[1]["ip"], "203.0.113.99");
+        assert!(failing[1].get("ptr").is_none(), "{how:?}");
+    }
+    let text = inkan(&[
+        "reports",
+        "summary",
+        "--db",
+        &db,
+        "--resolve",
+        "--zone",
+        zone_file.to_str().unwrap(),
+    ]);
+    assert!(text.stdout.contains("mx.bulk.example"), "{}", text.stdout);
+}
