@@ -4,7 +4,11 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod message;
-pub mod spf;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
 pub mod dkim;
+pub mod spf;
+
+pub mod authres;
+pub mod dmarc;
+pub mod rules;

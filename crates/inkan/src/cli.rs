@@ -72,6 +72,9 @@ pub enum Command {
     Dns(commands::dns::DnsCommand),
     /// SPF: check a client as a receiver would, or analyze a domain's include tree.
     Spf(commands::spf::SpfCommand),
+    /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
+    /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
+    Audit(commands::audit::AuditCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
@@ -85,6 +88,7 @@ impl Cli {
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
             Command::Spf(cmd) => cmd.run(globals, out).await,
+            Command::Audit(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
         }
