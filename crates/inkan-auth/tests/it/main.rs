@@ -2,3 +2,4 @@
 
 mod dkim_rfc8463;
 mod spf_conformance;
+mod spf_interop;
