@@ -11,3 +11,6 @@ pub mod rules;
 pub mod spf;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
+pub mod dkim;
+pub mod authres;
+pub mod dmarc;

@@ -1064,6 +1064,68 @@ mod tests {
         assert_eq!(out.result, SpfResult::PermError);
     }
 
+    /// Thousands of generated records mixing valid terms, macros and garbage: every one ends
+    /// in a result with at most 11 counted lookups, never a panic.
+    #[tokio::test]
+    async fn generated_records_never_panic_and_stay_bounded() {
+        const PIECES: &[&str] = &[
+            "a",
+            "mx",
+            "ptr",
+            "-all",
+            "~all",
+            "?all",
+            "include:inc.example.com",
+            "include:example.com",
+            "exists:%{ir}.%{v}.x.example.com",
+            "a:%{d2}",
+            "mx:%{l}.%{o}",
+            "ip4:192.0.2.0/24",
+            "ip6:2001:db8::/32",
+            "redirect=example.com",
+            "exp=%{d}",
+            "a/24//64",
+            "%{",
+            "%%",
+            "\u{ff}\x01",
+            "a:",
+            "=",
+            "ip4:1.2.3.4/33",
+            "include:%{s}%{s}%{s}%{s}.example.com",
+            "a:xn--zckzah.example.com",
+            "ptr:%{p}.example.com",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let n = (next() % 14) as usize;
+            let terms: Vec<&str> = (0..n)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let record = format!("v=spf1 {}", terms.join(" "));
+            let out = run(
+                vec![
+                    txt("example.com", &record),
+                    txt("inc.example.com", "v=spf1 a include:example.com ~all"),
+                    a("example.com", "192.0.2.1"),
+                ],
+                "2001:db8::7",
+                "Üser@example.com",
+            )
+            .await;
+            assert!(
+                out.dns_lookups <= MAX_DNS_LOOKUPS + 1,
+                "{record}: {} lookups",
+                out.dns_lookups
+            );
+        }
+    }
+
     #[test]
     fn helpers() {
         assert!(prefix_match(&[192, 0, 2, 200], &[192, 0, 2, 0], 24));

@@ -405,8 +405,13 @@ impl MacroString {
         }
         if out.len() > MAX_DOMAIN {
             let mut cut = out.len() - MAX_DOMAIN;
-            // Drop whole labels: the cut lands just after a dot.
-            match out[cut..].find('.').map(|p| p + cut) {
+            // Drop whole labels: the cut lands just after a dot (searched as bytes: the text
+            // may hold non-ASCII from the identities, and a dot is always a char boundary).
+            match out.as_bytes()[cut..]
+                .iter()
+                .position(|&b| b == b'.')
+                .map(|p| p + cut)
+            {
                 Some(dot) if out.as_bytes()[cut - 1] != b'.' => cut = dot + 1,
                 Some(_) => {}
                 None => cut = out.len(),
@@ -706,6 +711,24 @@ mod tests {
             .unwrap();
         assert!(
             out.len() <= 253 && out.ends_with(".example.com") && !out.starts_with('.'),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn long_non_ascii_expansion_is_cut_on_a_label_boundary() {
+        let long = format!("{}.example.com", ["ééééééééé"; 20].join("."));
+        let c = MacroContext {
+            domain: &long,
+            ..ctx()
+        };
+        let mut out = String::new();
+        MacroString::parse_domain_spec("%{d}")
+            .unwrap()
+            .expand_domain(&c, &mut out)
+            .unwrap();
+        assert!(
+            out.len() <= 253 && out.ends_with(".example.com") && out.starts_with('é'),
             "{out}"
         );
     }

@@ -3,3 +3,4 @@
 mod dkim_interop;
 mod dkim_rfc8463;
 mod spf_conformance;
+mod spf_interop;
