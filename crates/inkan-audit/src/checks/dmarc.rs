@@ -3,7 +3,7 @@
 //! destinations, and whether external report destinations agree to receive the reports
 //! (`<domain>._report._dmarc.<destination>`, RFC 9990 §3).
 
-use inkan_auth::dmarc::{DmarcRecord, OrgDomainMethod, Policy, discover};
+use inkan_auth::dmarc::{OrgDomainMethod, Policy, discover};
 use serde_json::json;
 
 use crate::lookup::{Lookup, error_evidence};

@@ -30,7 +30,15 @@ impl DnsCommand {
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<Exit> {
         let resolver = crate::resolver::build(globals)?;
+        let started = std::time::Instant::now();
         let result = resolver.lookup(&self.name, self.rtype).await;
+        if globals.verbose > 0 {
+            eprintln!(
+                "; asked {} in {} ms",
+                crate::resolver::describe(globals),
+                started.elapsed().as_millis()
+            );
+        }
         let exit = match &result {
             Ok(Answer::Records(_)) => Exit::Pass,
             Ok(Answer::NxDomain { .. } | Answer::NoData { .. }) => Exit::Findings,
