@@ -30,21 +30,44 @@ fn zone() -> MemoryResolver {
 }
 
 fn network(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let server = DnsServer::builder(zone()).max_udp_payload(512).start().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = DnsServer::builder(zone())
+        .max_udp_payload(512)
+        .start()
+        .unwrap();
     let options = NetworkOptions::default().with_timeout(Duration::from_secs(5));
-    let resolver = runtime.block_on(async { NetworkResolver::with_servers(&[server.addr()], options).unwrap() });
+    let resolver = runtime
+        .block_on(async { NetworkResolver::with_servers(&[server.addr()], options).unwrap() });
 
     c.bench_function("network lookup, UDP, 127.0.0.1", |b| {
-        b.iter(|| black_box(runtime.block_on(resolver.lookup(black_box("example.test"), RecordType::Txt)).unwrap()))
+        b.iter(|| {
+            black_box(
+                runtime
+                    .block_on(resolver.lookup(black_box("example.test"), RecordType::Txt))
+                    .unwrap(),
+            )
+        })
     });
     c.bench_function("network lookup, truncated UDP then TCP, 127.0.0.1", |b| {
-        b.iter(|| black_box(runtime.block_on(resolver.lookup("big.example.test", RecordType::Txt)).unwrap()))
+        b.iter(|| {
+            black_box(
+                runtime
+                    .block_on(resolver.lookup("big.example.test", RecordType::Txt))
+                    .unwrap(),
+            )
+        })
     });
 
-    let names: Vec<String> = (0..BATCH).map(|i| format!("host{i}.example.test")).collect();
+    let names: Vec<String> = (0..BATCH)
+        .map(|i| format!("host{i}.example.test"))
+        .collect();
     let mut group = c.benchmark_group("network batch");
-    group.sample_size(10).throughput(Throughput::Elements(BATCH as u64));
+    group
+        .sample_size(10)
+        .throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("1000 distinct A lookups, 100 in flight", |b| {
         b.iter(|| {
             runtime.block_on(async {

@@ -32,9 +32,27 @@ pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
 pub fn describe(globals: &GlobalArgs) -> String {
     let list = |items: Vec<String>| items.join(", ");
     if !globals.zones.is_empty() {
-        format!("zone files {}", list(globals.zones.iter().map(|p| p.display().to_string()).collect()))
+        format!(
+            "zone files {}",
+            list(
+                globals
+                    .zones
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect()
+            )
+        )
     } else if !globals.nameservers.is_empty() {
-        format!("name servers {}", list(globals.nameservers.iter().map(ToString::to_string).collect()))
+        format!(
+            "name servers {}",
+            list(
+                globals
+                    .nameservers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            )
+        )
     } else {
         "the system resolver configuration".to_owned()
     }

@@ -99,20 +99,27 @@ pub struct ErrorsArgs {
 }
 
 fn parse_since(s: &str) -> Result<i64, String> {
-    inkan_reports::parse_date(s).ok_or_else(|| format!("'{s}' is not a date (YYYY-MM-DD or RFC 3339)"))
+    inkan_reports::parse_date(s)
+        .ok_or_else(|| format!("'{s}' is not a date (YYYY-MM-DD or RFC 3339)"))
 }
 
 fn parse_until(s: &str) -> Result<i64, String> {
     let start = parse_since(s)?;
     // A bare date means the whole of that day.
-    Ok(if s.trim().len() == 10 { start + 86_400 } else { start })
+    Ok(if s.trim().len() == 10 {
+        start + 86_400
+    } else {
+        start
+    })
 }
 
 /// Runs blocking store work off the async runtime.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(work).await.context("store task")?
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("store task")?
 }
 
 /// Every file under `path`, sorted; Maildir `tmp/` folders are skipped (messages there are
@@ -160,13 +167,20 @@ fn open(url: &DbUrl) -> anyhow::Result<Store> {
     Store::open(url).with_context(|| format!("opening the report store {url}"))
 }
 
-async fn ingest(args: IngestArgs, globals: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+async fn ingest(
+    args: IngestArgs,
+    globals: &GlobalArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
     let url = args.db.url()?;
     let mut files = Vec::new();
     for path in &args.paths {
         collect_files(path, &mut files)?;
     }
-    let limits = Limits { max_decompressed: args.max_decompressed, ..Limits::default() };
+    let limits = Limits {
+        max_decompressed: args.max_decompressed,
+        ..Limits::default()
+    };
     let progress = std::io::stderr().is_terminal() && !globals.quiet;
     let shown_url = url.to_string();
     let totals = blocking(move || {
@@ -214,7 +228,11 @@ async fn ingest(args: IngestArgs, globals: &GlobalArgs, out: &mut dyn Write) -> 
                     totals.errors.len()
                 )?;
                 let k = totals.kinds;
-                writeln!(out, "new: {} aggregate, {} failure, {} tls, {} arf", k.aggregate, k.failure, k.tls, k.arf)?;
+                writeln!(
+                    out,
+                    "new: {} aggregate, {} failure, {} tls, {} arf",
+                    k.aggregate, k.failure, k.tls, k.arf
+                )?;
                 if totals.warned > 0 {
                     writeln!(out, "{} reports stored with warnings", totals.warned)?;
                 }
@@ -223,22 +241,38 @@ async fn ingest(args: IngestArgs, globals: &GlobalArgs, out: &mut dyn Write) -> 
                 if error.location.is_empty() {
                     writeln!(out, "error: {}: {}", error.path, error.error)?;
                 } else {
-                    writeln!(out, "error: {} [{}]: {}", error.path, error.location, error.error)?;
+                    writeln!(
+                        out,
+                        "error: {} [{}]: {}",
+                        error.path, error.location, error.error
+                    )?;
                 }
             }
         }
     }
-    Ok(if totals.errors.is_empty() { Exit::Pass } else { Exit::Findings })
+    Ok(if totals.errors.is_empty() {
+        Exit::Pass
+    } else {
+        Exit::Findings
+    })
 }
 
-async fn errors(args: ErrorsArgs, globals: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+async fn errors(
+    args: ErrorsArgs,
+    globals: &GlobalArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
     let url = args.db.url()?;
     let errors = blocking(move || Ok(open(&url)?.errors()?)).await?;
     match globals.format {
         Format::Json | Format::Jsonl => write_json(out, &serde_json::json!({ "errors": errors }))?,
         _ => {
             for e in &errors {
-                let location = if e.location.is_empty() { String::new() } else { format!(" [{}]", e.location) };
+                let location = if e.location.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", e.location)
+                };
                 writeln!(out, "{}{}: {}", e.path, location, e.error)?;
             }
             if errors.is_empty() && !globals.quiet {
@@ -246,7 +280,11 @@ async fn errors(args: ErrorsArgs, globals: &GlobalArgs, out: &mut dyn Write) -> 
             }
         }
     }
-    Ok(if errors.is_empty() { Exit::Pass } else { Exit::Findings })
+    Ok(if errors.is_empty() {
+        Exit::Pass
+    } else {
+        Exit::Findings
+    })
 }
 
 /// The reverse-DNS name of an IP address (RFC 1035 section 3.5, RFC 3596 section 2.5).
@@ -276,7 +314,10 @@ async fn resolve_ptrs(summary: &mut Summary, globals: &GlobalArgs) -> anyhow::Re
             async move {
                 let name = name?;
                 let answer = resolver.lookup(&name, RecordType::Ptr).await.ok()?;
-                answer.names().next().map(|n| n.trim_end_matches('.').to_owned())
+                answer
+                    .names()
+                    .next()
+                    .map(|n| n.trim_end_matches('.').to_owned())
             }
         });
         let names = futures::future::join_all(lookups).await;
@@ -291,9 +332,18 @@ fn percent(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
 }
 
-async fn summary(args: SummaryArgs, globals: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+async fn summary(
+    args: SummaryArgs,
+    globals: &GlobalArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
     let url = args.db.url()?;
-    let filter = Filter { domain: args.domain.clone(), since: args.since, until: args.until, top: args.top };
+    let filter = Filter {
+        domain: args.domain.clone(),
+        since: args.since,
+        until: args.until,
+        top: args.top,
+    };
     let mut summary = blocking(move || Ok(open(&url)?.summary(&filter)?)).await?;
     if args.resolve {
         resolve_ptrs(&mut summary, globals).await?;
@@ -315,7 +365,11 @@ fn print_summary(summary: &Summary, out: &mut dyn Write) -> anyhow::Result<()> {
         return Ok(());
     }
     for d in &summary.domains {
-        writeln!(out, "{}: {} messages in {} reports", d.domain, d.messages, d.reports)?;
+        writeln!(
+            out,
+            "{}: {} messages in {} reports",
+            d.domain, d.messages, d.reports
+        )?;
         writeln!(
             out,
             "  DMARC pass {} ({})   SPF aligned {} ({})   DKIM aligned {} ({})",
@@ -326,30 +380,60 @@ fn print_summary(summary: &Summary, out: &mut dyn Write) -> anyhow::Result<()> {
             percent(d.dkim_aligned_rate),
             d.dkim_aligned_pass
         )?;
-        writeln!(out, "  {:<40} {:>10} {:>10} {:>10}", "top sources", "messages", "pass", "fail")?;
+        writeln!(
+            out,
+            "  {:<40} {:>10} {:>10} {:>10}",
+            "top sources", "messages", "pass", "fail"
+        )?;
         for s in &d.top_sources {
-            writeln!(out, "  {:<40} {:>10} {:>10} {:>10}", s.ip, s.messages, s.pass, s.fail)?;
+            writeln!(
+                out,
+                "  {:<40} {:>10} {:>10} {:>10}",
+                s.ip, s.messages, s.pass, s.fail
+            )?;
         }
         if !d.failing_sources.is_empty() {
             writeln!(out, "  {:<40} {:>10} {}", "failing sources", "fail", "ptr")?;
             for s in &d.failing_sources {
-                writeln!(out, "  {:<40} {:>10} {}", s.ip, s.fail, s.ptr.as_deref().unwrap_or("-"))?;
+                writeln!(
+                    out,
+                    "  {:<40} {:>10} {}",
+                    s.ip,
+                    s.fail,
+                    s.ptr.as_deref().unwrap_or("-")
+                )?;
             }
         }
-        let dispositions: Vec<String> = d.dispositions.iter().map(|c| format!("{} {}", c.name, c.count)).collect();
+        let dispositions: Vec<String> = d
+            .dispositions
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.count))
+            .collect();
         writeln!(out, "  dispositions: {}", dispositions.join(", "))?;
         for o in &d.overrides {
             match &o.comment {
-                Some(comment) => writeln!(out, "  override {} ({} messages): {}", o.kind, o.messages, comment)?,
+                Some(comment) => writeln!(
+                    out,
+                    "  override {} ({} messages): {}",
+                    o.kind, o.messages, comment
+                )?,
                 None => writeln!(out, "  override {} ({} messages)", o.kind, o.messages)?,
             }
         }
     }
     if !summary.tls.is_empty() {
         writeln!(out, "TLS-RPT")?;
-        writeln!(out, "  {:<32} {:<16} {:>10} {:>10}", "policy domain", "policy", "success", "failure")?;
+        writeln!(
+            out,
+            "  {:<32} {:<16} {:>10} {:>10}",
+            "policy domain", "policy", "success", "failure"
+        )?;
         for t in &summary.tls {
-            writeln!(out, "  {:<32} {:<16} {:>10} {:>10}", t.policy_domain, t.policy_type, t.successful, t.failed)?;
+            writeln!(
+                out,
+                "  {:<32} {:<16} {:>10} {:>10}",
+                t.policy_domain, t.policy_type, t.successful, t.failed
+            )?;
             for f in &t.failures {
                 writeln!(out, "    {:<44} {:>21}", f.name, f.count)?;
             }
@@ -362,13 +446,23 @@ fn print_summary(summary: &Summary, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         writeln!(out, "ARF complaints per Feedback-ID")?;
         for c in &summary.complaints_by_feedback_id {
-            writeln!(out, "  {}  {:<40} {:>8}", c.day, if c.key.is_empty() { "-" } else { &c.key }, c.complaints)?;
+            writeln!(
+                out,
+                "  {}  {:<40} {:>8}",
+                c.day,
+                if c.key.is_empty() { "-" } else { &c.key },
+                c.complaints
+            )?;
         }
     }
     if !summary.failure_reports.is_empty() {
         writeln!(out, "DMARC failure reports")?;
         for f in &summary.failure_reports {
-            writeln!(out, "  {:<40} {:<16} {:>8}", f.domain, f.auth_failure, f.reports)?;
+            writeln!(
+                out,
+                "  {:<40} {:<16} {:>8}",
+                f.domain, f.auth_failure, f.reports
+            )?;
         }
     }
     Ok(())
@@ -380,7 +474,10 @@ mod tests {
 
     #[test]
     fn reverse_names() {
-        assert_eq!(reverse_name("192.0.2.10").as_deref(), Some("10.2.0.192.in-addr.arpa"));
+        assert_eq!(
+            reverse_name("192.0.2.10").as_deref(),
+            Some("10.2.0.192.in-addr.arpa")
+        );
         assert_eq!(
             reverse_name("2001:db8::25").as_deref(),
             Some("5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa")

@@ -318,8 +318,17 @@ fn verbose_says_which_source_answered() {
     let fx = Fixture::new();
     let net = fx.with_nameserver(&["example.test", "-v"]);
     assert_eq!(net.code, 0);
-    assert!(net.stderr.starts_with(&format!("; asked name servers {} in ", fx.server.addr())), "{}", net.stderr);
+    assert!(
+        net.stderr
+            .starts_with(&format!("; asked name servers {} in ", fx.server.addr())),
+        "{}",
+        net.stderr
+    );
     let file = fx.with_zone_file(&["example.test", "-v"]);
-    assert!(file.stderr.contains("; asked zone files ") && file.stderr.contains("example.test.zone"), "{}", file.stderr);
+    assert!(
+        file.stderr.contains("; asked zone files ") && file.stderr.contains("example.test.zone"),
+        "{}",
+        file.stderr
+    );
     assert_eq!(net.stdout, file.stdout, "-v changes stderr only");
 }

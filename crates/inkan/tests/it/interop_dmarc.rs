@@ -69,30 +69,103 @@ struct Case {
     tamper: bool,
 }
 
-const fn case(name: &'static str, from: &'static str, signer: Option<&'static str>, mail_from: &'static str) -> Case {
-    Case { name, from, signer, ip: "192.0.2.7", mail_from, tamper: false }
+const fn case(
+    name: &'static str,
+    from: &'static str,
+    signer: Option<&'static str>,
+    mail_from: &'static str,
+) -> Case {
+    Case {
+        name,
+        from,
+        signer,
+        ip: "192.0.2.7",
+        mail_from,
+        tamper: false,
+    }
 }
 
 const CASES: &[Case] = &[
-    case("aligned-dkim-and-spf", "a@example.test", Some("example.test"), "b@example.test"),
-    case("relaxed-spf-subdomain", "a@example.test", None, "b@mail.example.test"),
-    case("relaxed-dkim-parent", "a@news.example.test", Some("example.test"), "b@other.test"),
-    case("unaligned-both", "a@example.test", Some("other.test"), "b@other.test"),
-    case("subdomain-unauthenticated", "a@news.example.test", None, "x@other.test"),
-    case("strict-subdomains", "a@strict.test", Some("sub.strict.test"), "b@bounce.strict.test"),
-    case("strict-exact-dkim", "a@strict.test", Some("strict.test"), "b@bounce.strict.test"),
+    case(
+        "aligned-dkim-and-spf",
+        "a@example.test",
+        Some("example.test"),
+        "b@example.test",
+    ),
+    case(
+        "relaxed-spf-subdomain",
+        "a@example.test",
+        None,
+        "b@mail.example.test",
+    ),
+    case(
+        "relaxed-dkim-parent",
+        "a@news.example.test",
+        Some("example.test"),
+        "b@other.test",
+    ),
+    case(
+        "unaligned-both",
+        "a@example.test",
+        Some("other.test"),
+        "b@other.test",
+    ),
+    case(
+        "subdomain-unauthenticated",
+        "a@news.example.test",
+        None,
+        "x@other.test",
+    ),
+    case(
+        "strict-subdomains",
+        "a@strict.test",
+        Some("sub.strict.test"),
+        "b@bounce.strict.test",
+    ),
+    case(
+        "strict-exact-dkim",
+        "a@strict.test",
+        Some("strict.test"),
+        "b@bounce.strict.test",
+    ),
     case("strict-exact-spf", "a@strict.test", None, "b@strict.test"),
     case("no-record", "a@none.test", None, "b@none.test"),
     case("testing-flag", "a@testing.test", None, "b@testing.test"),
     case("missing-p", "a@nop.test", None, "b@nop.test"),
-    case("np-nonexistent-subdomain", "a@ghost.np.test", None, "b@np.test"),
+    case(
+        "np-nonexistent-subdomain",
+        "a@ghost.np.test",
+        None,
+        "b@np.test",
+    ),
     case("lowercase-version", "a@lower.test", None, "b@lower.test"),
     case("psd-n-subtree", "a@x.dept.corp.test", None, "b@corp.test"),
     case("multiple-records", "a@multi.test", None, "b@multi.test"),
-    case("dns-servfail", "a@slow.test", Some("slow.test"), "b@slow.test"),
-    Case { ip: "198.51.100.1", ..case("spf-fail-no-dkim", "a@example.test", None, "b@example.test") },
-    Case { tamper: true, ..case("dkim-body-tampered", "a@example.test", Some("example.test"), "b@other.test") },
-    case("uppercase-from-domain", "a@EXAMPLE.Test", Some("example.test"), "b@other.test"),
+    case(
+        "dns-servfail",
+        "a@slow.test",
+        Some("slow.test"),
+        "b@slow.test",
+    ),
+    Case {
+        ip: "198.51.100.1",
+        ..case("spf-fail-no-dkim", "a@example.test", None, "b@example.test")
+    },
+    Case {
+        tamper: true,
+        ..case(
+            "dkim-body-tampered",
+            "a@example.test",
+            Some("example.test"),
+            "b@other.test",
+        )
+    },
+    case(
+        "uppercase-from-domain",
+        "a@EXAMPLE.Test",
+        Some("example.test"),
+        "b@other.test",
+    ),
     case("null-sender-helo", "a@example.test", None, ""),
 ];
 
@@ -135,7 +208,9 @@ fn peer_ready() -> PathBuf {
 
 fn sign(key: &SigningKey, d: &str, message: &[u8]) -> Vec<u8> {
     let parsed = Message::parse(message.to_vec()).unwrap();
-    Signer::new(d, "s1", key.clone()).sign_message_at(&parsed, 1_750_000_000).unwrap()
+    Signer::new(d, "s1", key.clone())
+        .sign_message_at(&parsed, 1_750_000_000)
+        .unwrap()
 }
 
 fn write_messages(dir: &Path, key: &SigningKey) -> Vec<PathBuf> {
@@ -163,8 +238,26 @@ fn write_messages(dir: &Path, key: &SigningKey) -> Vec<PathBuf> {
 
 fn inkan_result(server: &str, file: &Path, c: &Case, org: &str) -> Value {
     let file = file.to_str().unwrap();
-    let mut args = vec!["verify", file, "--nameserver", server, "--timeout", "2", "--format", "json", "--ip", c.ip];
-    args.extend_from_slice(&["--helo", "mx.example.test", "--mail-from", c.mail_from, "--org-domain", org]);
+    let mut args = vec![
+        "verify",
+        file,
+        "--nameserver",
+        server,
+        "--timeout",
+        "2",
+        "--format",
+        "json",
+        "--ip",
+        c.ip,
+    ];
+    args.extend_from_slice(&[
+        "--helo",
+        "mx.example.test",
+        "--mail-from",
+        c.mail_from,
+        "--org-domain",
+        org,
+    ]);
     let run = inkan(&args);
     assert!(run.code == 0 || run.code == 1, "{}: {run:?}", c.name);
     run.json()
@@ -198,10 +291,23 @@ fn dmarc_results_match_mailauth() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start node");
-    child.stdin.take().unwrap().write_all(manifest.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(manifest.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "mailauth peer failed: {}", String::from_utf8_lossy(&output.stderr));
-    let peer: Vec<Value> = String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        output.status.success(),
+        "mailauth peer failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let peer: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(peer.len(), CASES.len());
 
     let mut report = Vec::new();
@@ -212,22 +318,53 @@ fn dmarc_results_match_mailauth() {
         let ours_psl = psl["dmarc"]["result"].as_str().unwrap().to_owned();
         let their = theirs["dmarc"]["result"].as_str().unwrap().to_owned();
         // SPF and DKIM must agree everywhere: DMARC differences are then DMARC's own.
-        assert_eq!(walk["spf"]["result"].as_str(), theirs["spf"].as_str(), "{}: SPF differs", c.name);
-        let our_dkim: Vec<&str> = walk["dkim"].as_array().unwrap().iter().map(|d| d["result"].as_str().unwrap()).collect();
-        let their_dkim: Vec<&str> = theirs["dkim"].as_array().unwrap().iter().map(|d| d["result"].as_str().unwrap()).collect();
+        assert_eq!(
+            walk["spf"]["result"].as_str(),
+            theirs["spf"].as_str(),
+            "{}: SPF differs",
+            c.name
+        );
+        let our_dkim: Vec<&str> = walk["dkim"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["result"].as_str().unwrap())
+            .collect();
+        let their_dkim: Vec<&str> = theirs["dkim"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["result"].as_str().unwrap())
+            .collect();
         assert_eq!(our_dkim, their_dkim, "{}: DKIM differs", c.name);
 
         let expected = EXPECTED.iter().find(|(name, ..)| *name == c.name);
         match expected {
             Some((_, want_ours, want_theirs, why)) => {
-                assert_eq!((ours.as_str(), their.as_str()), (*want_ours, *want_theirs), "{}: expected difference changed ({why})", c.name);
+                assert_eq!(
+                    (ours.as_str(), their.as_str()),
+                    (*want_ours, *want_theirs),
+                    "{}: expected difference changed ({why})",
+                    c.name
+                );
             }
-            None => assert_eq!(ours, their, "{}: inkan and mailauth disagree and the difference is not explained", c.name),
+            None => assert_eq!(
+                ours, their,
+                "{}: inkan and mailauth disagree and the difference is not explained",
+                c.name
+            ),
         }
         if PSL_AGREES_WITH_MAILAUTH.contains(&c.name) {
-            assert_eq!(ours_psl, their, "{}: --org-domain psl should agree with mailauth", c.name);
+            assert_eq!(
+                ours_psl, their,
+                "{}: --org-domain psl should agree with mailauth",
+                c.name
+            );
         }
-        report.push(format!("{:<28} inkan={ours:<9} inkan-psl={ours_psl:<9} mailauth={their}", c.name));
+        report.push(format!(
+            "{:<28} inkan={ours:<9} inkan-psl={ours_psl:<9} mailauth={their}",
+            c.name
+        ));
     }
     println!("{}", report.join("\n"));
 }
@@ -236,13 +373,18 @@ fn dmarc_results_match_mailauth() {
 fn split_long_txt(zone: &str) -> String {
     zone.lines()
         .map(|line| {
-            let Some(start) = line.find('"') else { return line.to_owned() };
+            let Some(start) = line.find('"') else {
+                return line.to_owned();
+            };
             let value = line[start + 1..line.len() - 1].to_owned();
             if value.len() <= 255 {
                 return line.to_owned();
             }
-            let parts: Vec<String> =
-                value.as_bytes().chunks(255).map(|c| format!("\"{}\"", std::str::from_utf8(c).unwrap())).collect();
+            let parts: Vec<String> = value
+                .as_bytes()
+                .chunks(255)
+                .map(|c| format!("\"{}\"", std::str::from_utf8(c).unwrap()))
+                .collect();
             format!("{}{}", &line[..start], parts.join(" "))
         })
         .collect::<Vec<_>>()
