@@ -8,7 +8,9 @@ domains MTA-STS and TLS-RPT records. Mistakes are sprinkled in (missing SPF, ~al
 keys) so that checks take every path.
 
 usage: gen.py N OUTDIR
-writes OUTDIR/bench.test.zone, OUTDIR/domains.csv (domain,selector), OUTDIR/domains.txt
+writes OUTDIR/test.zone (the zone "test", so the DMARC tree walk up to _dmarc.test is answered),
+OUTDIR/in-addr.arpa.zone (reverse names of the providers' outbound addresses),
+OUTDIR/domains.csv (domain,selector) and OUTDIR/domains.txt
 """
 import base64
 import os
@@ -53,11 +55,16 @@ def txt(s):
 KEYS = {2048: [fake_rsa_spki(2048) for _ in range(8)], 1024: [fake_rsa_spki(1024) for _ in range(4)]}
 SELECTORS = ["s1", "google", "selector1", "k1", "default", "mail"]
 
-with open(os.path.join(out, "bench.test.zone"), "w") as z, \
+with open(os.path.join(out, "in-addr.arpa.zone"), "w") as r:
+    r.write("$ORIGIN in-addr.arpa.\n$TTL 3600\n@ SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 300\n@ NS ns.bench.test.\n")
+    for p in range(20):
+        r.write(f"10.{p}.51.198 PTR mx{p}.prov{p}.bench.test.\n")
+
+with open(os.path.join(out, "test.zone"), "w") as z, \
         open(os.path.join(out, "domains.csv"), "w") as csv, \
         open(os.path.join(out, "domains.txt"), "w") as plain:
-    z.write("$ORIGIN bench.test.\n$TTL 3600\n")
-    z.write("@ SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 300\n@ NS ns.bench.test.\nns A 127.0.0.1\n")
+    z.write("$TTL 3600\ntest. SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 300\ntest. NS ns.bench.test.\n")
+    z.write("$ORIGIN bench.test.\nns A 127.0.0.1\n")
     for p in range(20):
         z.write(f"mx{p}.prov{p} A 198.51.{p}.10\n")
         inner = f" include:_spf2.prov{p}.bench.test" if p % 3 == 0 else ""

@@ -48,8 +48,11 @@ remote-control:
     control-enable: yes
     control-interface: $WORK/nsd.sock
 zone:
-    name: bench.test
-    zonefile: bench.test.zone
+    name: test
+    zonefile: test.zone
+zone:
+    name: in-addr.arpa
+    zonefile: in-addr.arpa.zone
 CONF
 nsd -c "$WORK/nsd.conf" -P "$WORK/nsd.pid"
 trap 'kill "$(cat "$WORK/nsd.pid")" 2>/dev/null || true' EXIT

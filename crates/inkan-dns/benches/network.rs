@@ -85,6 +85,31 @@ fn network(c: &mut Criterion) {
             )
         })
     });
+    let names: Vec<String> = (0..BATCH)
+        .map(|i| format!("host{i}.example.test"))
+        .collect();
+    let mut group = c.benchmark_group("network batch");
+    group
+        .sample_size(10)
+        .throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("1000 distinct A lookups, 100 in flight", |b| {
+        b.iter(|| {
+            black_box(
+                runtime
+                    .block_on(resolver.lookup(black_box("example.test"), RecordType::Txt))
+                    .unwrap(),
+            )
+        })
+    });
+    c.bench_function("network lookup, truncated UDP then TCP, 127.0.0.1", |b| {
+        b.iter(|| {
+            black_box(
+                runtime
+                    .block_on(resolver.lookup("big.example.test", RecordType::Txt))
+                    .unwrap(),
+            )
+        })
+    });
 
     let names: Vec<String> = (0..BATCH)
         .map(|i| format!("host{i}.example.test"))

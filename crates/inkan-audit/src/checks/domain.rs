@@ -1,4 +1,5 @@
-//! The domain itself: does it exist (SOA, A or MX at the name), and where does its mail go (MX,
+//! The domain itself: does it exist (SOA, A or MX at the name; AAAA is not asked, to keep a
+//! fleet audit to few queries), and where does its mail go (MX,
 //! null MX per RFC 7505, or the implicit A fallback of RFC 5321 §5.1).
 
 use inkan_dns::{Answer, DnsError, RData, RecordType};
@@ -26,15 +27,14 @@ fn describe(answer: &Result<Answer, DnsError>) -> serde_json::Value {
     }
 }
 
-/// `domain.exists` and `mx.present`, from the SOA, A, AAAA and MX answers at `domain`.
+/// `domain.exists` and `mx.present`, from the SOA, A and MX answers at `domain`.
 pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
-    let (soa, a, aaaa, mx) = futures::join!(
+    let (soa, a, mx) = futures::join!(
         lookup.get(domain, RecordType::Soa),
         lookup.get(domain, RecordType::A),
-        lookup.get(domain, RecordType::Aaaa),
         lookup.get(domain, RecordType::Mx),
     );
-    let answers = [("SOA", &soa), ("A", &a), ("AAAA", &aaaa), ("MX", &mx)];
+    let answers = [("SOA", &soa), ("A", &a), ("MX", &mx)];
     let evidence = json!(
         answers
             .iter()
@@ -50,7 +50,7 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
         .iter()
         .all(|(_, r)| matches!(r, Ok(Answer::NxDomain { .. })));
 
-    let exists = if has(&soa) || has(&a) || has(&aaaa) || has(&mx) {
+    let exists = if has(&soa) || has(&a) || has(&mx) {
         let found: Vec<&str> = answers.iter().filter(|(_, r)| has(r)).map(|(t, _)| *t).collect();
         Check::new("domain.exists", Category::Domain, Status::Pass, EXISTS_RULES, format!("the domain exists ({})", found.join(", ")))
     } else if !failed.is_empty() {
@@ -71,7 +71,7 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
             Category::Domain,
             Status::Fail,
             EXISTS_RULES,
-            "the name exists but has no SOA, A, AAAA or MX record",
+            "the name exists but has no SOA, A or MX record",
         )
         .fix("publish an MX record (or an A record) for the domain so that replies and bounces can reach it")
     }
@@ -133,7 +133,7 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
                     format!("{} MX record(s)", exchanges.len()),
                 )
                 .evidence(json!({ "mx": listed }))
-            } else if has(&a) || has(&aaaa) {
+            } else if has(&a) {
                 Check::new(
                     "mx.present",
                     Category::Mx,

@@ -2,9 +2,11 @@
 //! only ask DNS through [`Lookup`]; they never print and never read the clock.
 
 pub mod dkim;
+pub mod dmarc;
 pub mod domain;
 pub mod ptr;
 pub mod records;
+pub mod spf;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -73,15 +75,19 @@ pub async fn run_all(
     selectors: &[String],
     options: &AuditOptions,
 ) -> Vec<Check> {
-    let (existence, ptr, dkim, optional) = futures::join!(
+    let (existence, ptr, spf, dkim, dmarc, optional) = futures::join!(
         domain::check(lookup, domain),
         ptr::check(lookup, &options.sending_ips),
+        spf::check(lookup, domain, &options.sending_ips),
         dkim::check(lookup, domain, selectors, &options.discovery_selectors),
+        dmarc::check(lookup, domain),
         records::check(lookup, domain),
     );
     let mut checks = existence;
     checks.extend(ptr);
+    checks.extend(spf);
     checks.extend(dkim);
+    checks.extend(dmarc);
     checks.extend(optional);
     checks
 }

@@ -162,6 +162,94 @@ fn assert_fixture_statuses(reports: &BTreeMap<String, Value>) {
     assert_eq!(cname[0], "s1.dkim.provider.test");
     expect("news.org.test", "dkim.selector", "pass");
 
+    for id in [
+        "spf.record",
+        "spf.lookups",
+        "spf.void-lookups",
+        "spf.all",
+        "spf.tree",
+        "spf.authorizes",
+    ] {
+        expect("good.test", id, "pass");
+    }
+    expect("noauth.test", "spf.record", "fail");
+    expect("spflookups.test", "spf.lookups", "fail");
+    expect("spflookups.test", "spf.all", "pass");
+    expect("spfvoid.test", "spf.void-lookups", "fail");
+    expect("spfvoid.test", "spf.all", "fail");
+    expect("spfsyntax.test", "spf.record", "fail");
+    expect("twospf.test", "spf.record", "fail");
+    expect("dkimcname.test", "spf.record", "pass");
+    expect("dkimcname.test", "spf.authorizes", "fail");
+    expect("news.org.test", "spf.record", "pass");
+
+    for id in [
+        "dmarc.record",
+        "dmarc.policy",
+        "dmarc.subdomain-policy",
+        "dmarc.alignment",
+        "dmarc.reporting",
+    ] {
+        expect("good.test", id, "pass");
+    }
+    assert!(statuses(r("good.test"), "dmarc.external-destinations").is_empty());
+    expect("noauth.test", "dmarc.record", "fail");
+    expect("spflookups.test", "dmarc.policy", "warn");
+    expect("spflookups.test", "dmarc.reporting", "warn");
+    expect("spfvoid.test", "dmarc.policy", "pass");
+    expect("spfvoid.test", "dmarc.subdomain-policy", "warn");
+    expect("spfsyntax.test", "dmarc.record", "warn");
+    expect("spfsyntax.test", "dmarc.policy", "warn");
+    expect("dkimcname.test", "dmarc.external-destinations", "fail");
+    expect("news.org.test", "dmarc.record", "pass");
+    expect("news.org.test", "dmarc.policy", "pass");
+    expect("news.org.test", "dmarc.subdomain-policy", "warn");
+    let inherited = r("news.org.test")["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "dmarc.record")
+        .unwrap();
+    assert_eq!(inherited["evidence"]["record_domain"], "org.test");
+
+    // Verdicts per profile.
+    for profile in [
+        "gmail",
+        "gmail-bulk",
+        "yahoo",
+        "yahoo-bulk",
+        "outlook-bulk",
+        "apple-bulk",
+        "all-bulk",
+    ] {
+        assert_eq!(
+            r("good.test")["verdicts"][profile],
+            "pass",
+            "good.test {profile}"
+        );
+    }
+    for profile in [
+        "gmail-bulk",
+        "yahoo-bulk",
+        "outlook-bulk",
+        "apple-bulk",
+        "all-bulk",
+    ] {
+        assert_eq!(
+            r("noauth.test")["verdicts"][profile],
+            "fail",
+            "noauth.test {profile}"
+        );
+    }
+    // No SPF, and DKIM discovery found nothing: "SPF or DKIM" cannot be judged, so unknown.
+    assert_eq!(r("noauth.test")["verdicts"]["gmail"], "unknown");
+    assert_eq!(r("spflookups.test")["verdicts"]["gmail-bulk"], "fail");
+    assert_eq!(
+        r("spflookups.test")["verdicts"]["gmail"],
+        "pass",
+        "DKIM alone satisfies 'SPF or DKIM'"
+    );
+
     // Verdicts that SPF and DMARC cannot change: a domain that does not exist fails Yahoo's
     // rules; discovery that finds nothing leaves DKIM-only rules unknown, never failed.
     assert_eq!(r("missing.test")["verdicts"]["yahoo"], "fail");
@@ -317,7 +405,7 @@ fn reverse_dns_of_each_sending_ip() {
 }
 
 #[test]
-fn gmail_and_yahoo_all_sender_rules_pass_for_a_good_domain() {
+fn a_good_domain_passes_every_profile_and_exits_0() {
     let run = inkan(&[
         "--zone",
         &fixture_path(),
@@ -504,9 +592,10 @@ fn json_csv_and_html_formats() {
         lines.next().unwrap(),
         "domain,gmail,gmail-bulk,yahoo,yahoo-bulk,outlook-bulk,apple-bulk,all-bulk,fail,warn,unknown,failed_checks"
     );
-    let row = lines.next().unwrap();
-    assert!(row.starts_with("empty.test,"), "{row}");
-    assert!(row.ends_with("domain.exists mx.present"), "{row}");
+    assert_eq!(
+        lines.next().unwrap(),
+        "empty.test,unknown,fail,fail,fail,fail,fail,fail,4,0,1,domain.exists mx.present spf.record dmarc.record"
+    );
 
     let (_dir, list) = temp_file(FIXTURE_DOMAINS);
     let html = inkan(&[
