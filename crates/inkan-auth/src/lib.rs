@@ -9,6 +9,7 @@ pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
 pub mod dkim;
 pub mod spf;
 
+pub mod arc;
 pub mod authres;
 pub mod dmarc;
 pub mod rules;

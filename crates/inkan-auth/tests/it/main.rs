@@ -1,4 +1,5 @@
 //! Integration tests of inkan-auth: conformance suites read from `../shared/conformance/`.
 
+mod arc_interop;
 mod dkim_rfc8463;
 mod spf_conformance;
