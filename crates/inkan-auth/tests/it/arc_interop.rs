@@ -1,6 +1,7 @@
 //! ARC interop with dkimpy (`dkim.arc_sign` / `dkim.arc_verify`, driven through
 //! `tests/peers/dkimpy_arc.py`): chains sealed by dkimpy validate in inkan and chains sealed by
-//! inkan validate in dkimpy, over 1 to 3 hops, with RSA and Ed25519 keys served to inkan by the
+//! inkan validate in dkimpy, over 1 to 3 hops, with RSA keys (dkimpy's ARC is RSA-only; Ed25519
+//! chains are checked inkan-to-inkan and dkimpy's refusal is pinned) served to inkan by the
 //! testkit DNS server on 127.0.0.1 and to dkimpy through its `dnsfunc`. A change between hops
 //! breaks the chain at the instance both sides name. RFC 8617 §5.1, §5.2:
 //! <https://www.rfc-editor.org/rfc/rfc8617#section-5>.
@@ -272,23 +273,30 @@ async fn dkimpy_chains_validate_in_inkan_rsa() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn dkimpy_chains_validate_in_inkan_ed25519() {
-    for hops in 1..=3 {
-        both_pass(Alg::Ed25519, &vec![Sealer::Dkimpy; hops]).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn inkan_chains_validate_in_dkimpy_rsa() {
     for hops in 1..=3 {
         both_pass(Alg::Rsa, &vec![Sealer::Inkan; hops]).await;
     }
 }
 
+/// dkimpy 1.1.8 implements ARC with rsa-sha256 only (its `ARC_HASH_ALGORITHMS`): it cannot
+/// seal with Ed25519 and reports an ed25519-sha256 set as an unknown algorithm. inkan seals and
+/// validates Ed25519 chains (the RFC 8463 algorithm, as DKIM); this pins both facts, so a dkimpy
+/// that learns Ed25519 ARC shows up here.
 #[tokio::test(flavor = "multi_thread")]
-async fn inkan_chains_validate_in_dkimpy_ed25519() {
+async fn ed25519_chains_validate_in_inkan_and_dkimpy_is_rsa_only() {
     for hops in 1..=3 {
-        both_pass(Alg::Ed25519, &vec![Sealer::Inkan; hops]).await;
+        let world = World::new(Alg::Ed25519, hops);
+        let message = chain(&world, &vec![Sealer::Inkan; hops]).await;
+        let out = world.validate(&message).await;
+        assert_eq!(out.result, ArcResult::Pass, "{}", out.reason);
+        assert_eq!(out.instances as usize, hops);
+        let (cv, reason) = world.peer_verify(&message);
+        assert_eq!(cv, "fail");
+        assert!(
+            reason.contains("unknown signature algorithm"),
+            "dkimpy: {reason}"
+        );
     }
 }
 
@@ -296,13 +304,13 @@ async fn inkan_chains_validate_in_dkimpy_ed25519() {
 async fn mixed_chains_validate_both_ways() {
     use Sealer::{Dkimpy, Inkan};
     both_pass(Alg::Rsa, &[Dkimpy, Inkan, Dkimpy]).await;
-    both_pass(Alg::Ed25519, &[Inkan, Dkimpy, Inkan]).await;
+    both_pass(Alg::Rsa, &[Inkan, Dkimpy, Inkan]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn body_change_after_the_last_hop_fails_at_the_newest_instance() {
     for sealer in [Sealer::Dkimpy, Sealer::Inkan] {
-        let world = World::new(Alg::Ed25519, 3);
+        let world = World::new(Alg::Rsa, 3);
         let mut message = chain(&world, &[sealer; 3]).await;
         message.extend_from_slice(b"Tampered after the last seal.\r\n");
         let out = world.validate(&message).await;
@@ -339,7 +347,7 @@ async fn body_change_between_hops_is_recorded_by_the_next_sealer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tampered_first_aar_breaks_the_first_seal() {
     for sealer in [Sealer::Dkimpy, Sealer::Inkan] {
-        let world = World::new(Alg::Ed25519, 2);
+        let world = World::new(Alg::Rsa, 2);
         let message = chain(&world, &[sealer; 2]).await;
         let text = String::from_utf8(message).unwrap();
         // The verdict recorded by the first hop, rewritten after the second hop sealed.
@@ -361,7 +369,7 @@ async fn tampered_first_aar_breaks_the_first_seal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn out_of_order_and_malformed_sets_fail_on_both_sides() {
-    let world = World::new(Alg::Ed25519, 2);
+    let world = World::new(Alg::Rsa, 2);
     let message = chain(&world, &[Sealer::Dkimpy, Sealer::Inkan]).await;
     let text = String::from_utf8(message).unwrap();
 
