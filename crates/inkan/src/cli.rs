@@ -73,6 +73,9 @@ pub enum Command {
     /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
     /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
     Audit(commands::audit::AuditCommand),
+    /// ARC (RFC 8617) for forwarders and mailing lists: `inkan arc seal` evaluates a message and
+    /// adds the next ARC set.
+    Arc(commands::arc::ArcCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
@@ -86,6 +89,7 @@ impl Cli {
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
             Command::Audit(cmd) => cmd.run(globals, out).await,
+            Command::Arc(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
         }
