@@ -115,7 +115,10 @@ mod tests {
             ArcHeader::MessageSignature,
             ArcHeader::Seal,
         ] {
-            assert_eq!(ArcHeader::from_name(&h.name().to_ascii_lowercase()), Some(h));
+            assert_eq!(
+                ArcHeader::from_name(&h.name().to_ascii_lowercase()),
+                Some(h)
+            );
         }
         assert_eq!(ArcHeader::from_name("DKIM-Signature"), None);
     }

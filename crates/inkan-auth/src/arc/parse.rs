@@ -6,8 +6,8 @@
 use super::{ArcHeader, ArcResult, MAX_INSTANCES};
 use crate::authres::AuthResults;
 use crate::dkim::{
-    Algorithm, Canon, Canonicalization, Signature, TagList, TagListError, decode_base64,
-    strip_fws, valid_domain,
+    Algorithm, Canon, Canonicalization, Signature, TagList, TagListError, decode_base64, strip_fws,
+    valid_domain,
 };
 
 /// Why an ARC header field is not usable.
@@ -315,7 +315,10 @@ impl ArcSeal {
         let tags = tags(H, value)?;
         let instance = instance(H, &tags)?;
         if tags.get("h").is_some() {
-            return Err(ParseError::TagNotAllowed { header: H, tag: "h" });
+            return Err(ParseError::TagNotAllowed {
+                header: H,
+                tag: "h",
+            });
         }
         let cv_raw = strip_fws(required(H, &tags, "cv")?);
         let cv = ArcResult::from_token(&cv_raw)
@@ -473,7 +476,8 @@ impl ArcAuthenticationResults {
 mod tests {
     use super::*;
 
-    const SEAL: &str = "i=2; a=rsa-sha256; cv=pass; d=Example.ORG; s=arc;\r\n\tt=1700000000; b=YWJj\r\n\tZA==";
+    const SEAL: &str =
+        "i=2; a=rsa-sha256; cv=pass; d=Example.ORG; s=arc;\r\n\tt=1700000000; b=YWJj\r\n\tZA==";
     const AMS: &str = "i=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.org;\r\n\ts=arc; t=1700000000; h=from:to:subject:dkim-signature; bh=YWJj; b=ZGVm";
 
     fn seal(from: &str, to: &str) -> Result<ArcSeal, ParseError> {
@@ -512,9 +516,18 @@ mod tests {
                 value: "0".into()
             })
         );
-        assert!(matches!(seal("i=2", "i=51"), Err(ParseError::Instance { .. })));
-        assert!(matches!(seal("i=2", "i=two"), Err(ParseError::Instance { .. })));
-        assert!(matches!(seal("i=2", "i=-1"), Err(ParseError::Instance { .. })));
+        assert!(matches!(
+            seal("i=2", "i=51"),
+            Err(ParseError::Instance { .. })
+        ));
+        assert!(matches!(
+            seal("i=2", "i=two"),
+            Err(ParseError::Instance { .. })
+        ));
+        assert!(matches!(
+            seal("i=2", "i=-1"),
+            Err(ParseError::Instance { .. })
+        ));
         assert_eq!(
             seal("cv=pass", "cv=neutral"),
             Err(ParseError::ChainValidation("neutral".into()))
@@ -574,9 +587,14 @@ mod tests {
     fn message_signature_errors_are_precise() {
         assert_eq!(
             ams("h=from:to", "h=to"),
-            Err(ParseError::FromNotSigned("to:subject:dkim-signature".into()))
+            Err(ParseError::FromNotSigned(
+                "to:subject:dkim-signature".into()
+            ))
         );
-        assert_eq!(ams("h=from", "h=arc-seal:from"), Err(ParseError::SealSigned));
+        assert_eq!(
+            ams("h=from", "h=arc-seal:from"),
+            Err(ParseError::SealSigned)
+        );
         assert_eq!(
             ams("bh=YWJj; ", ""),
             Err(ParseError::MissingTag {
@@ -588,7 +606,10 @@ mod tests {
             ams("c=relaxed/relaxed", "c=loose"),
             Err(ParseError::UnknownCanonicalization(_))
         ));
-        assert!(matches!(ams("i=1", "i=1.5"), Err(ParseError::Instance { .. })));
+        assert!(matches!(
+            ams("i=1", "i=1.5"),
+            Err(ParseError::Instance { .. })
+        ));
         assert_eq!(
             ams("h=from", "h=nämé:from"),
             Err(ParseError::InvalidHeaderName("nämé".into()))
@@ -637,14 +658,44 @@ mod tests {
 
     #[test]
     fn claimed_instance_survives_other_errors() {
-        assert_eq!(
-            claimed_instance(ArcHeader::Seal, b"i=4; cv=bogus"),
-            Some(4)
-        );
+        assert_eq!(claimed_instance(ArcHeader::Seal, b"i=4; cv=bogus"), Some(4));
         assert_eq!(
             claimed_instance(ArcHeader::AuthenticationResults, b" i = 7 ; x"),
             Some(7)
         );
         assert_eq!(claimed_instance(ArcHeader::Seal, b"cv=pass"), None);
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Every prefix and every single-byte change of valid fields parses or fails cleanly (a
+    /// deterministic stand-in for the fuzz targets in `fuzz/`).
+    #[test]
+    fn truncations_and_byte_flips_never_panic() {
+        let samples: [&[u8]; 3] = [
+            b"i=2; a=rsa-sha256; cv=pass; d=example.org; s=arc; t=1; b=YWJjZA==",
+            b"i=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=arc; h=from:to; bh=YWJj; b=ZGVm",
+            b"i=1; mx.example; spf=pass smtp.mailfrom=a.example; dkim=pass header.d=a.example",
+        ];
+        for sample in samples {
+            for end in 0..=sample.len() {
+                let cut = &sample[..end];
+                let _ = ArcSeal::parse(cut);
+                let _ = ArcMessageSignature::parse(cut);
+                let _ = ArcAuthenticationResults::parse(cut);
+            }
+            for i in 0..sample.len() {
+                for b in [0u8, b';', b'=', b'\r', b'\n', b' ', 0xff, b'9'] {
+                    let mut v = sample.to_vec();
+                    v[i] = b;
+                    let _ = ArcSeal::parse(&v);
+                    let _ = ArcMessageSignature::parse(&v);
+                    let _ = ArcAuthenticationResults::parse(&v);
+                }
+            }
+        }
     }
 }

@@ -140,9 +140,9 @@ impl ArcSet {
 
 fn check_name(what: &'static str, value: &str) -> Result<(), SealError> {
     if value.is_empty()
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ';' | '=' | '"' | '(' | ')'))
+        || value.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, ';' | '=' | '"' | '(' | ')')
+        })
     {
         return Err(SealError::InvalidName {
             what,
@@ -220,7 +220,8 @@ pub fn seal_set(message: &Message, params: &SealParams) -> Result<ArcSet, SealEr
     // The sets the seal covers, as header indexes in the sealed message (three fields on top).
     let mut covered: Vec<[usize; 3]> = Vec::new();
     if cv == ArcResult::Pass {
-        let sets = chain_sets(message).map_err(|r: ArcReason| SealError::BrokenChain(r.to_string()))?;
+        let sets =
+            chain_sets(message).map_err(|r: ArcReason| SealError::BrokenChain(r.to_string()))?;
         covered.extend(sets.iter().map(|s| s.indexes().map(|i| i + 3)));
     }
     covered.push([2, 1, 0]);
@@ -297,4 +298,135 @@ pub fn seal_set(message: &Message, params: &SealParams) -> Result<ArcSet, SealEr
 /// Seals `message` and returns it with the new set on top.
 pub fn seal(message: &Message, params: &SealParams) -> Result<Vec<u8>, SealError> {
     Ok(seal_set(message, params)?.prepend_to(message.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dkim::generate_ed25519;
+
+    const MESSAGE: &[u8] = b"From: a@origin.example\r\nSubject: s\r\n\r\nbody\r\n";
+
+    fn params() -> SealParams {
+        let mut p = SealParams::new(
+            "fwd.example",
+            "arc",
+            generate_ed25519().unwrap(),
+            "mx.fwd.example",
+            "spf=pass smtp.mailfrom=origin.example",
+        );
+        p.now = 1_700_000_000;
+        p
+    }
+
+    fn message(prefix: &str) -> Message {
+        let mut raw = prefix.as_bytes().to_vec();
+        raw.extend_from_slice(MESSAGE);
+        Message::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn first_set_has_instance_1_and_cv_none() {
+        let mut p = params();
+        p.chain = ArcResult::Pass;
+        let set = seal_set(&message(""), &p).unwrap();
+        assert_eq!((set.instance, set.cv), (1, ArcResult::None));
+        assert!(
+            set.seal
+                .starts_with("ARC-Seal: i=1; cv=none; a=ed25519-sha256; d=fwd.example; s=arc;")
+        );
+        assert!(
+            set.message_signature
+                .starts_with("ARC-Message-Signature: i=1; a=ed25519-sha256;")
+        );
+        assert_eq!(
+            set.authentication_results,
+            "ARC-Authentication-Results: i=1; mx.fwd.example;\r\n\tspf=pass smtp.mailfrom=origin.example\r\n"
+        );
+        let sealed = set.prepend_to(MESSAGE);
+        assert!(sealed.ends_with(MESSAGE));
+        let parsed = Message::parse(sealed).unwrap();
+        assert_eq!(parsed.header_count(), 5);
+    }
+
+    #[test]
+    fn empty_results_are_none() {
+        let mut p = params();
+        p.auth_results = String::new();
+        let set = seal_set(&message(""), &p).unwrap();
+        assert!(
+            set.authentication_results
+                .ends_with("mx.fwd.example;\r\n\tnone\r\n")
+        );
+    }
+
+    #[test]
+    fn refuses_what_must_not_be_sealed() {
+        let p = params();
+        let failed = message("ARC-Seal: i=1; cv=fail; a=rsa-sha256; d=x.example; s=s; b=YQ==\r\n");
+        assert_eq!(seal_set(&failed, &p), Err(SealError::ChainFailed(1)));
+
+        let existing =
+            message("ARC-Seal: i=1; cv=none; a=rsa-sha256; d=x.example; s=s; b=YQ==\r\n");
+        assert_eq!(
+            seal_set(&existing, &p),
+            Err(SealError::ChainNotValidated(1))
+        );
+        let mut pass = params();
+        pass.chain = ArcResult::Pass;
+        assert!(matches!(
+            seal_set(&existing, &pass),
+            Err(SealError::BrokenChain(_))
+        ));
+
+        let full = message("ARC-Authentication-Results: i=50; x.example; none\r\n");
+        assert_eq!(seal_set(&full, &pass), Err(SealError::TooManyInstances));
+
+        let mut bad = params();
+        bad.domain = "bad domain".into();
+        assert!(matches!(
+            seal_set(&message(""), &bad),
+            Err(SealError::InvalidName { what: "domain", .. })
+        ));
+        let mut bad = params();
+        bad.authserv_id = "a;b".into();
+        assert!(matches!(
+            seal_set(&message(""), &bad),
+            Err(SealError::InvalidName {
+                what: "authserv-id",
+                ..
+            })
+        ));
+        let mut bad = params();
+        bad.auth_results = "spf=pass\r\nX-Injected: yes".into();
+        assert!(matches!(
+            seal_set(&message(""), &bad),
+            Err(SealError::AuthResults(_))
+        ));
+        let mut bad = params();
+        bad.headers.push("ARC-Seal".into());
+        assert_eq!(
+            seal_set(&message(""), &bad),
+            Err(SealError::SealInHeaderList)
+        );
+    }
+
+    #[test]
+    fn a_failed_chain_gets_cv_fail_over_its_own_set() {
+        let existing =
+            message("ARC-Seal: i=1; cv=none; a=rsa-sha256; d=x.example; s=s; b=YQ==\r\n");
+        let mut p = params();
+        p.chain = ArcResult::Fail;
+        let set = seal_set(&existing, &p).unwrap();
+        assert_eq!((set.instance, set.cv), (2, ArcResult::Fail));
+        assert!(set.seal.contains("cv=fail"));
+    }
+
+    #[test]
+    fn folding_check() {
+        assert!(only_folding("a;\r\n\tb"));
+        assert!(!only_folding("a\r\nb"));
+        assert!(!only_folding("a\nb"));
+        assert!(!only_folding("a\r"));
+    }
 }

@@ -175,16 +175,24 @@ impl ArcReason {
 impl std::fmt::Display for ArcReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ArcReason::Validated => f.write_str("every ARC-Seal and the newest ARC-Message-Signature verified"),
+            ArcReason::Validated => {
+                f.write_str("every ARC-Seal and the newest ARC-Message-Signature verified")
+            }
             ArcReason::NoSets => f.write_str("the message carries no ARC sets"),
             ArcReason::TooManyFields { count } => write!(
                 f,
                 "{count} ARC header fields: more than {MAX_INSTANCES} sets of three can hold, so the chain is not evaluated"
             ),
-            ArcReason::Malformed { instance: Some(i), error } => {
+            ArcReason::Malformed {
+                instance: Some(i),
+                error,
+            } => {
                 write!(f, "ARC set i={i} is malformed: {error}")
             }
-            ArcReason::Malformed { instance: None, error } => {
+            ArcReason::Malformed {
+                instance: None,
+                error,
+            } => {
                 write!(f, "an ARC header field is malformed: {error}")
             }
             ArcReason::Duplicate { instance, header } => write!(
@@ -203,7 +211,10 @@ impl std::fmt::Display for ArcReason {
                 "the sealer of i={instance} recorded cv=fail: the chain was already broken when it reached that hop"
             ),
             ArcReason::FirstNotNone { cv } => {
-                write!(f, "ARC-Seal i=1 has cv={cv}; the first seal must say cv=none")
+                write!(
+                    f,
+                    "ARC-Seal i=1 has cv={cv}; the first seal must say cv=none"
+                )
             }
             ArcReason::NotPass { instance, cv } => write!(
                 f,
@@ -213,7 +224,11 @@ impl std::fmt::Display for ArcReason {
                 f,
                 "ARC-Message-Signature i={instance} (the newest) does not verify: {reason}"
             ),
-            ArcReason::Seal { instance, reason, failing } => {
+            ArcReason::Seal {
+                instance,
+                reason,
+                failing,
+            } => {
                 write!(f, "ARC-Seal i={instance} does not verify: {reason}")?;
                 if failing.len() > 1 {
                     let list: Vec<String> = failing.iter().map(u32::to_string).collect();
@@ -276,7 +291,9 @@ impl ArcOutput {
             result: reason.result(),
             instances,
             oldest_pass: None,
-            failed_instance: reason.instance().filter(|_| reason.result() == ArcResult::Fail),
+            failed_instance: reason
+                .instance()
+                .filter(|_| reason.result() == ArcResult::Fail),
             reason: reason.to_string(),
             reason_code: reason.code(),
             sets,
@@ -607,7 +624,9 @@ pub async fn validate_at(resolver: &dyn Resolver, message: &Message, now: u64) -
         && seal.cv == ArcResult::Fail
     {
         return ArcOutput::new(
-            ArcReason::MarkedFailed { instance: instances },
+            ArcReason::MarkedFailed {
+                instance: instances,
+            },
             instances,
             summaries,
         );
@@ -741,7 +760,10 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
             "arc",
             hop.key.clone(),
             format!("mx.{}", hop.domain),
-            format!("spf=pass smtp.mailfrom=origin.example; arc={}", chain.result),
+            format!(
+                "spf=pass smtp.mailfrom=origin.example; arc={}",
+                chain.result
+            ),
         );
         params.chain = chain.result;
         params.now = NOW;
@@ -773,7 +795,14 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
             assert_eq!(out.oldest_pass, Some(1));
             assert_eq!(out.failed_instance, None);
             assert_eq!(out.sets[n].seal_domain.as_deref(), Some(hop.domain));
-            assert_eq!(out.sets[n].cv, Some(if n == 0 { ArcResult::None } else { ArcResult::Pass }));
+            assert_eq!(
+                out.sets[n].cv,
+                Some(if n == 0 {
+                    ArcResult::None
+                } else {
+                    ArcResult::Pass
+                })
+            );
         }
         let ar = check(&resolver, &message).await.auth_result();
         assert_eq!(ar.property("header", "oldest-pass"), Some("1"));
@@ -800,7 +829,13 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
         // buggy hop); the seals still verify, but the first AMS no longer does.
         message.extend_from_slice(b"-- list footer\r\n");
         let m = Message::parse(message.clone()).unwrap();
-        let mut params = SealParams::new("two.example", "arc", hops[1].key.clone(), "mx.two.example", "");
+        let mut params = SealParams::new(
+            "two.example",
+            "arc",
+            hops[1].key.clone(),
+            "mx.two.example",
+            "",
+        );
         params.chain = ArcResult::Pass;
         params.now = NOW;
         message = seal(&m, &params).unwrap();
@@ -829,7 +864,11 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
         let mut message = seal_as(&resolver, &hops[0], MESSAGE).await;
         message = seal_as(&resolver, &hops[1], &message).await;
         let text = String::from_utf8(message).unwrap();
-        let tampered = text.replacen("i=1; mx.one.example;\r\n\tspf=pass", "i=1; mx.one.example;\r\n\tspf=fail", 1);
+        let tampered = text.replacen(
+            "i=1; mx.one.example;\r\n\tspf=pass",
+            "i=1; mx.one.example;\r\n\tspf=fail",
+            1,
+        );
         assert_ne!(tampered, text);
         let out = check(&resolver, tampered.as_bytes()).await;
         assert_eq!(out.result, ArcResult::Fail);
@@ -837,7 +876,11 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
         assert_eq!(out.failed_instance, Some(1));
         assert_eq!(out.sets[0].seal_valid, Some(false));
         assert_eq!(out.sets[1].seal_valid, Some(false));
-        assert!(out.reason.contains("failing seals: i=1, i=2"), "{}", out.reason);
+        assert!(
+            out.reason.contains("failing seals: i=1, i=2"),
+            "{}",
+            out.reason
+        );
     }
 
     #[tokio::test]
@@ -886,9 +929,16 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
         assert!(out.reason.contains("cv='maybe'"), "{}", out.reason);
 
         // cv= rules.
-        let first_pass = String::from_utf8(one.clone()).unwrap().replacen("cv=none", "cv=pass", 1);
+        let first_pass = String::from_utf8(one.clone())
+            .unwrap()
+            .replacen("cv=none", "cv=pass", 1);
         let out = check(&resolver, first_pass.as_bytes()).await;
-        assert_eq!(out.reason_kind(), &ArcReason::FirstNotNone { cv: ArcResult::Pass });
+        assert_eq!(
+            out.reason_kind(),
+            &ArcReason::FirstNotNone {
+                cv: ArcResult::Pass
+            }
+        );
         let second_none = text.replacen("cv=pass", "cv=none", 1);
         let out = check(&resolver, second_none.as_bytes()).await;
         assert_eq!(
@@ -904,7 +954,9 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
     async fn more_than_fifty_sets_is_refused_without_work() {
         let mut text = String::new();
         for i in 1..=51 {
-            text.push_str(&format!("ARC-Authentication-Results: i={i}; x.example; none\r\n"));
+            text.push_str(&format!(
+                "ARC-Authentication-Results: i={i}; x.example; none\r\n"
+            ));
             text.push_str(&format!("ARC-Seal: i={i}; cv=pass\r\n"));
             text.push_str(&format!("ARC-Message-Signature: i={i}\r\n"));
         }
@@ -924,7 +976,12 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
         let message = seal_as(&resolver, &hops[0], MESSAGE).await;
         let out = check(&MemoryResolver::new(), &message).await;
         assert_eq!(out.result, ArcResult::Fail);
-        assert!(out.reason.contains("no key published at arc._domainkey.one.example"), "{}", out.reason);
+        assert!(
+            out.reason
+                .contains("no key published at arc._domainkey.one.example"),
+            "{}",
+            out.reason
+        );
         assert!(!out.reason_kind().is_temporary());
 
         let mut plan = FaultPlan::new();
@@ -935,7 +992,10 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
         assert!(out.reason_kind().is_temporary());
         assert!(out.reason.contains("try again later"), "{}", out.reason);
 
-        let revoked = MemoryResolver::from_records([txt("arc._domainkey.one.example", "v=DKIM1; k=ed25519; p=")]);
+        let revoked = MemoryResolver::from_records([txt(
+            "arc._domainkey.one.example",
+            "v=DKIM1; k=ed25519; p=",
+        )]);
         let out = check(&revoked, &message).await;
         assert!(out.reason.contains("key revoked"), "{}", out.reason);
     }
@@ -944,7 +1004,9 @@ Subject: hello\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <1@origin.
     async fn rsa_sha1_never_passes() {
         let (hops, resolver) = hops(1);
         let message = seal_as(&resolver, &hops[0], MESSAGE).await;
-        let text = String::from_utf8(message).unwrap().replace("a=ed25519-sha256", "a=rsa-sha1");
+        let text = String::from_utf8(message)
+            .unwrap()
+            .replace("a=ed25519-sha256", "a=rsa-sha1");
         let out = check(&resolver, text.as_bytes()).await;
         assert_eq!(out.result, ArcResult::Fail);
         assert!(out.reason.contains("rsa-sha1"), "{}", out.reason);

@@ -334,7 +334,10 @@ async fn body_change_between_hops_is_recorded_by_the_next_sealer() {
             Sealer::Inkan => world.inkan_seal(1, &message).await,
         };
         let text = String::from_utf8(message.clone()).unwrap();
-        assert!(text.contains("cv=fail"), "{sealer:?} should seal with cv=fail");
+        assert!(
+            text.contains("cv=fail"),
+            "{sealer:?} should seal with cv=fail"
+        );
         let out = world.validate(&message).await;
         assert_eq!(out.result, ArcResult::Fail);
         assert_eq!(out.reason_code, "marked_failed");

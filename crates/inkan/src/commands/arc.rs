@@ -65,7 +65,11 @@ pub struct SealCommand {
 
 impl ArcCommand {
     /// Runs the subcommand.
-    pub async fn run(self, globals: &GlobalArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
         match self.command {
             ArcSubcommand::Seal(cmd) => cmd.run(globals, out).await,
         }
@@ -136,7 +140,9 @@ async fn evaluate(
     let mut results = Vec::new();
     let spf = match envelope {
         Some((ip, helo, mail_from)) => {
-            let verdict = SpfVerifier::new(resolver).verify(ip, helo, mail_from, now).await;
+            let verdict = SpfVerifier::new(resolver)
+                .verify(ip, helo, mail_from, now)
+                .await;
             results.push(spf_result(&verdict));
             Some(verdict)
         }
@@ -176,7 +182,11 @@ async fn evaluate(
 
 impl SealCommand {
     /// Seals the message and prints it. Exit 0 when sealed, 2 on any error.
-    pub async fn run(self, globals: &GlobalArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
         let raw = read_input(self.file.as_ref())?;
         let message = Message::parse(raw).context("reading the message")?;
         let pem = std::fs::read_to_string(&self.key)
@@ -202,13 +212,8 @@ impl SealCommand {
         let payload = rendered
             .split_once(';')
             .map_or("", |(_, rest)| rest.trim_start());
-        let mut params = SealParams::new(
-            self.domain,
-            self.selector,
-            key,
-            self.authserv_id,
-            payload,
-        );
+        let mut params =
+            SealParams::new(self.domain, self.selector, key, self.authserv_id, payload);
         params.chain = arc.result;
         params.now = now;
         let sealed = inkan_auth::arc::seal(&message, &params).context("sealing the message")?;
@@ -231,7 +236,10 @@ mod tests {
             from_domain(&m("Alice <alice@Example.COM>")).as_deref(),
             Some("example.com")
         );
-        assert_eq!(from_domain(&m("bob@x.example")).as_deref(), Some("x.example"));
+        assert_eq!(
+            from_domain(&m("bob@x.example")).as_deref(),
+            Some("x.example")
+        );
         assert_eq!(from_domain(&m("nobody")), None);
     }
 }

@@ -71,7 +71,11 @@ fn seal_args<'a>(dns: &'a [&'a str], hop: usize, key: &'a Path, domain: &'a str)
         "--key",
         key.to_str().unwrap(),
         "--authserv-id",
-        if hop == 1 { "mx.hop1.example" } else { "mx.hop2.example" },
+        if hop == 1 {
+            "mx.hop1.example"
+        } else {
+            "mx.hop2.example"
+        },
     ]);
     args
 }
@@ -87,7 +91,10 @@ async fn validate(zone_text: &str, message: &[u8]) -> inkan_auth::arc::ArcOutput
 
 #[tokio::test]
 async fn two_hops_with_zone_files_record_what_each_hop_saw() {
-    let s = setup(vec![generate_ed25519().unwrap(), generate_ed25519().unwrap()]);
+    let s = setup(vec![
+        generate_ed25519().unwrap(),
+        generate_ed25519().unwrap(),
+    ]);
     let zone = s.zone.to_str().unwrap();
     let dns = ["--zone", zone];
     let mut args = seal_args(&dns, 1, &s.keys[0], "hop1.example");
@@ -101,9 +108,19 @@ async fn two_hops_with_zone_files_record_what_each_hop_saw() {
     ]);
     let one = inkan_with_stdin(&args, MESSAGE.as_bytes());
     assert_eq!(one.code, 0, "{}", one.stderr);
-    assert!(one.stdout.starts_with("ARC-Seal: i=1; cv=none;"), "{}", one.stdout);
-    assert!(one.stdout.contains("ARC-Authentication-Results: i=1; mx.hop1.example;"));
-    assert!(one.stdout.contains("spf=pass smtp.mailfrom=alice@origin.example"));
+    assert!(
+        one.stdout.starts_with("ARC-Seal: i=1; cv=none;"),
+        "{}",
+        one.stdout
+    );
+    assert!(
+        one.stdout
+            .contains("ARC-Authentication-Results: i=1; mx.hop1.example;")
+    );
+    assert!(
+        one.stdout
+            .contains("spf=pass smtp.mailfrom=alice@origin.example")
+    );
     assert!(one.stdout.contains("dmarc=pass"), "{}", one.stdout);
     assert!(one.stdout.contains("arc=none"));
     assert!(one.stdout.ends_with(MESSAGE));
@@ -113,8 +130,16 @@ async fn two_hops_with_zone_files_record_what_each_hop_saw() {
         one.stdout.as_bytes(),
     );
     assert_eq!(two.code, 0, "{}", two.stderr);
-    assert!(two.stdout.starts_with("ARC-Seal: i=2; cv=pass;"), "{}", two.stdout);
-    assert!(two.stdout.contains("arc=pass (i=1) header.oldest-pass=1"), "{}", two.stdout);
+    assert!(
+        two.stdout.starts_with("ARC-Seal: i=2; cv=pass;"),
+        "{}",
+        two.stdout
+    );
+    assert!(
+        two.stdout.contains("arc=pass (i=1) header.oldest-pass=1"),
+        "{}",
+        two.stdout
+    );
 
     let out = validate(&s.zone_text, two.stdout.as_bytes()).await;
     assert_eq!(out.result, ArcResult::Pass, "{}", out.reason);
@@ -141,8 +166,8 @@ fn keys_from_the_testkit_dns_server_and_dkimpy_agrees() {
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(ok, "the dkimpy ARC peer is missing: run .ci/setup");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../inkan-auth/tests/peers/dkimpy_arc.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../inkan-auth/tests/peers/dkimpy_arc.py");
     let key_value = SigningKey::from_pem(&std::fs::read_to_string(&s.keys[0]).unwrap())
         .unwrap()
         .txt_value()
@@ -192,18 +217,22 @@ fn errors_exit_2_and_say_what_is_wrong() {
         MESSAGE.as_bytes(),
     );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("invalid domain 'bad domain'"), "{}", run.stderr);
-
-    let failed = format!(
-        "ARC-Seal: i=1; cv=fail; a=ed25519-sha256; d=x.example; s=s; b=YQ==\r\n{MESSAGE}"
+    assert!(
+        run.stderr.contains("invalid domain 'bad domain'"),
+        "{}",
+        run.stderr
     );
+
+    let failed =
+        format!("ARC-Seal: i=1; cv=fail; a=ed25519-sha256; d=x.example; s=s; b=YQ==\r\n{MESSAGE}");
     let run = inkan_with_stdin(
         &seal_args(&dns, 1, &s.keys[0], "hop1.example"),
         failed.as_bytes(),
     );
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("cv=fail: a failed chain must not be extended"),
+        run.stderr
+            .contains("cv=fail: a failed chain must not be extended"),
         "{}",
         run.stderr
     );
