@@ -3,13 +3,12 @@
 //! in; nothing here prints or reads the clock on its own.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod message;
-
-pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
-pub mod dkim;
-pub mod spf;
-
 pub mod arc;
 pub mod authres;
+pub mod dkim;
 pub mod dmarc;
+pub mod message;
 pub mod rules;
+pub mod spf;
+
+pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};

@@ -195,19 +195,32 @@ impl Resolver for NetworkResolver {
     }
 }
 
-/// `name` as an absolute wire name, so no search list is ever applied.
+/// `name` as an absolute wire name, so no search list is ever applied. ASCII names go out
+/// label by label as written (SPF macro expansions can put `:`, `/`, `%` or spaces in a
+/// label, which the DNS carries but hickory's presentation parser refuses); other names are
+/// converted with IDNA.
 fn wire_name(name: &str) -> Result<Name, String> {
-    let absolute = if name.ends_with('.') {
-        name.to_owned()
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    let parsed = if trimmed.is_ascii() {
+        Name::from_labels(trimmed.split('.').map(str::as_bytes)).map(|mut n| {
+            n.set_fqdn(true);
+            n
+        })
     } else {
-        format!("{name}.")
-    };
-    let parsed = if absolute.is_ascii() {
-        Name::from_ascii(&absolute)
-    } else {
-        Name::from_utf8(&absolute)
+        Name::from_utf8(format!("{trimmed}."))
     };
     parsed.map_err(|e| format!("'{name}' is not a domain name: {e}"))
+}
+
+/// A wire name as inkan keeps names: each label's bytes as sent, without the presentation
+/// escapes of `to_ascii` (a label holding a space or `%`, as SPF macros can produce, must
+/// compare equal to the name that was asked), lower-cased, no trailing dot.
+fn plain_name(name: &Name) -> String {
+    let labels: Vec<String> = name
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    normalize_name(&labels.join("."))
 }
 
 fn wire_type(rtype: RecordType) -> WireType {
@@ -223,7 +236,7 @@ fn from_lookup(lookup: &Lookup, name: &str, rtype: RecordType) -> Result<Answer,
         let Some(data) = from_wire_record(record, name, rtype)? else {
             continue;
         };
-        let owner = normalize_name(&record.name().to_ascii());
+        let owner = plain_name(record.name());
         match data {
             RData::Cname(target) if rtype != RecordType::Cname => {
                 aliases.insert(owner, target);
@@ -260,7 +273,7 @@ fn from_wire_record(
     name: &str,
     rtype: RecordType,
 ) -> Result<Option<RData>, DnsError> {
-    let host = |n: &Name| normalize_name(&n.to_ascii());
+    let host = plain_name;
     let Some(data) = record.data() else {
         return Ok(None);
     };

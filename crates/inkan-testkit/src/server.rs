@@ -40,7 +40,7 @@ const MAX_CHAIN: usize = 16;
 
 /// How a query reached the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
+enum Transport {
     /// A datagram.
     Udp,
     /// A TCP connection.
@@ -144,6 +144,14 @@ impl DnsServer {
     /// A server for the records of `zone`, with no faults, on 127.0.0.1 and a free port.
     pub fn start(zone: MemoryResolver) -> io::Result<DnsServer> {
         DnsServer::builder(zone).start()
+    }
+
+    /// A server for the records of one RFC 1035 master file, with no faults, on 127.0.0.1 and a
+    /// free port. `origin` is the initial `$ORIGIN`; `source` names the text in errors.
+    pub fn from_zone_text(text: &str, origin: Option<&str>, source: &str) -> io::Result<DnsServer> {
+        let zone = MemoryResolver::from_zone_text(text, origin, source)
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?;
+        DnsServer::start(zone)
     }
 
     /// Starts setting up a server for the records of `zone`.
@@ -307,7 +315,14 @@ impl Authority {
             [_] => return encode(reply.set_response_code(ResponseCode::NotImp)),
             _ => return encode(reply.set_response_code(ResponseCode::FormErr)),
         };
-        let name = normalize_name(&question.name().to_ascii());
+        // Labels as raw bytes, not presentation escapes: names holding a space or '%' (SPF
+        // macro expansions) must find their records.
+        let labels: Vec<String> = question
+            .name()
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let name = normalize_name(&labels.join("."));
         let code = u16::from(question.query_type());
         *self
             .counts
@@ -503,7 +518,11 @@ fn wire_name(name: &str) -> Result<Name, ()> {
     if name.is_empty() {
         return Ok(Name::root());
     }
-    Name::from_ascii(format!("{name}.")).map_err(|_| ())
+    // Label by label as held, so names with `:`, `/`, `%` or spaces (SPF test data) serve.
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    let mut wire = Name::from_labels(trimmed.split('.').map(str::as_bytes)).map_err(|_| ())?;
+    wire.set_fqdn(true);
+    Ok(wire)
 }
 
 async fn serve_udp(socket: UdpSocket, authority: Arc<Authority>) {

@@ -2,8 +2,9 @@
 //!
 //! The work is split by verb: [`parse`] reads a record (RFC 7208 §4.5, §4.6, §5, §6, §12),
 //! [`macros`] expands macro-strings (§7), [`eval`] runs `check_host()` (§4–§6, §2.3–§2.4 for the
-//! identities) and `analyze` diagnoses a domain's whole include tree for operators.
+//! identities) and [`analyze`] diagnoses a domain's whole include tree for operators.
 
+pub mod analyze;
 pub mod eval;
 pub mod macros;
 pub mod parse;
@@ -13,6 +14,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
+pub use analyze::{
+    AnalyzedNode, AnalyzedTerm, Finding, FlattenPreview, IpAnswer, Network, NodeStatus, Severity,
+    SpfAnalysis, analyze,
+};
 pub use eval::{
     ExplanationSource, Identity, SpfOutput, SpfParams, SpfReason, SpfVerdict, SpfVerifier,
     TraceStep, check_host,

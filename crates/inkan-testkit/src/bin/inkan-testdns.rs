@@ -40,13 +40,17 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--zone" => options.zones.push(PathBuf::from(value()?)),
             "--listen" => {
                 let text = value()?;
-                options.listen = text.parse().map_err(|_| format!("--listen '{text}' is not IP:PORT"))?;
+                options.listen = text
+                    .parse()
+                    .map_err(|_| format!("--listen '{text}' is not IP:PORT"))?;
             }
             "--timeout-name" => options.faults.add(&value()?, Fault::Timeout, []),
             "--servfail-name" => options.faults.add(&value()?, Fault::ServFail, []),
             "--max-udp-payload" => {
                 let text = value()?;
-                let bytes = text.parse().map_err(|_| format!("--max-udp-payload '{text}' is not a number of bytes"))?;
+                let bytes = text
+                    .parse()
+                    .map_err(|_| format!("--max-udp-payload '{text}' is not a number of bytes"))?;
                 options.max_udp_payload = Some(bytes);
             }
             "-h" | "--help" => return Err(String::new()),
@@ -78,7 +82,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut builder = DnsServer::builder(zone).faults(options.faults).listen(options.listen);
+    let mut builder = DnsServer::builder(zone)
+        .faults(options.faults)
+        .listen(options.listen);
     if let Some(bytes) = options.max_udp_payload {
         builder = builder.max_udp_payload(bytes);
     }
@@ -90,7 +96,10 @@ fn main() -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout();
-    if writeln!(stdout, "{}", server.addr()).and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{}", server.addr())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return ExitCode::from(2);
     }
     loop {

@@ -3,7 +3,6 @@
 //! with), the results are written as the RFC 8601 payload of the new
 //! ARC-Authentication-Results, and the message is printed with the new set on top.
 
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -76,33 +75,6 @@ impl ArcCommand {
     }
 }
 
-fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
-    let mut raw = Vec::new();
-    match file {
-        Some(path) if path.as_os_str() != "-" => {
-            raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        }
-        _ => {
-            std::io::stdin()
-                .read_to_end(&mut raw)
-                .context("reading the message from standard input")?;
-        }
-    }
-    Ok(raw)
-}
-
-/// The domain of the first From address: `Name <local@domain>` or `local@domain`.
-fn from_domain(message: &Message) -> Option<String> {
-    let value = message.first_header("From")?.unfolded_str();
-    let addr = match (value.rfind('<'), value.rfind('>')) {
-        (Some(start), Some(end)) if start < end => &value[start + 1..end],
-        _ => value.as_str(),
-    };
-    let (_, domain) = addr.trim().rsplit_once('@')?;
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    (!domain.is_empty()).then_some(domain)
-}
-
 fn spf_result(verdict: &SpfVerdict) -> MethodResult {
     let output = &verdict.output;
     let method = MethodResult::new("spf", output.result.as_str());
@@ -150,7 +122,10 @@ async fn evaluate(
     };
     let dkim = inkan_auth::dkim::verify_at(resolver, message, now).await;
     results.extend(dkim.iter().map(dkim_result));
-    if let Some(from_domain) = from_domain(message) {
+    if dkim.is_empty() {
+        results.push(MethodResult::new("dkim", "none"));
+    }
+    if let Ok(from_domain) = inkan_auth::dmarc::author_domain(message) {
         let input = DmarcInput {
             from_domain,
             spf: spf.as_ref().map(|v| SpfIdentifier {
@@ -187,7 +162,7 @@ impl SealCommand {
         globals: &GlobalArgs,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<Exit> {
-        let raw = read_input(self.file.as_ref())?;
+        let raw = super::input::read_message(self.file.as_deref())?;
         let message = Message::parse(raw).context("reading the message")?;
         let pem = std::fs::read_to_string(&self.key)
             .with_context(|| format!("reading key file {}", self.key.display()))?;
@@ -219,27 +194,5 @@ impl SealCommand {
         let sealed = inkan_auth::arc::seal(&message, &params).context("sealing the message")?;
         out.write_all(&sealed)?;
         Ok(Exit::Pass)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn from_domain_reads_the_address() {
-        let m = |from: &str| {
-            Message::parse(format!("From: {from}\r\nSubject: x\r\n\r\nbody\r\n").into_bytes())
-                .unwrap()
-        };
-        assert_eq!(
-            from_domain(&m("Alice <alice@Example.COM>")).as_deref(),
-            Some("example.com")
-        );
-        assert_eq!(
-            from_domain(&m("bob@x.example")).as_deref(),
-            Some("x.example")
-        );
-        assert_eq!(from_domain(&m("nobody")), None);
     }
 }

@@ -237,3 +237,64 @@ fn errors_exit_2_and_say_what_is_wrong() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn verify_reports_the_chain() {
+    let s = setup(vec![
+        generate_ed25519().unwrap(),
+        generate_ed25519().unwrap(),
+    ]);
+    let zone = s.zone.to_str().unwrap();
+    let dns = ["--zone", zone];
+    let one = inkan_with_stdin(
+        &seal_args(&dns, 1, &s.keys[0], "hop1.example"),
+        MESSAGE.as_bytes(),
+    );
+    let two = inkan_with_stdin(
+        &seal_args(&dns, 2, &s.keys[1], "hop2.example"),
+        one.stdout.as_bytes(),
+    );
+    assert_eq!(two.code, 0, "{}", two.stderr);
+
+    let run = inkan_with_stdin(
+        &["verify", "--zone", zone, "--format", "json"],
+        two.stdout.as_bytes(),
+    );
+    let json = run.json();
+    let arc = &json["arc"];
+    assert_eq!(arc["result"], "pass", "{arc}");
+    assert_eq!(arc["instances"], 2);
+    assert_eq!(arc["oldest_pass"], 1);
+    assert_eq!(arc["failed_instance"], serde_json::Value::Null);
+    assert_eq!(arc["sets"][1]["seal_domain"], "hop2.example");
+    let header = json["authentication_results"].as_str().unwrap();
+    assert!(
+        header.ends_with("arc=pass (i=2) header.oldest-pass=1"),
+        "{header}"
+    );
+
+    let tampered = format!("{}Appended after sealing.\r\n", two.stdout);
+    let run = inkan_with_stdin(
+        &["verify", "--zone", zone, "--format", "json"],
+        tampered.as_bytes(),
+    );
+    let arc = &run.json()["arc"];
+    assert_eq!(arc["result"], "fail");
+    assert_eq!(arc["failed_instance"], 2);
+    assert_eq!(arc["reason_code"], "ams_invalid");
+    assert!(
+        arc["reason"]
+            .as_str()
+            .unwrap()
+            .contains("body hash mismatch"),
+        "{arc}"
+    );
+
+    let run = inkan_with_stdin(
+        &["verify", "--zone", zone, "--format", "json"],
+        MESSAGE.as_bytes(),
+    );
+    let arc = &run.json()["arc"];
+    assert_eq!(arc["result"], "none");
+    assert_eq!(arc["instances"], 0);
+}

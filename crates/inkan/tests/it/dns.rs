@@ -49,11 +49,19 @@ impl Fixture {
         plan.add("timeout.example.test", Fault::Timeout, []);
         plan.add("servfail.example.test", Fault::ServFail, []);
         // Large answers must take the TCP path, whatever EDNS size the client offers.
-        let server = DnsServer::builder(zone).faults(plan).max_udp_payload(512).start().unwrap();
-        Fixture { server, zone_file, _dir: dir }
+        let server = DnsServer::builder(zone)
+            .faults(plan)
+            .max_udp_payload(512)
+            .start()
+            .unwrap();
+        Fixture {
+            server,
+            zone_file,
+            _dir: dir,
+        }
     }
 
-    fn over_network(&self, args: &[&str]) -> Run {
+    fn with_nameserver(&self, args: &[&str]) -> Run {
         let addr = self.server.addr().to_string();
         let mut all = vec!["dns"];
         all.extend_from_slice(args);
@@ -61,7 +69,7 @@ impl Fixture {
         inkan(&all)
     }
 
-    fn from_file(&self, args: &[&str]) -> Run {
+    fn with_zone_file(&self, args: &[&str]) -> Run {
         let zone = self.zone_file.to_str().unwrap();
         let mut all = vec!["dns"];
         all.extend_from_slice(args);
@@ -89,21 +97,32 @@ fn zone_file_and_nameserver_show_the_same_answers() {
         &["host.example.test", "MX"],
     ];
     for question in questions {
-        let file = fx.from_file(question);
-        let net = fx.over_network(question);
-        assert_eq!(net.stdout, file.stdout, "{question:?}\nnetwork stderr: {}", net.stderr);
+        let file = fx.with_zone_file(question);
+        let net = fx.with_nameserver(question);
+        assert_eq!(
+            net.stdout, file.stdout,
+            "{question:?}\nnetwork stderr: {}",
+            net.stderr
+        );
         assert_eq!(net.code, file.code, "{question:?}");
         let mut json_question = question.to_vec();
         json_question.extend_from_slice(&["--format", "json"]);
-        assert_eq!(fx.over_network(&json_question).json(), fx.from_file(&json_question).json(), "{question:?}");
+        assert_eq!(
+            fx.with_nameserver(&json_question).json(),
+            fx.with_zone_file(&json_question).json(),
+            "{question:?}"
+        );
     }
-    assert!(fx.server.tcp_query_count() >= 1, "the big TXT answer came over TCP");
+    assert!(
+        fx.server.tcp_query_count() >= 1,
+        "the big TXT answer came over TCP"
+    );
 }
 
 #[test]
 fn found_records_print_with_ttl_and_exit_0() {
     let fx = Fixture::new();
-    let run = fx.over_network(&["example.test"]);
+    let run = fx.with_nameserver(&["example.test"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -111,20 +130,36 @@ fn found_records_print_with_ttl_and_exit_0() {
          example.test.\t300\tTXT\t\"v=spf1 ip4:192.0.2.0/24 \" \"-all\"\n\
          ;   joined: \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
     );
-    let www = fx.over_network(&["WWW.example.test.", "A"]);
+    let www = fx.with_nameserver(&["WWW.example.test.", "A"]);
     assert_eq!(www.code, 0);
-    assert!(www.stdout.contains("; via CNAME WWW.example.test -> web.example.test -> host.example.test\n"));
-    assert!(www.stdout.contains("host.example.test.\t60\tA\t192.0.2.80\n"), "{}", www.stdout);
+    assert!(
+        www.stdout
+            .contains("; via CNAME WWW.example.test -> web.example.test -> host.example.test\n")
+    );
+    assert!(
+        www.stdout
+            .contains("host.example.test.\t60\tA\t192.0.2.80\n"),
+        "{}",
+        www.stdout
+    );
 }
 
 #[test]
 fn nxdomain_and_nodata_exit_1() {
     let fx = Fixture::new();
-    let nx = fx.over_network(&["nope.example.test"]);
-    assert_eq!((nx.code, nx.stdout.as_str()), (1, "nope.example.test TXT: NXDOMAIN (negative TTL 120)\n"));
-    let nodata = fx.over_network(&["mx1.example.test", "TXT"]);
-    assert_eq!((nodata.code, nodata.stdout.as_str()), (1, "mx1.example.test TXT: NODATA (negative TTL 120)\n"));
-    let json = fx.over_network(&["nope.example.test", "--format", "json"]).json();
+    let nx = fx.with_nameserver(&["nope.example.test"]);
+    assert_eq!(
+        (nx.code, nx.stdout.as_str()),
+        (1, "nope.example.test TXT: NXDOMAIN (negative TTL 120)\n")
+    );
+    let nodata = fx.with_nameserver(&["mx1.example.test", "TXT"]);
+    assert_eq!(
+        (nodata.code, nodata.stdout.as_str()),
+        (1, "mx1.example.test TXT: NODATA (negative TTL 120)\n")
+    );
+    let json = fx
+        .with_nameserver(&["nope.example.test", "--format", "json"])
+        .json();
     assert_eq!(json["status"], "nxdomain");
     assert_eq!(json["negative_ttl"], 120);
 }
@@ -135,24 +170,38 @@ fn nxdomain_and_nodata_exit_1() {
 fn silence_says_timeout_within_the_timeout_and_exits_2() {
     let fx = Fixture::new();
     let started = Instant::now();
-    let run = fx.over_network(&["timeout.example.test", "--timeout", "1"]);
+    let run = fx.with_nameserver(&["timeout.example.test", "--timeout", "1"]);
     let elapsed = started.elapsed();
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(run.stdout, "timeout.example.test TXT: timeout\n");
-    assert!(run.stderr.contains("timeout looking up timeout.example.test TXT"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("timeout looking up timeout.example.test TXT"),
+        "{}",
+        run.stderr
+    );
     // One second of waiting plus process start-up on a loaded machine.
     assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
-    assert!(fx.server.query_count_for("timeout.example.test", inkan_dns::RecordType::Txt) >= 1);
+    assert!(
+        fx.server
+            .query_count_for("timeout.example.test", inkan_dns::RecordType::Txt)
+            >= 1
+    );
 }
 
 #[test]
 fn servfail_exits_2_and_is_never_absence() {
     let fx = Fixture::new();
-    let run = fx.over_network(&["servfail.example.test", "A"]);
+    let run = fx.with_nameserver(&["servfail.example.test", "A"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "servfail.example.test A: SERVFAIL\n");
-    assert!(run.stderr.contains("servfail looking up servfail.example.test A"), "{}", run.stderr);
-    let json = fx.over_network(&["servfail.example.test", "A", "--format", "json"]);
+    assert!(
+        run.stderr
+            .contains("servfail looking up servfail.example.test A"),
+        "{}",
+        run.stderr
+    );
+    let json = fx.with_nameserver(&["servfail.example.test", "A", "--format", "json"]);
     assert_eq!(json.code, 2);
     assert_eq!(json.json()["status"], "servfail");
 }
@@ -161,7 +210,7 @@ fn servfail_exits_2_and_is_never_absence() {
 #[test]
 fn json_shape_is_stable() {
     let fx = Fixture::new();
-    let run = fx.from_file(&["www.example.test", "A", "--format", "json"]);
+    let run = fx.with_zone_file(&["www.example.test", "A", "--format", "json"]);
     assert_eq!(run.code, 0);
     assert_eq!(
         run.json(),
@@ -173,12 +222,23 @@ fn json_shape_is_stable() {
             "cname_chain": ["web.example.test", "host.example.test"],
         })
     );
-    let txt = fx.from_file(&["example.test", "--format", "json"]).json();
+    let txt = fx
+        .with_zone_file(&["example.test", "--format", "json"])
+        .json();
     let record: &Value = &txt["records"][0];
-    assert_eq!(record["strings"], json!(["v=spf1 ip4:192.0.2.0/24 ", "-all"]));
+    assert_eq!(
+        record["strings"],
+        json!(["v=spf1 ip4:192.0.2.0/24 ", "-all"])
+    );
     assert_eq!(record["text"], "v=spf1 ip4:192.0.2.0/24 -all");
     assert_eq!(record["data"], "\"v=spf1 ip4:192.0.2.0/24 \" \"-all\"");
-    let timeout = fx.over_network(&["timeout.example.test", "--timeout", "0.5", "--format", "json"]);
+    let timeout = fx.with_nameserver(&[
+        "timeout.example.test",
+        "--timeout",
+        "0.5",
+        "--format",
+        "json",
+    ]);
     let timeout = timeout.json();
     assert_eq!(timeout["status"], "timeout");
     assert!(timeout["error"].is_string());
@@ -188,9 +248,9 @@ fn json_shape_is_stable() {
 #[test]
 fn quiet_prints_nothing_on_success_but_still_reports_absence() {
     let fx = Fixture::new();
-    let ok = fx.from_file(&["example.test", "-q"]);
+    let ok = fx.with_zone_file(&["example.test", "-q"]);
     assert_eq!((ok.code, ok.stdout.as_str()), (0, ""));
-    let nx = fx.from_file(&["nope.example.test", "-q"]);
+    let nx = fx.with_zone_file(&["nope.example.test", "-q"]);
     assert_eq!(nx.code, 1);
     assert!(nx.stdout.contains("NXDOMAIN"));
 }
@@ -198,10 +258,14 @@ fn quiet_prints_nothing_on_success_but_still_reports_absence() {
 #[test]
 fn colour_follows_the_flag_and_no_color() {
     let fx = Fixture::new();
-    let always = fx.from_file(&["example.test", "--color", "always"]);
-    assert!(always.stdout.contains("\x1b[1;32mfound\x1b[0m"), "{:?}", always.stdout);
+    let always = fx.with_zone_file(&["example.test", "--color", "always"]);
+    assert!(
+        always.stdout.contains("\x1b[1;32mfound\x1b[0m"),
+        "{:?}",
+        always.stdout
+    );
     // The harness sets NO_COLOR and stdout is a pipe: auto means no colour.
-    let auto = fx.from_file(&["example.test"]);
+    let auto = fx.with_zone_file(&["example.test"]);
     assert!(!auto.stdout.contains('\x1b'));
 }
 
@@ -220,10 +284,18 @@ fn usage_errors_exit_2() {
         assert!(!run.stderr.is_empty(), "{args:?}");
     }
     let bad_zone = fx.zone_file.with_file_name("bad.zone");
-    std::fs::write(&bad_zone, "$ORIGIN example.test.\nwww IN A 192.0.2.1\nbroken IN A not-an-address\n").unwrap();
+    std::fs::write(
+        &bad_zone,
+        "$ORIGIN example.test.\nwww IN A 192.0.2.1\nbroken IN A not-an-address\n",
+    )
+    .unwrap();
     let run = inkan(&["dns", "example.test", "--zone", bad_zone.to_str().unwrap()]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("bad.zone") && run.stderr.contains('3'), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.zone") && run.stderr.contains('3'),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -233,6 +305,21 @@ fn completions_and_man_page_come_from_the_definitions() {
     assert!(bash.stdout.contains("_inkan()") && bash.stdout.contains("--nameserver"));
     let man = inkan(&["man"]);
     assert_eq!(man.code, 0);
-    assert!(man.stdout.starts_with(".ie") || man.stdout.contains(".TH inkan"), "{}", &man.stdout[..200]);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH inkan"),
+        "{}",
+        &man.stdout[..200]
+    );
     assert!(man.stdout.contains("nameserver"));
+}
+
+#[test]
+fn verbose_says_which_source_answered() {
+    let fx = Fixture::new();
+    let net = fx.with_nameserver(&["example.test", "-v"]);
+    assert_eq!(net.code, 0);
+    assert!(net.stderr.starts_with(&format!("; asked name servers {} in ", fx.server.addr())), "{}", net.stderr);
+    let file = fx.with_zone_file(&["example.test", "-v"]);
+    assert!(file.stderr.contains("; asked zone files ") && file.stderr.contains("example.test.zone"), "{}", file.stderr);
+    assert_eq!(net.stdout, file.stdout, "-v changes stderr only");
 }

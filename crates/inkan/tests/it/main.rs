@@ -1,5 +1,11 @@
 //! End-to-end tests of the `inkan` binary: run it, check stdout and the exit code.
 
 mod arc;
+mod audit;
+mod dkim;
 mod dns;
 mod harness;
+mod interop_dmarc;
+mod reports;
+mod spf;
+mod verify;
