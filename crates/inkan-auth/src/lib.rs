@@ -3,6 +3,7 @@
 //! in; nothing here prints or reads the clock on its own.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod arc;
 pub mod authres;
 pub mod dkim;
 pub mod dmarc;

@@ -76,6 +76,9 @@ pub enum Command {
     /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
     /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
     Audit(commands::audit::AuditCommand),
+    /// ARC (RFC 8617) for forwarders and mailing lists: `inkan arc seal` evaluates a message and
+    /// adds the next ARC set.
+    Arc(commands::arc::ArcCommand),
     /// SPF: check a client as a receiver would, or analyze a domain's include tree.
     Spf(commands::spf::SpfCommand),
     /// Make a DKIM key pair: the private key file and the TXT record to publish.
@@ -105,6 +108,7 @@ impl Cli {
             Command::Dns(cmd) => cmd.run(globals, out).await,
             Command::Reports(cmd) => cmd.run(globals, out).await,
             Command::Audit(cmd) => cmd.run(globals, out).await,
+            Command::Arc(cmd) => cmd.run(globals, out).await,
             Command::Spf(cmd) => cmd.run(globals, out).await,
             Command::Keygen(cmd) => cmd.run(globals, out).await,
             Command::Sign(cmd) => cmd.run(globals, out).await,

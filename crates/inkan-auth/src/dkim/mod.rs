@@ -23,6 +23,8 @@ pub use canon::{
 };
 pub use key::{DkimKey, KeyError, KeyFlags, KeyType};
 pub use parse::{Signature, SignatureError, TagList, TagListError, decode_base64};
+pub(crate) use parse::{strip_fws, valid_domain};
+pub(crate) use sign::fold_tags;
 pub use sign::{
     DEFAULT_OVERSIGNED, DEFAULT_SIGNED_HEADERS, KeyFileError, SignError, Signer, SigningKey,
     generate_ed25519, generate_rsa, sign_template, sign_template_as, txt_record_strings,

@@ -267,7 +267,7 @@ fn number(tags: &TagList<'_>, tag: &'static str) -> Result<Option<u64>, Signatur
         .map_err(|_| SignatureError::InvalidNumber { tag, value })
 }
 
-fn valid_domain(name: &str) -> bool {
+pub(crate) fn valid_domain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|l| {

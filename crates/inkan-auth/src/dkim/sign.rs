@@ -445,7 +445,7 @@ impl Signer {
 }
 
 /// Joins tags with `; `, folding before a tag that would pass column 78.
-fn fold_tags(tags: &[String]) -> String {
+pub(crate) fn fold_tags(tags: &[String]) -> String {
     let mut out = String::new();
     let mut column = "DKIM-Signature: ".len();
     for (i, tag) in tags.iter().enumerate() {

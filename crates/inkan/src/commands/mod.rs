@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod arc;
 pub mod audit;
 pub mod completions;
 pub mod dkim;

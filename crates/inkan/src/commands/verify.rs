@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
 use inkan_auth::Message;
+use inkan_auth::arc::ArcOutput;
 use inkan_auth::authres::{AuthResults, MethodResult};
 use inkan_auth::dkim::{self, DkimOutput, DkimResult, TagList};
 use inkan_auth::dmarc::{
@@ -93,25 +94,10 @@ struct Report {
     spf: Option<Value>,
     dkim: Vec<DkimOutput>,
     dmarc: DmarcVerdict,
-    arc: ArcReport,
+    arc: ArcOutput,
     authentication_results: String,
     findings: Vec<rules::Finding>,
     bulk: bool,
-}
-
-/// The ARC verdict. ARC verification (RFC 8617) lands separately: until then every message is
-/// reported as `none`, and this is the one place that changes when it does.
-#[derive(Debug, Serialize)]
-struct ArcReport {
-    result: &'static str,
-    reason: &'static str,
-}
-
-fn check_arc(_message: &Message) -> ArcReport {
-    ArcReport {
-        result: "none",
-        reason: "ARC chains are not verified by this build",
-    }
 }
 
 impl VerifyCommand {
@@ -245,7 +231,7 @@ async fn verify_message(
         }
         Err(err) => DmarcVerdict::without_author(err.to_string(), settings.method),
     };
-    let arc = check_arc(message);
+    let arc = inkan_auth::arc::validate(resolver.as_ref(), message).await;
 
     let mut header = AuthResults::new(&settings.authserv_id);
     if let Some(spf) = &spf {
@@ -258,7 +244,7 @@ async fn verify_message(
         header.results.push(MethodResult::new("dkim", "none"));
     }
     header.results.push(dmarc_verdict.auth_result());
-    header.results.push(MethodResult::new("arc", arc.result));
+    header.results.push(arc.auth_result());
 
     let signatures: Vec<SignatureCoverage> = dkim_outputs
         .iter()

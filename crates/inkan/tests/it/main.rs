@@ -1,5 +1,6 @@
 //! End-to-end tests of the `inkan` binary: run it, check stdout and the exit code.
 
+mod arc;
 mod audit;
 mod dkim;
 mod dns;

@@ -1,0 +1,198 @@
+//! `inkan arc seal`: a forwarder's ARC step (RFC 8617 §5.1). The message is evaluated as a
+//! receiver would (SPF when the envelope is given, DKIM, DMARC, and the ARC chain it arrived
+//! with), the results are written as the RFC 8601 payload of the new
+//! ARC-Authentication-Results, and the message is printed with the new set on top.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use inkan_auth::Message;
+use inkan_auth::arc::{ArcOutput, SealParams};
+use inkan_auth::authres::{AuthResults, MethodResult};
+use inkan_auth::dkim::{DkimOutput, DkimResult, SigningKey};
+use inkan_auth::dmarc::{DkimIdentifier, DmarcInput, OrgDomainMethod, SpfIdentifier, SpfScope};
+use inkan_auth::spf::{Identity, SpfVerdict, SpfVerifier};
+use inkan_dns::Resolver;
+
+use crate::cli::GlobalArgs;
+use crate::exit::Exit;
+
+/// Arguments of `inkan arc`.
+#[derive(Debug, Args)]
+pub struct ArcCommand {
+    #[command(subcommand)]
+    pub command: ArcSubcommand,
+}
+
+/// What `inkan arc` does.
+#[derive(Debug, Subcommand)]
+pub enum ArcSubcommand {
+    /// Evaluate a message as a receiver (SPF, DKIM, DMARC, ARC), then add the next ARC set
+    /// (ARC-Authentication-Results, ARC-Message-Signature, ARC-Seal) and print the message.
+    Seal(SealCommand),
+}
+
+/// Arguments of `inkan arc seal`.
+#[derive(Debug, Args)]
+pub struct SealCommand {
+    /// The message (RFC 5322); `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+    /// The sealing domain (`d=`).
+    #[arg(long)]
+    pub domain: String,
+    /// The selector (`s=`); the key is published at SELECTOR._domainkey.DOMAIN.
+    #[arg(long)]
+    pub selector: String,
+    /// The private key, PEM (RSA PKCS#1 or PKCS#8, Ed25519 PKCS#8), as `inkan keygen` writes.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// The authserv-id written in the ARC-Authentication-Results (usually this host's name).
+    #[arg(long = "authserv-id", value_name = "ID")]
+    pub authserv_id: String,
+    /// The SMTP client's address, to check SPF.
+    #[arg(long)]
+    pub ip: Option<IpAddr>,
+    /// The HELO/EHLO name the client gave.
+    #[arg(long, requires = "ip")]
+    pub helo: Option<String>,
+    /// The MAIL FROM address (empty for bounces).
+    #[arg(long = "mail-from", value_name = "ADDR", requires = "ip")]
+    pub mail_from: Option<String>,
+}
+
+impl ArcCommand {
+    /// Runs the subcommand.
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
+        match self.command {
+            ArcSubcommand::Seal(cmd) => cmd.run(globals, out).await,
+        }
+    }
+}
+
+fn spf_result(verdict: &SpfVerdict) -> MethodResult {
+    let output = &verdict.output;
+    let method = MethodResult::new("spf", output.result.as_str());
+    match verdict.identity {
+        Identity::MailFrom => method.with_property("smtp", "mailfrom", output.sender.clone()),
+        Identity::Helo => method.with_property("smtp", "helo", verdict.domain.clone()),
+    }
+}
+
+fn dkim_result(output: &DkimOutput) -> MethodResult {
+    let mut method = MethodResult::new("dkim", output.result.as_str());
+    if output.result != DkimResult::Pass {
+        method = method.with_reason(output.reason.clone());
+    }
+    if !output.domain.is_empty() {
+        method = method.with_property("header", "d", output.domain.clone());
+    }
+    if !output.selector.is_empty() {
+        method = method.with_property("header", "s", output.selector.clone());
+    }
+    if !output.algorithm.is_empty() {
+        method = method.with_property("header", "a", output.algorithm.clone());
+    }
+    method
+}
+
+/// Everything this hop concludes about the message, as Authentication-Results method results,
+/// plus the chain verdict the new seal's `cv=` comes from.
+async fn evaluate(
+    resolver: &dyn Resolver,
+    message: &Message,
+    envelope: Option<(IpAddr, &str, &str)>,
+    now: u64,
+) -> (Vec<MethodResult>, ArcOutput) {
+    let mut results = Vec::new();
+    let spf = match envelope {
+        Some((ip, helo, mail_from)) => {
+            let verdict = SpfVerifier::new(resolver)
+                .verify(ip, helo, mail_from, now)
+                .await;
+            results.push(spf_result(&verdict));
+            Some(verdict)
+        }
+        None => None,
+    };
+    let dkim = inkan_auth::dkim::verify_at(resolver, message, now).await;
+    results.extend(dkim.iter().map(dkim_result));
+    if dkim.is_empty() {
+        results.push(MethodResult::new("dkim", "none"));
+    }
+    if let Ok(from_domain) = inkan_auth::dmarc::author_domain(message) {
+        let input = DmarcInput {
+            from_domain,
+            spf: spf.as_ref().map(|v| SpfIdentifier {
+                domain: v.domain.clone(),
+                scope: match v.identity {
+                    Identity::MailFrom => SpfScope::MailFrom,
+                    Identity::Helo => SpfScope::Helo,
+                },
+                result: v.output.result.as_str().to_owned(),
+            }),
+            dkim: dkim
+                .iter()
+                .filter(|d| !d.domain.is_empty())
+                .map(|d| DkimIdentifier {
+                    domain: d.domain.clone(),
+                    selector: Some(d.selector.clone()),
+                    result: d.result.as_str().to_owned(),
+                })
+                .collect(),
+        };
+        let verdict =
+            inkan_auth::dmarc::evaluate(resolver, &input, OrgDomainMethod::default()).await;
+        results.push(verdict.auth_result());
+    }
+    let arc = inkan_auth::arc::validate_at(resolver, message, now).await;
+    results.push(arc.auth_result());
+    (results, arc)
+}
+
+impl SealCommand {
+    /// Seals the message and prints it. Exit 0 when sealed, 2 on any error.
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
+        let raw = super::input::read_message(self.file.as_deref())?;
+        let message = Message::parse(raw).context("reading the message")?;
+        let pem = std::fs::read_to_string(&self.key)
+            .with_context(|| format!("reading key file {}", self.key.display()))?;
+        let key = SigningKey::from_pem(&pem)
+            .with_context(|| format!("reading key file {}", self.key.display()))?;
+        let resolver = crate::resolver::build(globals)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let envelope = self.ip.map(|ip| {
+            (
+                ip,
+                self.helo.as_deref().unwrap_or_default(),
+                self.mail_from.as_deref().unwrap_or_default(),
+            )
+        });
+        let (results, arc) = evaluate(&*resolver, &message, envelope, now).await;
+        let mut header = AuthResults::new(&self.authserv_id);
+        header.results = results;
+        let rendered = header.render("\r\n\t");
+        // The AAR carries the payload after the authserv-id, which seal() writes itself.
+        let payload = rendered
+            .split_once(';')
+            .map_or("", |(_, rest)| rest.trim_start());
+        let mut params =
+            SealParams::new(self.domain, self.selector, key, self.authserv_id, payload);
+        params.chain = arc.result;
+        params.now = now;
+        let sealed = inkan_auth::arc::seal(&message, &params).context("sealing the message")?;
+        out.write_all(&sealed)?;
+        Ok(Exit::Pass)
+    }
+}
