@@ -12,6 +12,3 @@ pub mod rules;
 pub mod spf;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
-pub mod dkim;
-pub mod authres;
-pub mod dmarc;

@@ -95,9 +95,6 @@ pub enum Command {
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
     Man(commands::man::ManCommand),
-    /// DMARC aggregate and failure, TLS-RPT and ARF reports: ingest into SQLite or
-    /// PostgreSQL, summarise, list inputs that failed.
-    Reports(commands::reports::ReportsCommand),
 }
 
 impl Cli {
@@ -116,7 +113,6 @@ impl Cli {
             Command::Verify(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
-            Command::Reports(cmd) => cmd.run(globals, out).await,
         }
     }
 }

@@ -358,7 +358,6 @@ fn dmarc_results_match_mailauth() {
             .iter()
             .map(|d| d["result"].as_str().unwrap())
             .collect();
-        assert_eq!(our_dkim, their_dkim, "{}: DKIM differs", c.name);
         // mailauth reports an unsigned message as one `none` result, inkan as no results; and
         // a body hash mismatch as `neutral` where inkan says `fail` (RFC 6376 §6.1.3: PERMFAIL).
         // DMARC only asks whether each signature passed.
@@ -402,6 +401,7 @@ fn dmarc_results_match_mailauth() {
                     c.name
                 ),
                 None => assert_eq!(our_policy, their_policy, "{}: policies differ", c.name),
+            }
         }
         if PSL_AGREES_WITH_MAILAUTH.contains(&c.name) {
             assert_eq!(
@@ -411,7 +411,6 @@ fn dmarc_results_match_mailauth() {
             );
         }
         report.push(format!(
-            "{:<28} inkan={ours:<9} inkan-psl={ours_psl:<9} mailauth={their}",
             "{:<28} inkan={ours:<9} inkan-psl={ours_psl:<9} mailauth={their:<9} policy {our_policy}/{their_policy}",
             c.name
         ));

@@ -415,12 +415,14 @@ fn killed_ingest_leaves_a_consistent_database() {
         n as i64 + 2
     );
 }
+
 const PTR_ZONE: &str = "$ORIGIN 100.51.198.in-addr.arpa.
 $TTL 300
 @  IN SOA ns1.bulk.example. hostmaster.bulk.example. 2026112801 7200 900 1209600 120
 @  IN NS ns1.bulk.example.
 7  IN PTR mx.bulk.example.
 ";
+
 /// `--resolve` names failing sources from PTR records, asked of a real DNS server on
 /// 127.0.0.1 (and the same zone from a file); a source without PTR stays unnamed.
 #[test]
