@@ -35,13 +35,13 @@ pub(crate) fn integer(text: Option<&str>, element: &str, warnings: &mut Warnings
     if let Ok(n) = text.parse::<i64>() {
         return Some(n);
     }
-    if let Ok(f) = text.parse::<f64>() {
-        if f.is_finite() {
-            warnings.add(format!(
-                "non-integer value in <{element}> ('{text}') truncated"
-            ));
-            return Some(f as i64);
-        }
+    if let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
+    {
+        warnings.add(format!(
+            "non-integer value in <{element}> ('{text}') truncated"
+        ));
+        return Some(f as i64);
     }
     warnings.add(format!("invalid number in <{element}> ('{text}') ignored"));
     None

@@ -226,10 +226,10 @@ pub struct TestStore {
 
 impl Drop for TestStore {
     fn drop(&mut self) {
-        if let Some(schema) = &self.schema {
-            if let Ok(mut client) = postgres::Client::connect(&postgres_url(), postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
+        if let Some(schema) = &self.schema
+            && let Ok(mut client) = postgres::Client::connect(&postgres_url(), postgres::NoTls)
+        {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
 }
