@@ -20,8 +20,8 @@ use super::{
 };
 use crate::authres::MethodResult;
 use crate::dkim::{
-    Algorithm, BodyHasher, Canon, DkimKey, KeyType, Reason, canonical_signature_field,
-    canonicalize_header_relaxed, fetch_key, header_hash,
+    Algorithm, BodyHasher, Canon, DkimKey, Reason, canonical_signature_field,
+    canonicalize_header_relaxed, check_key, fetch_key, header_hash,
 };
 use crate::message::Message;
 
@@ -484,33 +484,6 @@ pub(crate) fn seal_hash(message: &Message, sets: &[[usize; 3]], algorithm: Algor
         }
     }
     digest::digest(algorithm.digest(), &buf).as_ref().to_vec()
-}
-
-/// The key rules DKIM applies (RFC 6376 §3.6.1, RFC 8301, RFC 8463), for a signature made
-/// with `algorithm`.
-fn check_key(key: &DkimKey, algorithm: Algorithm) -> Result<(), Reason> {
-    if key.revoked {
-        return Err(Reason::KeyRevoked);
-    }
-    if key.key_type != algorithm.key_type() {
-        return Err(Reason::KeyTypeMismatch {
-            key_type: key.key_type,
-            algorithm,
-        });
-    }
-    if !key.allows_hash(algorithm) {
-        return Err(Reason::HashNotAllowed);
-    }
-    if !key.allows_email() {
-        return Err(Reason::NotForEmail);
-    }
-    if let Some(bits) = key.bits
-        && key.key_type == KeyType::Rsa
-        && bits < 1024
-    {
-        return Err(Reason::KeyTooShort { bits });
-    }
-    Ok(())
 }
 
 /// Verifies signatures of one message, fetching each key once.
