@@ -182,7 +182,9 @@ fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
         && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
 }
@@ -200,7 +202,8 @@ impl Catalogue {
         static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
         CATALOGUE.get_or_init(|| {
             #[allow(clippy::expect_used)]
-            Catalogue::parse(BUILTIN).expect("the embedded rules.json is checked by builtin_catalogue_is_valid")
+            Catalogue::parse(BUILTIN)
+                .expect("the embedded rules.json is checked by builtin_catalogue_is_valid")
         })
     }
 
@@ -210,7 +213,10 @@ impl Catalogue {
             if url.starts_with("https://") && url.len() > "https://".len() {
                 Ok(())
             } else {
-                Err(CatalogueError::BadSource { id: id.to_owned(), source_url: url.to_owned() })
+                Err(CatalogueError::BadSource {
+                    id: id.to_owned(),
+                    source_url: url.to_owned(),
+                })
             }
         };
         for provider in &self.providers {
@@ -234,7 +240,10 @@ impl Catalogue {
                     .chain(rule.history.iter().map(|c| &c.date));
                 for date in dates {
                     if !is_date(date) {
-                        return Err(CatalogueError::BadDate { id: rule.id.clone(), date: date.clone() });
+                        return Err(CatalogueError::BadDate {
+                            id: rule.id.clone(),
+                            date: date.clone(),
+                        });
                     }
                 }
             }
@@ -277,7 +286,10 @@ impl Catalogue {
     }
 
     /// The rules a profile selects that are still in force, in catalogue order.
-    pub fn profile_rules<'a>(&'a self, profile: &'a Profile) -> impl Iterator<Item = &'a Rule> + 'a {
+    pub fn profile_rules<'a>(
+        &'a self,
+        profile: &'a Profile,
+    ) -> impl Iterator<Item = &'a Rule> + 'a {
         self.providers
             .iter()
             .filter(|p| profile.providers.contains(&p.id))
@@ -296,7 +308,15 @@ mod tests {
         let profiles: Vec<&str> = c.profiles.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(
             profiles,
-            ["gmail", "gmail-bulk", "yahoo", "yahoo-bulk", "outlook-bulk", "apple-bulk", "all-bulk"]
+            [
+                "gmail",
+                "gmail-bulk",
+                "yahoo",
+                "yahoo-bulk",
+                "outlook-bulk",
+                "apple-bulk",
+                "all-bulk"
+            ]
         );
         let providers: Vec<&str> = c.providers.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(providers, ["gmail", "yahoo", "outlook", "apple"]);
@@ -311,14 +331,21 @@ mod tests {
         let arc = c.rule("gmail.arc-forwarding").unwrap();
         assert_eq!(arc.removed.as_deref(), Some("2026-03-01"));
         let gmail = c.profile("gmail").unwrap();
-        assert!(c.profile_rules(gmail).all(|r| r.id != "gmail.arc-forwarding"));
+        assert!(
+            c.profile_rules(gmail)
+                .all(|r| r.id != "gmail.arc-forwarding")
+        );
     }
 
     #[test]
     fn dated_changes_are_recorded() {
         let c = Catalogue::builtin();
         let spf = c.rule("outlook.bulk.spf").unwrap();
-        assert!(spf.history.iter().any(|h| h.date == "2025-05-05" && h.change.contains("550 5.7.515")));
+        assert!(
+            spf.history
+                .iter()
+                .any(|h| h.date == "2025-05-05" && h.change.contains("550 5.7.515"))
+        );
         let g = c.rule("gmail.bulk.dmarc").unwrap();
         assert_eq!(g.added, "2024-02-01");
         assert!(g.history.iter().any(|h| h.date.starts_with("2025-11")));
@@ -329,15 +356,28 @@ mod tests {
     fn profiles_select_by_provider_and_scope() {
         let c = Catalogue::builtin();
         let ids = |p: &str| -> Vec<String> {
-            c.profile_rules(c.profile(p).unwrap()).map(|r| r.id.clone()).collect()
+            c.profile_rules(c.profile(p).unwrap())
+                .map(|r| r.id.clone())
+                .collect()
         };
-        assert!(ids("gmail").iter().all(|r| r.starts_with("gmail.") && !r.contains(".bulk.")));
+        assert!(
+            ids("gmail")
+                .iter()
+                .all(|r| r.starts_with("gmail.") && !r.contains(".bulk."))
+        );
         assert!(ids("gmail-bulk").contains(&"gmail.bulk.dmarc".to_owned()));
         assert!(ids("gmail-bulk").contains(&"gmail.ptr".to_owned()));
-        assert!(ids("outlook-bulk").iter().all(|r| r.starts_with("outlook.bulk.")));
+        assert!(
+            ids("outlook-bulk")
+                .iter()
+                .all(|r| r.starts_with("outlook.bulk."))
+        );
         let all = ids("all-bulk");
         for p in ["gmail-bulk", "yahoo-bulk", "outlook-bulk", "apple-bulk"] {
-            assert!(ids(p).iter().all(|r| all.contains(r)), "{p} not within all-bulk");
+            assert!(
+                ids(p).iter().all(|r| all.contains(r)),
+                "{p} not within all-bulk"
+            );
         }
     }
 
@@ -347,9 +387,17 @@ mod tests {
         let err = Catalogue::parse(&bad_date).unwrap_err();
         assert!(err.to_string().contains("'Feb 2024'"), "{err}");
         let bad_url = BUILTIN.replacen("https://support.apple.com/en-us/102322", "http://x", 1);
-        assert!(matches!(Catalogue::parse(&bad_url), Err(CatalogueError::BadSource { .. })));
+        assert!(matches!(
+            Catalogue::parse(&bad_url),
+            Err(CatalogueError::BadSource { .. })
+        ));
         let dup = BUILTIN.replacen("\"id\": \"gmail.tls\"", "\"id\": \"gmail.ptr\"", 1);
-        assert!(matches!(Catalogue::parse(&dup), Err(CatalogueError::DuplicateId(id)) if id == "gmail.ptr"));
-        assert!(matches!(Catalogue::parse("{"), Err(CatalogueError::Json(_))));
+        assert!(
+            matches!(Catalogue::parse(&dup), Err(CatalogueError::DuplicateId(id)) if id == "gmail.ptr")
+        );
+        assert!(matches!(
+            Catalogue::parse("{"),
+            Err(CatalogueError::Json(_))
+        ));
     }
 }

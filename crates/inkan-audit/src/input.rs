@@ -35,7 +35,10 @@ pub fn parse_line(line: &str) -> Result<Option<DomainInput>, InputError> {
         return Ok(None);
     }
     let (domain_field, selector_field) = match line.split_once(',') {
-        Some((d, rest)) => (unquote(d), Some(unquote(rest.split(',').next().unwrap_or("")))),
+        Some((d, rest)) => (
+            unquote(d),
+            Some(unquote(rest.split(',').next().unwrap_or(""))),
+        ),
         None => (line, None),
     };
     if domain_field.eq_ignore_ascii_case("domain") {
@@ -44,7 +47,10 @@ pub fn parse_line(line: &str) -> Result<Option<DomainInput>, InputError> {
     let domain = to_a_label(domain_field)?;
     let mut selectors = Vec::new();
     if let Some(field) = selector_field {
-        for s in field.split(|c: char| c == ';' || c.is_whitespace()).filter(|s| !s.is_empty()) {
+        for s in field
+            .split(|c: char| c == ';' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+        {
             selectors.push(parse_selector(s)?);
         }
     }
@@ -53,13 +59,19 @@ pub fn parse_line(line: &str) -> Result<Option<DomainInput>, InputError> {
 
 fn unquote(s: &str) -> &str {
     let s = s.trim();
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s).trim()
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
+        .trim()
 }
 
 /// A domain name in A-labels, checked against RFC 1035 §2.3.4 lengths; `_` is allowed in labels
 /// since mail names carry it.
 pub fn to_a_label(input: &str) -> Result<String, InputError> {
-    let bad = |reason: &str| InputError::BadDomain { input: input.to_owned(), reason: reason.to_owned() };
+    let bad = |reason: &str| InputError::BadDomain {
+        input: input.to_owned(),
+        reason: reason.to_owned(),
+    };
     let trimmed = input.trim().strip_suffix('.').unwrap_or(input.trim());
     if trimmed.is_empty() {
         return Err(bad("empty"));
@@ -82,8 +94,13 @@ pub fn to_a_label(input: &str) -> Result<String, InputError> {
         if label.len() > 63 {
             return Err(bad("a label is longer than 63 bytes"));
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(bad("only letters, digits, '-' and '_' may appear in a label"));
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(bad(
+                "only letters, digits, '-' and '_' may appear in a label",
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(bad("a label starts or ends with '-'"));
@@ -97,9 +114,16 @@ pub fn parse_selector(s: &str) -> Result<String, InputError> {
     let ok = !s.is_empty()
         && s.len() <= 63 * 2
         && s.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
-    if ok { Ok(s.to_ascii_lowercase()) } else { Err(InputError::BadSelector(s.to_owned())) }
+    if ok {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(InputError::BadSelector(s.to_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -107,24 +131,42 @@ mod tests {
     use super::*;
 
     fn d(domain: &str, selectors: &[&str]) -> Option<DomainInput> {
-        Some(DomainInput { domain: domain.into(), selectors: selectors.iter().map(|s| s.to_string()).collect() })
+        Some(DomainInput {
+            domain: domain.into(),
+            selectors: selectors.iter().map(|s| s.to_string()).collect(),
+        })
     }
 
     #[test]
     fn plain_comment_csv_and_header_lines() {
-        assert_eq!(parse_line("  Example.COM. ").unwrap(), d("example.com", &[]));
+        assert_eq!(
+            parse_line("  Example.COM. ").unwrap(),
+            d("example.com", &[])
+        );
         assert_eq!(parse_line("# a comment").unwrap(), None);
         assert_eq!(parse_line("").unwrap(), None);
         assert_eq!(parse_line("domain,selectors").unwrap(), None);
-        assert_eq!(parse_line("example.org,s1;s2").unwrap(), d("example.org", &["s1", "s2"]));
-        assert_eq!(parse_line("example.org, \"google k1\"").unwrap(), d("example.org", &["google", "k1"]));
+        assert_eq!(
+            parse_line("example.org,s1;s2").unwrap(),
+            d("example.org", &["s1", "s2"])
+        );
+        assert_eq!(
+            parse_line("example.org, \"google k1\"").unwrap(),
+            d("example.org", &["google", "k1"])
+        );
         assert_eq!(parse_line("example.org,").unwrap(), d("example.org", &[]));
     }
 
     #[test]
     fn idn_becomes_a_labels() {
-        assert_eq!(parse_line("bücher.example").unwrap(), d("xn--bcher-kva.example", &[]));
-        assert_eq!(parse_line("ÉCOLE.example").unwrap().unwrap().domain, "xn--cole-9oa.example");
+        assert_eq!(
+            parse_line("bücher.example").unwrap(),
+            d("xn--bcher-kva.example", &[])
+        );
+        assert_eq!(
+            parse_line("ÉCOLE.example").unwrap().unwrap().domain,
+            "xn--cole-9oa.example"
+        );
     }
 
     #[test]
@@ -135,6 +177,9 @@ mod tests {
         assert!(parse_line(&format!("{}.test", "a".repeat(64))).is_err());
         assert!(parse_line("a..test").is_err());
         assert!(parse_line("-a.test").is_err());
-        assert_eq!(parse_line("example.org,s!1").unwrap_err(), InputError::BadSelector("s!1".into()));
+        assert_eq!(
+            parse_line("example.org,s!1").unwrap_err(),
+            InputError::BadSelector("s!1".into())
+        );
     }
 }

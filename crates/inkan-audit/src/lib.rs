@@ -13,10 +13,14 @@ mod report;
 mod runner;
 mod summary;
 
-pub use catalogue::{Catalogue, CatalogueError, Change, Combine, Evidence, Profile, Provider, Rule, Scope};
+pub use catalogue::{
+    Catalogue, CatalogueError, Change, Combine, Evidence, Profile, Provider, Rule, Scope,
+};
 pub use checks::{AuditOptions, DISCOVERY_SELECTORS};
 pub use input::{DomainInput, InputError, parse_line, parse_selector, to_a_label};
 pub use lookup::Lookup;
-pub use report::{Category, Check, DomainReport, RuleOutcome, Status, Verdict, profile_verdict, rule_outcome};
+pub use report::{
+    Category, Check, DomainReport, RuleOutcome, Status, Verdict, profile_verdict, rule_outcome,
+};
 pub use runner::{Auditor, run};
 pub use summary::{Summary, WorstDomain};

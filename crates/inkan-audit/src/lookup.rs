@@ -15,7 +15,9 @@ pub struct Lookup<'a> {
 
 impl std::fmt::Debug for Lookup<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lookup").field("backoff", &self.backoff).finish_non_exhaustive()
+        f.debug_struct("Lookup")
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,7 +94,10 @@ mod tests {
 
     #[tokio::test]
     async fn one_timeout_is_retried_and_answered() {
-        let flaky = FlakyOnce { calls: AtomicUsize::new(0), inner: MemoryResolver::new() };
+        let flaky = FlakyOnce {
+            calls: AtomicUsize::new(0),
+            inner: MemoryResolver::new(),
+        };
         let lookup = Lookup::new(&flaky, Duration::from_millis(1));
         let answer = lookup.get("x.test", RecordType::Txt).await.unwrap();
         assert!(matches!(answer, Answer::NxDomain { .. }));
@@ -104,7 +109,10 @@ mod tests {
         let mut plan = inkan_testkit::FaultPlan::new();
         plan.add("x.test", inkan_testkit::Fault::ServFail, []);
         let r = inkan_testkit::FaultResolver::new(MemoryResolver::new(), plan);
-        let err = Lookup::new(&r, Duration::ZERO).get("x.test", RecordType::Txt).await.unwrap_err();
+        let err = Lookup::new(&r, Duration::ZERO)
+            .get("x.test", RecordType::Txt)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind, inkan_dns::FailureKind::ServFail);
     }
 }

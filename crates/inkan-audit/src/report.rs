@@ -30,7 +30,13 @@ pub enum Status {
 
 impl Status {
     /// Every status, in display order.
-    pub const ALL: [Status; 5] = [Status::Pass, Status::Fail, Status::Warn, Status::Unknown, Status::Skip];
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Unknown,
+        Status::Skip,
+    ];
 
     /// The lower-case word used in JSON and text.
     pub fn as_str(self) -> &'static str {
@@ -216,12 +222,19 @@ impl DomainReport {
             .iter()
             .map(|p| (p.id.clone(), profile_verdict(catalogue, p, &checks)))
             .collect();
-        DomainReport { domain, checks, verdicts }
+        DomainReport {
+            domain,
+            checks,
+            verdicts,
+        }
     }
 
     /// The verdict for one profile.
     pub fn verdict(&self, profile: &str) -> Option<Verdict> {
-        self.verdicts.iter().find(|(p, _)| p == profile).map(|(_, v)| *v)
+        self.verdicts
+            .iter()
+            .find(|(p, _)| p == profile)
+            .map(|(_, v)| *v)
     }
 
     /// How many checks ended with `status`.
@@ -276,7 +289,11 @@ fn fold<'a>(checks: impl Iterator<Item = &'a Check>) -> Option<Verdict> {
 /// The outcome of `rule` given a domain's checks. A DNS rule no check names is unknown: the
 /// audit could not judge it.
 pub fn rule_outcome(rule: &Rule, checks: &[Check]) -> RuleOutcome {
-    let naming = || checks.iter().filter(|c| c.rules.iter().any(|r| *r == rule.id));
+    let naming = || {
+        checks
+            .iter()
+            .filter(|c| c.rules.iter().any(|r| *r == rule.id))
+    };
     if naming().next().is_none() {
         return RuleOutcome::Judged(Verdict::Unknown);
     }
@@ -326,14 +343,23 @@ pub fn profile_verdict(catalogue: &Catalogue, profile: &Profile, checks: &[Check
             RuleOutcome::Judged(Verdict::Pass) | RuleOutcome::NotChecked => {}
         }
     }
-    if unknown { Verdict::Unknown } else { Verdict::Pass }
+    if unknown {
+        Verdict::Unknown
+    } else {
+        Verdict::Pass
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn check(id: &'static str, category: Category, status: Status, rules: &[&'static str]) -> Check {
+    fn check(
+        id: &'static str,
+        category: Category,
+        status: Status,
+        rules: &[&'static str],
+    ) -> Check {
         Check::new(id, category, status, rules, "m")
     }
 
@@ -347,25 +373,42 @@ mod tests {
             check("spf.lookups", Category::Spf, Status::Fail, &r),
             check("dkim.selector", Category::Dkim, Status::Pass, &r),
         ];
-        assert_eq!(rule_outcome(rule, &checks), RuleOutcome::Judged(Verdict::Pass));
+        assert_eq!(
+            rule_outcome(rule, &checks),
+            RuleOutcome::Judged(Verdict::Pass)
+        );
         let checks = vec![
             check("spf.record", Category::Spf, Status::Fail, &r),
             check("dkim.discovery", Category::Dkim, Status::Unknown, &r),
         ];
-        assert_eq!(rule_outcome(rule, &checks), RuleOutcome::Judged(Verdict::Unknown));
+        assert_eq!(
+            rule_outcome(rule, &checks),
+            RuleOutcome::Judged(Verdict::Unknown)
+        );
         let checks = vec![
             check("spf.record", Category::Spf, Status::Fail, &r),
             check("dkim.selector", Category::Dkim, Status::Fail, &r),
         ];
-        assert_eq!(rule_outcome(rule, &checks), RuleOutcome::Judged(Verdict::Fail));
+        assert_eq!(
+            rule_outcome(rule, &checks),
+            RuleOutcome::Judged(Verdict::Fail)
+        );
     }
 
     #[test]
     fn unnamed_dns_rule_is_unknown_and_skipped_rule_does_not_count() {
         let c = Catalogue::builtin();
         let ptr = c.rule("gmail.ptr").unwrap();
-        assert_eq!(rule_outcome(ptr, &[]), RuleOutcome::Judged(Verdict::Unknown));
-        let skipped = [check("ptr.fcrdns", Category::Ptr, Status::Skip, &["gmail.ptr"])];
+        assert_eq!(
+            rule_outcome(ptr, &[]),
+            RuleOutcome::Judged(Verdict::Unknown)
+        );
+        let skipped = [check(
+            "ptr.fcrdns",
+            Category::Ptr,
+            Status::Skip,
+            &["gmail.ptr"],
+        )];
         assert_eq!(rule_outcome(ptr, &skipped), RuleOutcome::NotChecked);
     }
 
@@ -375,9 +418,18 @@ mod tests {
         let rule = c.rule("yahoo.domain-resolves").unwrap();
         let r = ["yahoo.domain-resolves"];
         let warn = [check("a", Category::Domain, Status::Warn, &r)];
-        assert_eq!(rule_outcome(rule, &warn), RuleOutcome::Judged(Verdict::Pass));
-        let mixed = [check("a", Category::Domain, Status::Unknown, &r), check("b", Category::Domain, Status::Fail, &r)];
-        assert_eq!(rule_outcome(rule, &mixed), RuleOutcome::Judged(Verdict::Fail));
+        assert_eq!(
+            rule_outcome(rule, &warn),
+            RuleOutcome::Judged(Verdict::Pass)
+        );
+        let mixed = [
+            check("a", Category::Domain, Status::Unknown, &r),
+            check("b", Category::Domain, Status::Fail, &r),
+        ];
+        assert_eq!(
+            rule_outcome(rule, &mixed),
+            RuleOutcome::Judged(Verdict::Fail)
+        );
     }
 
     #[test]

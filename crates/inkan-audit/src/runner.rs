@@ -22,14 +22,20 @@ pub struct Auditor {
 
 impl std::fmt::Debug for Auditor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auditor").field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("Auditor")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
 impl Auditor {
     /// An auditor asking `resolver` (share one caching resolver across a fleet).
     pub fn new(resolver: Arc<dyn Resolver>, options: AuditOptions) -> Auditor {
-        Auditor { resolver, options, catalogue: Catalogue::builtin() }
+        Auditor {
+            resolver,
+            options,
+            catalogue: Catalogue::builtin(),
+        }
     }
 
     /// The catalogue verdicts are computed against.
@@ -40,7 +46,11 @@ impl Auditor {
     /// Audits one domain.
     pub async fn audit(&self, input: &DomainInput) -> DomainReport {
         let lookup = Lookup::new(&*self.resolver, self.options.retry_backoff);
-        let selectors = if input.selectors.is_empty() { &self.options.selectors } else { &input.selectors };
+        let selectors = if input.selectors.is_empty() {
+            &self.options.selectors
+        } else {
+            &input.selectors
+        };
         let checks = run_all(&lookup, &input.domain, selectors, &self.options).await;
         DomainReport::new(input.domain.clone(), checks, self.catalogue)
     }
@@ -58,7 +68,9 @@ pub async fn run(
     let concurrency = concurrency.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(concurrency));
     while let Some(input) = inputs.recv().await {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
         if reports.is_closed() {
             break;
         }

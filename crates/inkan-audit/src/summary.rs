@@ -42,7 +42,11 @@ impl Summary {
     /// An empty summary for the profiles of `catalogue`.
     pub fn new(catalogue: &Catalogue) -> Summary {
         Summary {
-            verdicts: catalogue.profiles.iter().map(|p| (p.id.clone(), [0; 3])).collect(),
+            verdicts: catalogue
+                .profiles
+                .iter()
+                .map(|p| (p.id.clone(), [0; 3]))
+                .collect(),
             ..Summary::default()
         }
     }
@@ -55,7 +59,10 @@ impl Summary {
                 counts[verdict.index()] += 1;
             }
         }
-        for rule in catalogue.rules().filter(|r| r.is_active() && r.evidence == Evidence::Dns) {
+        for rule in catalogue
+            .rules()
+            .filter(|r| r.is_active() && r.evidence == Evidence::Dns)
+        {
             let slot = match rule_outcome(rule, &report.checks) {
                 RuleOutcome::Judged(v) => v.index(),
                 RuleOutcome::NotChecked => 3,
@@ -72,11 +79,18 @@ impl Summary {
                 fails,
                 unknowns,
                 domain: report.domain.clone(),
-                failed: report.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id.to_owned()).collect(),
+                failed: report
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == Status::Fail)
+                    .map(|c| c.id.to_owned())
+                    .collect(),
             };
             if self.worst.len() < WORST_KEPT {
                 self.worst.push(Reverse(entry));
-            } else if self.worst.peek().is_some_and(|Reverse(min)| (min.fails, min.unknowns) < (entry.fails, entry.unknowns)) {
+            } else if self.worst.peek().is_some_and(|Reverse(min)| {
+                (min.fails, min.unknowns) < (entry.fails, entry.unknowns)
+            }) {
                 self.worst.pop();
                 self.worst.push(Reverse(entry));
             }
@@ -92,7 +106,10 @@ impl Summary {
 
     /// Pass, fail and unknown counts for `profile`.
     pub fn profile_counts(&self, profile: &str) -> [u64; 3] {
-        self.verdicts.iter().find(|(p, _)| p == profile).map_or([0; 3], |(_, c)| *c)
+        self.verdicts
+            .iter()
+            .find(|(p, _)| p == profile)
+            .map_or([0; 3], |(_, c)| *c)
     }
 
     /// Domains whose verdict for `profile` was `verdict`.

@@ -3,12 +3,11 @@
 //! in; nothing here prints or reads the clock on its own.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod message;
-
-pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
+pub mod authres;
 pub mod dkim;
+pub mod dmarc;
+pub mod message;
+pub mod rules;
 pub mod spf;
 
-pub mod authres;
-pub mod dmarc;
-pub mod rules;
+pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};

@@ -384,9 +384,10 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
     /// The slow path: ask the inner resolver once for everybody waiting on the same question.
     async fn resolve(&self, name: &str, rtype: RecordType) -> Outcome {
         loop {
+            let now = self.clock.now();
             let (flight, sender) = {
                 let mut shard = self.shard(name);
-                if let Some(hit) = shard.get(name, rtype, self.clock.now()) {
+                if let Some(hit) = shard.get(name, rtype, now) {
                     return hit;
                 }
                 match shard.in_flight.get(&(Box::from(name), rtype)).cloned() {
@@ -473,7 +474,8 @@ impl<R, C> Drop for Leader<'_, R, C> {
 impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
     fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
         let key = cache_key(name);
-        if let Some(hit) = self.shard(&key).get(&key, rtype, self.clock.now()) {
+        let now = self.clock.now();
+        if let Some(hit) = self.shard(&key).get(&key, rtype, now) {
             return Box::pin(std::future::ready(hit));
         }
         Box::pin(async move { self.resolve(&key, rtype).await })

@@ -40,7 +40,7 @@ const MAX_CHAIN: usize = 16;
 
 /// How a query reached the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
+enum Transport {
     /// A datagram.
     Udp,
     /// A TCP connection.
@@ -144,6 +144,14 @@ impl DnsServer {
     /// A server for the records of `zone`, with no faults, on 127.0.0.1 and a free port.
     pub fn start(zone: MemoryResolver) -> io::Result<DnsServer> {
         DnsServer::builder(zone).start()
+    }
+
+    /// A server for the records of one RFC 1035 master file, with no faults, on 127.0.0.1 and a
+    /// free port. `origin` is the initial `$ORIGIN`; `source` names the text in errors.
+    pub fn from_zone_text(text: &str, origin: Option<&str>, source: &str) -> io::Result<DnsServer> {
+        let zone = MemoryResolver::from_zone_text(text, origin, source)
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?;
+        DnsServer::start(zone)
     }
 
     /// Starts setting up a server for the records of `zone`.

@@ -35,7 +35,7 @@ pub struct GlobalArgs {
     /// absent from every file are NXDOMAIN.
     #[arg(long = "zone", value_name = "FILE", global = true)]
     pub zones: Vec<PathBuf>,
-    /// Seconds to wait for one DNS answer.
+    /// Seconds one DNS lookup may take, retries included; past it the answer is "timeout".
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0, global = true)]
     pub timeout: f64,
     /// Output format.
@@ -70,15 +70,28 @@ pub enum Command {
     /// Show exactly what inkan sees in DNS for a name: records and TTLs, or NXDOMAIN, NODATA,
     /// timeout or SERVFAIL.
     Dns(commands::dns::DnsCommand),
-    /// SPF: check a client as a receiver would, or analyze a domain's include tree.
-    Spf(commands::spf::SpfCommand),
     /// Audit domains against the Gmail, Yahoo, Outlook.com and Apple sender rules: SPF, DKIM,
     /// DMARC, MX, reverse DNS, MTA-STS, TLS-RPT and BIMI, from one domain to a million.
     Audit(commands::audit::AuditCommand),
+    /// SPF: check a client as a receiver would, or analyze a domain's include tree.
+    Spf(commands::spf::SpfCommand),
+    /// Make a DKIM key pair: the private key file and the TXT record to publish.
+    Keygen(commands::keygen::KeygenCommand),
+    /// Add a DKIM-Signature to a message (printed with the new field first).
+    Sign(commands::sign::SignCommand),
+    /// DKIM: verify every signature on a message.
+    Dkim(commands::dkim::DkimCommand),
+    /// Verify a message as a receiver does: SPF (with --ip), every DKIM signature, DMARC and
+    /// ARC, printed as an Authentication-Results header (or JSON), with the bulk-sender message
+    /// rules. Exit 0 when DMARC passes, 1 otherwise, 2 on errors.
+    Verify(commands::verify::VerifyCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Print the manual page (roff) to standard output.
     Man(commands::man::ManCommand),
+    /// DMARC aggregate and failure, TLS-RPT and ARF reports: ingest into SQLite or
+    /// PostgreSQL, summarise, list inputs that failed.
+    Reports(commands::reports::ReportsCommand),
 }
 
 impl Cli {
@@ -87,10 +100,15 @@ impl Cli {
         let globals = &self.globals;
         match self.command {
             Command::Dns(cmd) => cmd.run(globals, out).await,
-            Command::Spf(cmd) => cmd.run(globals, out).await,
             Command::Audit(cmd) => cmd.run(globals, out).await,
+            Command::Spf(cmd) => cmd.run(globals, out).await,
+            Command::Keygen(cmd) => cmd.run(globals, out).await,
+            Command::Sign(cmd) => cmd.run(globals, out).await,
+            Command::Dkim(cmd) => cmd.run(globals, out).await,
+            Command::Verify(cmd) => cmd.run(globals, out).await,
             Command::Completions(cmd) => cmd.run(globals, out),
             Command::Man(cmd) => cmd.run(globals, out),
+            Command::Reports(cmd) => cmd.run(globals, out).await,
         }
     }
 }

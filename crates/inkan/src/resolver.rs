@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use inkan_dns::{MemoryResolver, NetworkOptions, NetworkResolver, Resolver};
+use inkan_dns::{CachingResolver, MemoryResolver, NetworkOptions, NetworkResolver, Resolver};
 
 use crate::cli::GlobalArgs;
 
 /// The resolver for this run. `--zone` wins over `--nameserver`: a what-if view never asks the
-/// network.
+/// network. Network answers go through the cache, so a command that asks the same question twice
+/// (an SPF include reached by two paths) asks the network once; zone answers are in memory already.
 pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
     let timeout = timeout(globals.timeout)?;
     if !globals.zones.is_empty() {
@@ -24,7 +25,19 @@ pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
     } else {
         NetworkResolver::with_servers(&globals.nameservers, options)?
     };
-    Ok(Arc::new(network))
+    Ok(Arc::new(CachingResolver::new(network)))
+}
+
+/// Which source of DNS the global options choose, in words, for `-v` output.
+pub fn describe(globals: &GlobalArgs) -> String {
+    let list = |items: Vec<String>| items.join(", ");
+    if !globals.zones.is_empty() {
+        format!("zone files {}", list(globals.zones.iter().map(|p| p.display().to_string()).collect()))
+    } else if !globals.nameservers.is_empty() {
+        format!("name servers {}", list(globals.nameservers.iter().map(ToString::to_string).collect()))
+    } else {
+        "the system resolver configuration".to_owned()
+    }
 }
 
 /// `--timeout SECONDS` as a duration: a positive, finite number.

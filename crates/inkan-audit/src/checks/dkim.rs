@@ -49,7 +49,9 @@ fn judge(key: &DkimKey, name: &str) -> (Status, String, Option<String>) {
     match key.key_type {
         KeyType::Rsa if bits < 1024 => (
             Status::Fail,
-            format!("RSA key of {bits} bits at {name}: keys under 1024 bits never verify (RFC 8301 §3.2)"),
+            format!(
+                "RSA key of {bits} bits at {name}: keys under 1024 bits never verify (RFC 8301 §3.2)"
+            ),
             Some("generate a 2048-bit key (inkan keygen) and publish it".into()),
         ),
         KeyType::Rsa if bits < 2048 => (
@@ -59,29 +61,51 @@ fn judge(key: &DkimKey, name: &str) -> (Status, String, Option<String>) {
         ),
         KeyType::Ed25519 => (
             Status::Warn,
-            format!("Ed25519 key at {name}: valid (RFC 8463), but not every receiver verifies Ed25519 yet"),
+            format!(
+                "Ed25519 key at {name}: valid (RFC 8463), but not every receiver verifies Ed25519 yet"
+            ),
             Some("sign with an RSA key as well".into()),
         ),
         _ if key.flags.testing => (
             Status::Warn,
-            format!("{} key of {bits} bits at {name} is in testing mode (t=y)", key.key_type.as_str()),
+            format!(
+                "{} key of {bits} bits at {name} is in testing mode (t=y)",
+                key.key_type.as_str()
+            ),
             Some("remove t=y once signing works".into()),
         ),
-        _ => (Status::Pass, format!("{} key of {bits} bits at {name}", key.key_type.as_str()), None),
+        _ => (
+            Status::Pass,
+            format!("{} key of {bits} bits at {name}", key.key_type.as_str()),
+            None,
+        ),
     }
 }
 
-async fn lookup_selector(lookup: &Lookup<'_>, domain: &str, selector: &str, discovering: bool) -> Found {
+async fn lookup_selector(
+    lookup: &Lookup<'_>,
+    domain: &str,
+    selector: &str,
+    discovering: bool,
+) -> Found {
     let name = format!("{selector}._domainkey.{domain}");
     let answer = match lookup.get(&name, RecordType::Txt).await {
         Ok(a) => a,
         Err(e) => {
-            let check = Check::new("dkim.selector", Category::Dkim, Status::Unknown, RULES, format!("the lookup of {name} failed ({})", e.kind))
-                .evidence(json!({ "selector": selector, "name": name, "error": error_evidence(&e) }));
+            let check = Check::new(
+                "dkim.selector",
+                Category::Dkim,
+                Status::Unknown,
+                RULES,
+                format!("the lookup of {name} failed ({})", e.kind),
+            )
+            .evidence(json!({ "selector": selector, "name": name, "error": error_evidence(&e) }));
             return Found::Failed(check);
         }
     };
-    let Answer::Records(set) = &answer else { return Found::Nothing };
+    let Answer::Records(set) = &answer else {
+        return Found::Nothing;
+    };
     let texts: Vec<String> = answer.txt().map(|t| t.concat_lossy()).collect();
     if texts.is_empty() {
         return Found::Nothing;
@@ -90,10 +114,19 @@ async fn lookup_selector(lookup: &Lookup<'_>, domain: &str, selector: &str, disc
     if !set.cname_chain.is_empty() {
         evidence["cname"] = json!(set.cname_chain);
     }
-    let delegated = set.cname_chain.last().map(|t| format!(" (delegated by CNAME to {t})")).unwrap_or_default();
+    let delegated = set
+        .cname_chain
+        .last()
+        .map(|t| format!(" (delegated by CNAME to {t})"))
+        .unwrap_or_default();
     let parsed = DkimKey::parse(texts[0].as_bytes());
     let (status, message, fix, usable) = match &parsed {
-        Err(e) => (Status::Fail, format!("the key record at {name} is invalid: {e}"), Some("publish a valid v=DKIM1 record".to_owned()), false),
+        Err(e) => (
+            Status::Fail,
+            format!("the key record at {name} is invalid: {e}"),
+            Some("publish a valid v=DKIM1 record".to_owned()),
+            false,
+        ),
         Ok(key) => {
             evidence["key"] = json!({
                 "type": key.key_type.as_str(),
@@ -103,15 +136,28 @@ async fn lookup_selector(lookup: &Lookup<'_>, domain: &str, selector: &str, disc
             });
             let (status, message, fix) = judge(key, &name);
             // A revoked key found by discovery is an old selector, not a finding against the domain.
-            let status = if discovering && key.revoked { Status::Skip } else { status };
-            (status, message, fix, matches!(status, Status::Pass | Status::Warn))
+            let status = if discovering && key.revoked {
+                Status::Skip
+            } else {
+                status
+            };
+            (
+                status,
+                message,
+                fix,
+                matches!(status, Status::Pass | Status::Warn),
+            )
         }
     };
     let mut message = format!("{message}{delegated}");
     if texts.len() > 1 {
-        message.push_str(&format!("; {} TXT records at this name, receivers may pick any", texts.len()));
+        message.push_str(&format!(
+            "; {} TXT records at this name, receivers may pick any",
+            texts.len()
+        ));
     }
-    let mut check = Check::new("dkim.selector", Category::Dkim, status, RULES, message).evidence(evidence);
+    let mut check =
+        Check::new("dkim.selector", Category::Dkim, status, RULES, message).evidence(evidence);
     if let Some(fix) = fix
         && status != Status::Pass
     {
@@ -122,9 +168,19 @@ async fn lookup_selector(lookup: &Lookup<'_>, domain: &str, selector: &str, disc
 
 /// One `dkim.selector` check per named selector; or, in discovery, one per key found and a
 /// `dkim.discovery` check when no usable key was found.
-pub async fn check(lookup: &Lookup<'_>, domain: &str, selectors: &[String], discovery: &[String]) -> Vec<Check> {
+pub async fn check(
+    lookup: &Lookup<'_>,
+    domain: &str,
+    selectors: &[String],
+    discovery: &[String],
+) -> Vec<Check> {
     if !selectors.is_empty() {
-        let found = futures::future::join_all(selectors.iter().map(|s| lookup_selector(lookup, domain, s, false))).await;
+        let found = futures::future::join_all(
+            selectors
+                .iter()
+                .map(|s| lookup_selector(lookup, domain, s, false)),
+        )
+        .await;
         return selectors
             .iter()
             .zip(found)
@@ -139,7 +195,12 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str, selectors: &[String], disc
             })
             .collect();
     }
-    let found = futures::future::join_all(discovery.iter().map(|s| lookup_selector(lookup, domain, s, true))).await;
+    let found = futures::future::join_all(
+        discovery
+            .iter()
+            .map(|s| lookup_selector(lookup, domain, s, true)),
+    )
+    .await;
     let mut checks = Vec::new();
     let mut failures = Vec::new();
     let mut usable = false;
@@ -156,9 +217,14 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str, selectors: &[String], disc
     if !usable {
         let tried = discovery.len();
         let message = if failures.is_empty() {
-            format!("no DKIM key at any of {tried} common selectors; this does not prove there is none")
+            format!(
+                "no DKIM key at any of {tried} common selectors; this does not prove there is none"
+            )
         } else {
-            format!("no DKIM key found at {tried} common selectors, and {} lookups failed", failures.len())
+            format!(
+                "no DKIM key found at {tried} common selectors, and {} lookups failed",
+                failures.len()
+            )
         };
         checks.push(
             Check::new("dkim.discovery", Category::Dkim, Status::Unknown, RULES, message)

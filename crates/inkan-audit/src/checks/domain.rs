@@ -13,7 +13,12 @@ const EXISTS_RULES: &[&str] = &["yahoo.domain-resolves"];
 fn describe(answer: &Result<Answer, DnsError>) -> serde_json::Value {
     match answer {
         Ok(Answer::Records(set)) => {
-            json!(set.records.iter().map(|r| r.data.to_string()).collect::<Vec<_>>())
+            json!(
+                set.records
+                    .iter()
+                    .map(|r| r.data.to_string())
+                    .collect::<Vec<_>>()
+            )
         }
         Ok(Answer::NxDomain { .. }) => json!("NXDOMAIN"),
         Ok(Answer::NoData { .. }) => json!("NODATA"),
@@ -30,10 +35,20 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
         lookup.get(domain, RecordType::Mx),
     );
     let answers = [("SOA", &soa), ("A", &a), ("AAAA", &aaaa), ("MX", &mx)];
-    let evidence = json!(answers.iter().map(|(t, r)| (t.to_string(), describe(r))).collect::<serde_json::Map<_, _>>());
+    let evidence = json!(
+        answers
+            .iter()
+            .map(|(t, r)| (t.to_string(), describe(r)))
+            .collect::<serde_json::Map<_, _>>()
+    );
     let has = |r: &Result<Answer, DnsError>| matches!(r, Ok(a) if !a.is_empty());
-    let failed: Vec<&DnsError> = answers.iter().filter_map(|(_, r)| r.as_ref().err()).collect();
-    let all_nx = answers.iter().all(|(_, r)| matches!(r, Ok(Answer::NxDomain { .. })));
+    let failed: Vec<&DnsError> = answers
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().err())
+        .collect();
+    let all_nx = answers
+        .iter()
+        .all(|(_, r)| matches!(r, Ok(Answer::NxDomain { .. })));
 
     let exists = if has(&soa) || has(&a) || has(&aaaa) || has(&mx) {
         let found: Vec<&str> = answers.iter().filter(|(_, r)| has(r)).map(|(t, _)| *t).collect();
@@ -63,18 +78,32 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
     .evidence(evidence.clone());
 
     let mx_check = match &mx {
-        Err(e) => Check::new("mx.present", Category::Mx, Status::Unknown, &[], format!("the MX lookup failed ({})", e.kind))
-            .evidence(error_evidence(e)),
+        Err(e) => Check::new(
+            "mx.present",
+            Category::Mx,
+            Status::Unknown,
+            &[],
+            format!("the MX lookup failed ({})", e.kind),
+        )
+        .evidence(error_evidence(e)),
         Ok(answer) => {
             let exchanges: Vec<(u16, &str)> = answer
                 .records()
                 .iter()
                 .filter_map(|r| match &r.data {
-                    RData::Mx { preference, exchange } => Some((*preference, exchange.as_str())),
+                    RData::Mx {
+                        preference,
+                        exchange,
+                    } => Some((*preference, exchange.as_str())),
                     _ => None,
                 })
                 .collect();
-            let listed = json!(exchanges.iter().map(|(p, e)| format!("{p} {e}.")).collect::<Vec<_>>());
+            let listed = json!(
+                exchanges
+                    .iter()
+                    .map(|(p, e)| format!("{p} {e}."))
+                    .collect::<Vec<_>>()
+            );
             if exchanges.len() == 1 && exchanges[0].1.is_empty() {
                 Check::new(
                     "mx.present",
@@ -86,12 +115,24 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
                 .evidence(json!({ "mx": listed }))
                 .fix("if the domain sends mail, publish real MX records so that bounces and replies reach it")
             } else if exchanges.iter().any(|(_, e)| e.is_empty()) {
-                Check::new("mx.present", Category::Mx, Status::Fail, &[], "a null MX is mixed with other MX records (RFC 7505 §3)")
-                    .evidence(json!({ "mx": listed }))
-                    .fix("remove the '0 .' MX record, or all the others")
+                Check::new(
+                    "mx.present",
+                    Category::Mx,
+                    Status::Fail,
+                    &[],
+                    "a null MX is mixed with other MX records (RFC 7505 §3)",
+                )
+                .evidence(json!({ "mx": listed }))
+                .fix("remove the '0 .' MX record, or all the others")
             } else if !exchanges.is_empty() {
-                Check::new("mx.present", Category::Mx, Status::Pass, &[], format!("{} MX record(s)", exchanges.len()))
-                    .evidence(json!({ "mx": listed }))
+                Check::new(
+                    "mx.present",
+                    Category::Mx,
+                    Status::Pass,
+                    &[],
+                    format!("{} MX record(s)", exchanges.len()),
+                )
+                .evidence(json!({ "mx": listed }))
             } else if has(&a) || has(&aaaa) {
                 Check::new(
                     "mx.present",
@@ -103,9 +144,15 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
                 .evidence(json!({ "mx": [] }))
                 .fix("publish an MX record, or a null MX ('0 .') if the domain receives no mail")
             } else {
-                Check::new("mx.present", Category::Mx, Status::Fail, &[], "no MX record and no address: the domain cannot receive mail")
-                    .evidence(json!({ "mx": [] }))
-                    .fix("publish an MX record so that bounces and replies reach the domain")
+                Check::new(
+                    "mx.present",
+                    Category::Mx,
+                    Status::Fail,
+                    &[],
+                    "no MX record and no address: the domain cannot receive mail",
+                )
+                .evidence(json!({ "mx": [] }))
+                .fix("publish an MX record so that bounces and replies reach the domain")
             }
         }
     };

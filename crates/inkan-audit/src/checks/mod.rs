@@ -16,8 +16,27 @@ use crate::report::Check;
 /// (Google Workspace, Microsoft 365, Mailchimp, Amazon SES-style `s1/s2`, cPanel and Plesk
 /// `default`, and generic names).
 pub const DISCOVERY_SELECTORS: &[&str] = &[
-    "google", "selector1", "selector2", "k1", "k2", "k3", "s1", "s2", "default", "dkim", "mail", "smtp", "mx",
-    "email", "key1", "key2", "sig1", "mandrill", "everlytickey1", "zoho", "protonmail",
+    "google",
+    "selector1",
+    "selector2",
+    "k1",
+    "k2",
+    "k3",
+    "s1",
+    "s2",
+    "default",
+    "dkim",
+    "mail",
+    "smtp",
+    "mx",
+    "email",
+    "key1",
+    "key2",
+    "sig1",
+    "mandrill",
+    "everlytickey1",
+    "zoho",
+    "protonmail",
 ];
 
 /// What an audit is told besides the domain.
@@ -38,14 +57,22 @@ impl Default for AuditOptions {
         AuditOptions {
             sending_ips: Vec::new(),
             selectors: Vec::new(),
-            discovery_selectors: DISCOVERY_SELECTORS.iter().map(|s| (*s).to_owned()).collect(),
+            discovery_selectors: DISCOVERY_SELECTORS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             retry_backoff: Duration::from_millis(200),
         }
     }
 }
 
 /// Every check for `domain`, in a stable order.
-pub async fn run_all(lookup: &Lookup<'_>, domain: &str, selectors: &[String], options: &AuditOptions) -> Vec<Check> {
+pub async fn run_all(
+    lookup: &Lookup<'_>,
+    domain: &str,
+    selectors: &[String],
+    options: &AuditOptions,
+) -> Vec<Check> {
     let (existence, ptr, dkim, optional) = futures::join!(
         domain::check(lookup, domain),
         ptr::check(lookup, &options.sending_ips),

@@ -54,13 +54,33 @@ pub fn looks_generic(host: &str, ip: IpAddr) -> bool {
         }
     }
     const WORDS: &[&str] = &[
-        "dynamic", "dyn", "dhcp", "pool", "dsl", "adsl", "vdsl", "xdsl", "cable", "ppp", "pppoe", "dialup", "dial",
-        "broadband", "residential", "customer", "cust", "client", "unassigned", "generic",
+        "dynamic",
+        "dyn",
+        "dhcp",
+        "pool",
+        "dsl",
+        "adsl",
+        "vdsl",
+        "xdsl",
+        "cable",
+        "ppp",
+        "pppoe",
+        "dialup",
+        "dial",
+        "broadband",
+        "residential",
+        "customer",
+        "cust",
+        "client",
+        "unassigned",
+        "generic",
     ];
     let labels: Vec<&str> = host.split('.').collect();
     let leading = &labels[..labels.len().saturating_sub(2)];
     leading.iter().any(|label| {
-        label.split(|c: char| !c.is_ascii_alphabetic()).any(|word| WORDS.contains(&word))
+        label
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .any(|word| WORDS.contains(&word))
     })
 }
 
@@ -87,13 +107,21 @@ async fn check_one(lookup: &Lookup<'_>, ip: IpAddr) -> Check {
                 .evidence(json!({ "ip": ip.to_string(), "reverse_name": reverse, "error": error_evidence(&e) }));
         }
     };
-    let names: Vec<String> = answer.names().take(MAX_PTR_NAMES).map(str::to_owned).collect();
+    let names: Vec<String> = answer
+        .names()
+        .take(MAX_PTR_NAMES)
+        .map(str::to_owned)
+        .collect();
     if names.is_empty() {
         return Check::new("ptr.fcrdns", Category::Ptr, Status::Fail, RULES, format!("{ip} has no PTR record"))
             .evidence(json!({ "ip": ip.to_string(), "reverse_name": reverse, "ptr": [] }))
             .fix(format!("ask whoever runs {ip} (hosting provider or ISP) to set its PTR record to the server's host name, and give that name an address record pointing to {ip}"));
     }
-    let rtype = if ip.is_ipv4() { RecordType::A } else { RecordType::Aaaa };
+    let rtype = if ip.is_ipv4() {
+        RecordType::A
+    } else {
+        RecordType::Aaaa
+    };
     let forward = futures::future::join_all(names.iter().map(|n| lookup.get(n, rtype))).await;
     let mut confirmed = None;
     let mut unknown = None;
@@ -101,8 +129,15 @@ async fn check_one(lookup: &Lookup<'_>, ip: IpAddr) -> Check {
     for (name, result) in names.iter().zip(&forward) {
         match result {
             Ok(a) => {
-                let addrs: Vec<IpAddr> = a.ipv4().map(IpAddr::V4).chain(a.ipv6().map(IpAddr::V6)).collect();
-                seen.insert(name.clone(), json!(addrs.iter().map(|x| x.to_string()).collect::<Vec<_>>()));
+                let addrs: Vec<IpAddr> = a
+                    .ipv4()
+                    .map(IpAddr::V4)
+                    .chain(a.ipv6().map(IpAddr::V6))
+                    .collect();
+                seen.insert(
+                    name.clone(),
+                    json!(addrs.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+                );
                 if confirmed.is_none() && addrs.contains(&ip) {
                     confirmed = Some(name.clone());
                 }
@@ -113,7 +148,8 @@ async fn check_one(lookup: &Lookup<'_>, ip: IpAddr) -> Check {
             }
         }
     }
-    let evidence = json!({ "ip": ip.to_string(), "reverse_name": reverse, "ptr": names, "forward": seen });
+    let evidence =
+        json!({ "ip": ip.to_string(), "reverse_name": reverse, "ptr": names, "forward": seen });
     match (confirmed, unknown) {
         (Some(host), _) if looks_generic(&host, ip) => Check::new(
             "ptr.fcrdns",
@@ -158,7 +194,10 @@ mod tests {
 
     #[test]
     fn reverse_names() {
-        assert_eq!(reverse_name("192.0.2.5".parse().unwrap()), "5.2.0.192.in-addr.arpa");
+        assert_eq!(
+            reverse_name("192.0.2.5".parse().unwrap()),
+            "5.2.0.192.in-addr.arpa"
+        );
         let v6 = reverse_name("2001:db8::1".parse().unwrap());
         assert!(v6.starts_with("1.0.0.0.0.0.0.0."), "{v6}");
         assert!(v6.ends_with("8.b.d.0.1.0.0.2.ip6.arpa"), "{v6}");
@@ -172,7 +211,10 @@ mod tests {
         assert!(looks_generic("dsl-pool.isp.example", ip));
         assert!(looks_generic("cpe-001002003004.isp.example", ip));
         assert!(!looks_generic("mail.example.com", ip));
-        assert!(!looks_generic("mx1.dynamic.example", ip), "the registered domain itself is not judged");
+        assert!(
+            !looks_generic("mx1.dynamic.example", ip),
+            "the registered domain itself is not judged"
+        );
         assert!(!looks_generic("outbound-3.mailer.example", ip));
     }
 }

@@ -23,7 +23,10 @@ fn tag_list(record: &str) -> Result<Vec<(String, String)>, String> {
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(format!("'{k}' is not a tag name"));
         }
-        if tags.iter().any(|(seen, _): &(String, String)| seen.eq_ignore_ascii_case(k)) {
+        if tags
+            .iter()
+            .any(|(seen, _): &(String, String)| seen.eq_ignore_ascii_case(k))
+        {
             return Err(format!("tag '{k}' appears twice"));
         }
         tags.push((k.to_ascii_lowercase(), v.trim().to_owned()));
@@ -32,7 +35,9 @@ fn tag_list(record: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 fn get<'a>(tags: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    tags.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    tags.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Finds the records starting with `version` (case-sensitive prefix, as the RFCs require).
@@ -46,8 +51,9 @@ async fn records(
         .await?
         .into_iter()
         .filter(|t| {
-            t.strip_prefix(version)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(';') || rest.starts_with(' '))
+            t.strip_prefix(version).is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with(';') || rest.starts_with(' ')
+            })
         })
         .collect())
 }
@@ -63,18 +69,31 @@ async fn one_record(
     judge: impl FnOnce(&str) -> Result<(Status, String, Option<String>), String>,
 ) -> Check {
     match records(lookup, &name, version).await {
-        Err(e) => Check::new(id, category, Status::Unknown, &[], format!("the {what} lookup failed ({})", e.kind))
-            .evidence(error_evidence(&e)),
-        Ok(found) if found.is_empty() => {
-            Check::new(id, category, Status::Skip, &[], format!("no {what} record at {name} (optional)"))
-                .evidence(json!({ "name": name, "records": [] }))
-        }
+        Err(e) => Check::new(
+            id,
+            category,
+            Status::Unknown,
+            &[],
+            format!("the {what} lookup failed ({})", e.kind),
+        )
+        .evidence(error_evidence(&e)),
+        Ok(found) if found.is_empty() => Check::new(
+            id,
+            category,
+            Status::Skip,
+            &[],
+            format!("no {what} record at {name} (optional)"),
+        )
+        .evidence(json!({ "name": name, "records": [] })),
         Ok(found) if found.len() > 1 => Check::new(
             id,
             category,
             Status::Fail,
             &[],
-            format!("{} {what} records at {name}; receivers treat that as none", found.len()),
+            format!(
+                "{} {what} records at {name}; receivers treat that as none",
+                found.len()
+            ),
         )
         .evidence(json!({ "name": name, "records": found }))
         .fix(format!("keep exactly one {version} record at {name}")),
@@ -88,9 +107,15 @@ async fn one_record(
                         None => check,
                     }
                 }
-                Err(why) => Check::new(id, category, Status::Fail, &[], format!("the {what} record is invalid: {why}"))
-                    .evidence(evidence)
-                    .fix(format!("correct the {what} record at {name}")),
+                Err(why) => Check::new(
+                    id,
+                    category,
+                    Status::Fail,
+                    &[],
+                    format!("the {what} record is invalid: {why}"),
+                )
+                .evidence(evidence)
+                .fix(format!("correct the {what} record at {name}")),
             }
         }
     }
@@ -106,7 +131,11 @@ pub fn judge_mta_sts(record: &str) -> Result<(Status, String, Option<String>), S
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!("id '{id}' must be 1 to 32 letters or digits"));
     }
-    Ok((Status::Pass, format!("MTA-STS record valid (id={id}); the policy file is not fetched"), None))
+    Ok((
+        Status::Pass,
+        format!("MTA-STS record valid (id={id}); the policy file is not fetched"),
+        None,
+    ))
 }
 
 /// RFC 8460 §3: `v=TLSRPTv1; rua=<mailto: or https: URIs, comma-separated>`.
@@ -123,10 +152,16 @@ pub fn judge_tls_rpt(record: &str) -> Result<(Status, String, Option<String>), S
             .is_some_and(|a| a.contains('@') && !a.starts_with('@') && !a.ends_with('@'))
             || uri.strip_prefix("https://").is_some_and(|h| !h.is_empty());
         if !ok {
-            return Err(format!("rua destination '{uri}' is neither mailto:ADDRESS nor https://URL"));
+            return Err(format!(
+                "rua destination '{uri}' is neither mailto:ADDRESS nor https://URL"
+            ));
         }
     }
-    Ok((Status::Pass, format!("TLS-RPT record valid, {} destination(s)", uris.len()), None))
+    Ok((
+        Status::Pass,
+        format!("TLS-RPT record valid, {} destination(s)", uris.len()),
+        None,
+    ))
 }
 
 /// BIMI (draft-brand-indicators-for-message-identification §4.2): `v=BIMI1; l=<https SVG>;
@@ -144,7 +179,11 @@ pub fn judge_bimi(record: &str) -> Result<(Status, String, Option<String>), Stri
         }
     }
     if l.is_empty() && a.is_empty() {
-        return Ok((Status::Pass, "BIMI record declines to show a logo".into(), None));
+        return Ok((
+            Status::Pass,
+            "BIMI record declines to show a logo".into(),
+            None,
+        ));
     }
     if l.is_empty() {
         return Err("a= is given without a logo in l=".into());
@@ -156,15 +195,43 @@ pub fn judge_bimi(record: &str) -> Result<(Status, String, Option<String>), Stri
             Some("obtain a VMC or CMC and publish its URL in a=".into()),
         ));
     }
-    Ok((Status::Pass, "BIMI record valid, with a logo and a mark certificate".into(), None))
+    Ok((
+        Status::Pass,
+        "BIMI record valid, with a logo and a mark certificate".into(),
+        None,
+    ))
 }
 
 /// `mta-sts.record`, `tls-rpt.record` and `bimi.record`.
 pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
     let (sts, rpt, bimi) = futures::join!(
-        one_record(lookup, "mta-sts.record", Category::MtaSts, format!("_mta-sts.{domain}"), "v=STSv1", "MTA-STS", judge_mta_sts),
-        one_record(lookup, "tls-rpt.record", Category::TlsRpt, format!("_smtp._tls.{domain}"), "v=TLSRPTv1", "TLS-RPT", judge_tls_rpt),
-        one_record(lookup, "bimi.record", Category::Bimi, format!("default._bimi.{domain}"), "v=BIMI1", "BIMI", judge_bimi),
+        one_record(
+            lookup,
+            "mta-sts.record",
+            Category::MtaSts,
+            format!("_mta-sts.{domain}"),
+            "v=STSv1",
+            "MTA-STS",
+            judge_mta_sts
+        ),
+        one_record(
+            lookup,
+            "tls-rpt.record",
+            Category::TlsRpt,
+            format!("_smtp._tls.{domain}"),
+            "v=TLSRPTv1",
+            "TLS-RPT",
+            judge_tls_rpt
+        ),
+        one_record(
+            lookup,
+            "bimi.record",
+            Category::Bimi,
+            format!("default._bimi.{domain}"),
+            "v=BIMI1",
+            "BIMI",
+            judge_bimi
+        ),
     );
     vec![sts, rpt, bimi]
 }
@@ -175,25 +242,63 @@ mod tests {
 
     #[test]
     fn mta_sts_syntax() {
-        assert_eq!(judge_mta_sts("v=STSv1; id=20260101T000000").unwrap().0, Status::Pass);
-        assert!(judge_mta_sts("v=STSv1;").unwrap_err().contains("id tag is missing"));
-        assert!(judge_mta_sts("v=STSv1; id=has-dash").unwrap_err().contains("'has-dash'"));
+        assert_eq!(
+            judge_mta_sts("v=STSv1; id=20260101T000000").unwrap().0,
+            Status::Pass
+        );
+        assert!(
+            judge_mta_sts("v=STSv1;")
+                .unwrap_err()
+                .contains("id tag is missing")
+        );
+        assert!(
+            judge_mta_sts("v=STSv1; id=has-dash")
+                .unwrap_err()
+                .contains("'has-dash'")
+        );
         assert!(judge_mta_sts("id=1; v=STSv1").is_err());
     }
 
     #[test]
     fn tls_rpt_syntax() {
-        assert_eq!(judge_tls_rpt("v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example/x").unwrap().0, Status::Pass);
+        assert_eq!(
+            judge_tls_rpt("v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example/x")
+                .unwrap()
+                .0,
+            Status::Pass
+        );
         assert!(judge_tls_rpt("v=TLSRPTv1").unwrap_err().contains("rua"));
-        assert!(judge_tls_rpt("v=TLSRPTv1; rua=tls@example.com").unwrap_err().contains("'tls@example.com'"));
+        assert!(
+            judge_tls_rpt("v=TLSRPTv1; rua=tls@example.com")
+                .unwrap_err()
+                .contains("'tls@example.com'")
+        );
     }
 
     #[test]
     fn bimi_syntax() {
         assert_eq!(judge_bimi("v=BIMI1; l=; a=;").unwrap().0, Status::Pass);
-        assert_eq!(judge_bimi("v=BIMI1; l=https://x.example/logo.svg").unwrap().0, Status::Warn);
-        assert_eq!(judge_bimi("v=BIMI1; l=https://x.example/l.svg; a=https://x.example/v.pem").unwrap().0, Status::Pass);
-        assert!(judge_bimi("v=BIMI1; l=http://x.example/l.svg").unwrap_err().contains("https"));
-        assert!(judge_bimi("v=BIMI1; l=x; l=y").unwrap_err().contains("twice"));
+        assert_eq!(
+            judge_bimi("v=BIMI1; l=https://x.example/logo.svg")
+                .unwrap()
+                .0,
+            Status::Warn
+        );
+        assert_eq!(
+            judge_bimi("v=BIMI1; l=https://x.example/l.svg; a=https://x.example/v.pem")
+                .unwrap()
+                .0,
+            Status::Pass
+        );
+        assert!(
+            judge_bimi("v=BIMI1; l=http://x.example/l.svg")
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(
+            judge_bimi("v=BIMI1; l=x; l=y")
+                .unwrap_err()
+                .contains("twice")
+        );
     }
 }

@@ -149,6 +149,12 @@ impl DmarcVerdict {
         method
     }
 
+    /// The verdict for a message without a usable Author Domain (no From, several, or no
+    /// address in it): DMARC cannot be applied (RFC 9989 §5.3.1), reported as `permerror`.
+    pub fn without_author(reason: String, method: OrgDomainMethod) -> Self {
+        Self::early(DmarcResult::PermError, reason, "", method)
+    }
+
     fn early(
         result: DmarcResult,
         reason: String,

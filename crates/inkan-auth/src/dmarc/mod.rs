@@ -5,12 +5,14 @@
 //!
 //! The vocabulary shared by those three lives here.
 
+mod author;
 mod evaluate;
 mod orgdomain;
 mod record;
 
 use serde::Serialize;
 
+pub use author::{AuthorError, author_domain};
 pub use evaluate::{
     DkimIdentifier, DmarcInput, DmarcVerdict, IdentifierCheck, PolicySource, SpfIdentifier,
     SpfScope, evaluate,

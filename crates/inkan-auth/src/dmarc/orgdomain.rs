@@ -226,17 +226,17 @@ pub(crate) fn normalize_domain(domain: &str) -> Result<String, DmarcError> {
         domain: domain.to_owned(),
         why: why.to_owned(),
     };
-    let name = domain
+    let mut name = domain
         .strip_suffix('.')
         .unwrap_or(domain)
         .to_ascii_lowercase();
     if name.is_empty() {
         return Err(invalid("empty"));
     }
+    // RFC 9989 §5.3.1: U-labels are converted to A-labels before anything else.
     if !name.is_ascii() {
-        return Err(invalid(
-            "not ASCII (an internationalized name must be given as A-labels)",
-        ));
+        name = idna::domain_to_ascii(&name)
+            .map_err(|_| invalid("not a valid internationalized domain name"))?;
     }
     if name.len() > 253 {
         return Err(invalid("longer than 253 bytes"));
@@ -483,11 +483,15 @@ mod tests {
             ".",
             "a..b",
             "exa mple.com",
-            "\u{e9}.com",
+            "\u{e9}\u{2028}.com",
             &format!("{}.com", "a".repeat(64)),
         ] {
             assert!(normalize_domain(bad).is_err(), "{bad:?}");
         }
         assert_eq!(normalize_domain("EXAMPLE.com.").unwrap(), "example.com");
+        assert_eq!(
+            normalize_domain("B\u{fc}cher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
     }
 }

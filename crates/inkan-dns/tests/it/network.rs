@@ -302,3 +302,67 @@ async fn invalid_names_are_not_sent() {
     assert_eq!(err.kind, FailureKind::InvalidName);
     assert_eq!(server.query_count(), 0);
 }
+
+/// N identical questions in flight at once through the cache reach the server as one query,
+/// and a repeat within the TTL does not reach it at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_questions_reach_the_server_once() {
+    let server = DnsServer::start(zone()).unwrap();
+    let cached = std::sync::Arc::new(inkan_dns::CachingResolver::new(resolver(
+        &server,
+        Duration::from_secs(5),
+    )));
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let cached = std::sync::Arc::clone(&cached);
+            tokio::spawn(async move { cached.lookup("example.test", RecordType::Txt).await })
+        })
+        .collect();
+    for task in tasks {
+        let answer = task.await.unwrap().unwrap();
+        assert_eq!(
+            answer.txt().next().unwrap().concat_lossy(),
+            "v=spf1 ip4:192.0.2.0/24 include:_spf.example.test -all"
+        );
+    }
+    assert_eq!(server.query_count_for("example.test", RecordType::Txt), 1);
+    cached
+        .lookup("example.test", RecordType::Txt)
+        .await
+        .unwrap();
+    assert_eq!(server.query_count(), 1);
+    // Negative answers are cached too (RFC 2308).
+    for _ in 0..3 {
+        assert!(matches!(
+            cached.lookup("nope.example.test", RecordType::Txt).await,
+            Ok(Answer::NxDomain { .. })
+        ));
+    }
+    assert_eq!(
+        server.query_count_for("nope.example.test", RecordType::Txt),
+        1
+    );
+}
+
+/// A server started from master-file text serves what the file says.
+#[tokio::test]
+async fn server_from_zone_text() {
+    let text = "$ORIGIN zone.test.\n$TTL 60\n@ IN SOA ns hostmaster 1 2 3 4 30\n@ IN TXT \"a\" \"b\"\nmail IN MX 5 @\n";
+    let server = DnsServer::from_zone_text(text, None, "inline").unwrap();
+    let net = resolver(&server, Duration::from_secs(5));
+    let txt = net.lookup("zone.test", RecordType::Txt).await.unwrap();
+    assert_eq!(txt.records()[0].ttl, 60);
+    assert_eq!(
+        txt.txt().next().unwrap().strings(),
+        &[b"a".to_vec(), b"b".to_vec()]
+    );
+    let mx = net.lookup("mail.zone.test", RecordType::Mx).await.unwrap();
+    assert_eq!(mx.names().collect::<Vec<_>>(), vec!["zone.test"]);
+    assert_eq!(
+        net.lookup("other.zone.test", RecordType::A).await.unwrap(),
+        Answer::NxDomain { ttl: 30 }
+    );
+    let err =
+        DnsServer::from_zone_text("@ IN BOGUS x\n", Some("zone.test"), "bad.zone").unwrap_err();
+    assert!(err.to_string().contains("bad.zone"), "{err}");
+}

@@ -24,9 +24,21 @@ pub struct DnsCommand {
 impl DnsCommand {
     /// Looks the name up and prints what came back. Exit 0 for records, 1 for NXDOMAIN or
     /// NODATA, 2 when DNS gave no answer.
-    pub async fn run(self, globals: &GlobalArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
         let resolver = crate::resolver::build(globals)?;
+        let started = std::time::Instant::now();
         let result = resolver.lookup(&self.name, self.rtype).await;
+        if globals.verbose > 0 {
+            eprintln!(
+                "; asked {} in {} ms",
+                crate::resolver::describe(globals),
+                started.elapsed().as_millis()
+            );
+        }
         let exit = match &result {
             Ok(Answer::Records(_)) => Exit::Pass,
             Ok(Answer::NxDomain { .. } | Answer::NoData { .. }) => Exit::Findings,
@@ -111,14 +123,29 @@ fn write_text(
             let plural = if count == 1 { "" } else { "s" };
             writeln!(out, "{shown} {rtype}: {painted} ({count} record{plural})")?;
             if !set.cname_chain.is_empty() {
-                writeln!(out, "; via CNAME {shown} -> {}", set.cname_chain.join(" -> "))?;
+                writeln!(
+                    out,
+                    "; via CNAME {shown} -> {}",
+                    set.cname_chain.join(" -> ")
+                )?;
             }
             for record in &set.records {
-                writeln!(out, "{}.\t{}\t{}\t{}", record.name, record.ttl, record.data.record_type(), record.data)?;
+                writeln!(
+                    out,
+                    "{}.\t{}\t{}\t{}",
+                    record.name,
+                    record.ttl,
+                    record.data.record_type(),
+                    record.data
+                )?;
                 if let RData::Txt(txt) | RData::Spf(txt) = &record.data
                     && txt.strings().len() != 1
                 {
-                    writeln!(out, ";   joined: {}", RData::Txt(Txt::new(vec![txt.concat()])))?;
+                    writeln!(
+                        out,
+                        ";   joined: {}",
+                        RData::Txt(Txt::new(vec![txt.concat()]))
+                    )?;
                 }
             }
         }
@@ -165,13 +192,26 @@ impl<'a> Report<'a> {
     fn new(name: &'a str, rtype: RecordType, result: &Result<Answer, DnsError>) -> Self {
         let name = name.strip_suffix('.').unwrap_or(name);
         let (records, cname_chain, negative_ttl, error) = match result {
-            Ok(Answer::Records(set)) => {
-                (set.records.iter().map(JsonRecord::new).collect(), set.cname_chain.clone(), None, None)
+            Ok(Answer::Records(set)) => (
+                set.records.iter().map(JsonRecord::new).collect(),
+                set.cname_chain.clone(),
+                None,
+                None,
+            ),
+            Ok(Answer::NxDomain { ttl } | Answer::NoData { ttl }) => {
+                (vec![], vec![], Some(*ttl), None)
             }
-            Ok(Answer::NxDomain { ttl } | Answer::NoData { ttl }) => (vec![], vec![], Some(*ttl), None),
             Err(err) => (vec![], vec![], None, Some(err.to_string())),
         };
-        Report { name, rtype: rtype.as_str(), status: status(result), negative_ttl, records, cname_chain, error }
+        Report {
+            name,
+            rtype: rtype.as_str(),
+            status: status(result),
+            negative_ttl,
+            records,
+            cname_chain,
+            error,
+        }
     }
 }
 
@@ -179,7 +219,12 @@ impl JsonRecord {
     fn new(record: &Record) -> Self {
         let (strings, text) = match &record.data {
             RData::Txt(txt) | RData::Spf(txt) => (
-                Some(txt.strings().iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect()),
+                Some(
+                    txt.strings()
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect(),
+                ),
                 Some(txt.concat_lossy()),
             ),
             _ => (None, None),
@@ -206,7 +251,11 @@ mod tests {
     fn found() -> Result<Answer, DnsError> {
         let txt = Txt::new(vec![b"v=spf1 ".to_vec(), b"-all".to_vec()]);
         Ok(Answer::Records(Arc::new(RecordSet {
-            records: vec![Record { name: "b.test".into(), ttl: 60, data: RData::Txt(txt) }],
+            records: vec![Record {
+                name: "b.test".into(),
+                ttl: 60,
+                data: RData::Txt(txt),
+            }],
             cname_chain: vec!["b.test".into()],
         })))
     }
@@ -228,25 +277,54 @@ mod tests {
 
     #[test]
     fn text_names_absence_and_failure_in_dns_words() {
-        assert_eq!(text(&Ok(Answer::NxDomain { ttl: 30 }), false), "a.test TXT: NXDOMAIN (negative TTL 30)\n");
-        assert_eq!(text(&Ok(Answer::NoData { ttl: 5 }), false), "a.test TXT: NODATA (negative TTL 5)\n");
-        let timeout = Err(DnsError::new(FailureKind::Timeout, "a.test", RecordType::Txt, "no answer"));
+        assert_eq!(
+            text(&Ok(Answer::NxDomain { ttl: 30 }), false),
+            "a.test TXT: NXDOMAIN (negative TTL 30)\n"
+        );
+        assert_eq!(
+            text(&Ok(Answer::NoData { ttl: 5 }), false),
+            "a.test TXT: NODATA (negative TTL 5)\n"
+        );
+        let timeout = Err(DnsError::new(
+            FailureKind::Timeout,
+            "a.test",
+            RecordType::Txt,
+            "no answer",
+        ));
         assert_eq!(text(&timeout, false), "a.test TXT: timeout\n");
-        let servfail = Err(DnsError::new(FailureKind::ServFail, "a.test", RecordType::Txt, "SERVFAIL"));
-        assert_eq!(text(&servfail, true), "a.test TXT: \x1b[1;31mSERVFAIL\x1b[0m\n");
+        let servfail = Err(DnsError::new(
+            FailureKind::ServFail,
+            "a.test",
+            RecordType::Txt,
+            "SERVFAIL",
+        ));
+        assert_eq!(
+            text(&servfail, true),
+            "a.test TXT: \x1b[1;31mSERVFAIL\x1b[0m\n"
+        );
     }
 
     #[test]
     fn json_keeps_strings_and_status() {
-        let report = serde_json::to_value(Report::new("a.test.", RecordType::Txt, &found())).unwrap();
+        let report =
+            serde_json::to_value(Report::new("a.test.", RecordType::Txt, &found())).unwrap();
         assert_eq!(report["name"], "a.test");
         assert_eq!(report["status"], "found");
-        assert_eq!(report["records"][0]["strings"], serde_json::json!(["v=spf1 ", "-all"]));
+        assert_eq!(
+            report["records"][0]["strings"],
+            serde_json::json!(["v=spf1 ", "-all"])
+        );
         assert_eq!(report["records"][0]["text"], "v=spf1 -all");
         assert_eq!(report["cname_chain"], serde_json::json!(["b.test"]));
         assert!(report.get("error").is_none());
-        let timeout = Err(DnsError::new(FailureKind::Timeout, "a.test", RecordType::Txt, "no answer"));
-        let report = serde_json::to_value(Report::new("a.test", RecordType::Txt, &timeout)).unwrap();
+        let timeout = Err(DnsError::new(
+            FailureKind::Timeout,
+            "a.test",
+            RecordType::Txt,
+            "no answer",
+        ));
+        let report =
+            serde_json::to_value(Report::new("a.test", RecordType::Txt, &timeout)).unwrap();
         assert_eq!(report["status"], "timeout");
         assert_eq!(report["records"], serde_json::json!([]));
         assert!(report["error"].as_str().unwrap().contains("no answer"));

@@ -61,7 +61,7 @@ impl Fixture {
         }
     }
 
-    fn over_network(&self, args: &[&str]) -> Run {
+    fn with_nameserver(&self, args: &[&str]) -> Run {
         let addr = self.server.addr().to_string();
         let mut all = vec!["dns"];
         all.extend_from_slice(args);
@@ -69,7 +69,7 @@ impl Fixture {
         inkan(&all)
     }
 
-    fn from_file(&self, args: &[&str]) -> Run {
+    fn with_zone_file(&self, args: &[&str]) -> Run {
         let zone = self.zone_file.to_str().unwrap();
         let mut all = vec!["dns"];
         all.extend_from_slice(args);
@@ -97,8 +97,8 @@ fn zone_file_and_nameserver_show_the_same_answers() {
         &["host.example.test", "MX"],
     ];
     for question in questions {
-        let file = fx.from_file(question);
-        let net = fx.over_network(question);
+        let file = fx.with_zone_file(question);
+        let net = fx.with_nameserver(question);
         assert_eq!(
             net.stdout, file.stdout,
             "{question:?}\nnetwork stderr: {}",
@@ -108,8 +108,8 @@ fn zone_file_and_nameserver_show_the_same_answers() {
         let mut json_question = question.to_vec();
         json_question.extend_from_slice(&["--format", "json"]);
         assert_eq!(
-            fx.over_network(&json_question).json(),
-            fx.from_file(&json_question).json(),
+            fx.with_nameserver(&json_question).json(),
+            fx.with_zone_file(&json_question).json(),
             "{question:?}"
         );
     }
@@ -122,7 +122,7 @@ fn zone_file_and_nameserver_show_the_same_answers() {
 #[test]
 fn found_records_print_with_ttl_and_exit_0() {
     let fx = Fixture::new();
-    let run = fx.over_network(&["example.test"]);
+    let run = fx.with_nameserver(&["example.test"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -130,7 +130,7 @@ fn found_records_print_with_ttl_and_exit_0() {
          example.test.\t300\tTXT\t\"v=spf1 ip4:192.0.2.0/24 \" \"-all\"\n\
          ;   joined: \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
     );
-    let www = fx.over_network(&["WWW.example.test.", "A"]);
+    let www = fx.with_nameserver(&["WWW.example.test.", "A"]);
     assert_eq!(www.code, 0);
     assert!(
         www.stdout
@@ -147,18 +147,18 @@ fn found_records_print_with_ttl_and_exit_0() {
 #[test]
 fn nxdomain_and_nodata_exit_1() {
     let fx = Fixture::new();
-    let nx = fx.over_network(&["nope.example.test"]);
+    let nx = fx.with_nameserver(&["nope.example.test"]);
     assert_eq!(
         (nx.code, nx.stdout.as_str()),
         (1, "nope.example.test TXT: NXDOMAIN (negative TTL 120)\n")
     );
-    let nodata = fx.over_network(&["mx1.example.test", "TXT"]);
+    let nodata = fx.with_nameserver(&["mx1.example.test", "TXT"]);
     assert_eq!(
         (nodata.code, nodata.stdout.as_str()),
         (1, "mx1.example.test TXT: NODATA (negative TTL 120)\n")
     );
     let json = fx
-        .over_network(&["nope.example.test", "--format", "json"])
+        .with_nameserver(&["nope.example.test", "--format", "json"])
         .json();
     assert_eq!(json["status"], "nxdomain");
     assert_eq!(json["negative_ttl"], 120);
@@ -170,7 +170,7 @@ fn nxdomain_and_nodata_exit_1() {
 fn silence_says_timeout_within_the_timeout_and_exits_2() {
     let fx = Fixture::new();
     let started = Instant::now();
-    let run = fx.over_network(&["timeout.example.test", "--timeout", "1"]);
+    let run = fx.with_nameserver(&["timeout.example.test", "--timeout", "1"]);
     let elapsed = started.elapsed();
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(run.stdout, "timeout.example.test TXT: timeout\n");
@@ -192,7 +192,7 @@ fn silence_says_timeout_within_the_timeout_and_exits_2() {
 #[test]
 fn servfail_exits_2_and_is_never_absence() {
     let fx = Fixture::new();
-    let run = fx.over_network(&["servfail.example.test", "A"]);
+    let run = fx.with_nameserver(&["servfail.example.test", "A"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "servfail.example.test A: SERVFAIL\n");
     assert!(
@@ -201,7 +201,7 @@ fn servfail_exits_2_and_is_never_absence() {
         "{}",
         run.stderr
     );
-    let json = fx.over_network(&["servfail.example.test", "A", "--format", "json"]);
+    let json = fx.with_nameserver(&["servfail.example.test", "A", "--format", "json"]);
     assert_eq!(json.code, 2);
     assert_eq!(json.json()["status"], "servfail");
 }
@@ -210,7 +210,7 @@ fn servfail_exits_2_and_is_never_absence() {
 #[test]
 fn json_shape_is_stable() {
     let fx = Fixture::new();
-    let run = fx.from_file(&["www.example.test", "A", "--format", "json"]);
+    let run = fx.with_zone_file(&["www.example.test", "A", "--format", "json"]);
     assert_eq!(run.code, 0);
     assert_eq!(
         run.json(),
@@ -222,7 +222,9 @@ fn json_shape_is_stable() {
             "cname_chain": ["web.example.test", "host.example.test"],
         })
     );
-    let txt = fx.from_file(&["example.test", "--format", "json"]).json();
+    let txt = fx
+        .with_zone_file(&["example.test", "--format", "json"])
+        .json();
     let record: &Value = &txt["records"][0];
     assert_eq!(
         record["strings"],
@@ -230,7 +232,7 @@ fn json_shape_is_stable() {
     );
     assert_eq!(record["text"], "v=spf1 ip4:192.0.2.0/24 -all");
     assert_eq!(record["data"], "\"v=spf1 ip4:192.0.2.0/24 \" \"-all\"");
-    let timeout = fx.over_network(&[
+    let timeout = fx.with_nameserver(&[
         "timeout.example.test",
         "--timeout",
         "0.5",
@@ -246,9 +248,9 @@ fn json_shape_is_stable() {
 #[test]
 fn quiet_prints_nothing_on_success_but_still_reports_absence() {
     let fx = Fixture::new();
-    let ok = fx.from_file(&["example.test", "-q"]);
+    let ok = fx.with_zone_file(&["example.test", "-q"]);
     assert_eq!((ok.code, ok.stdout.as_str()), (0, ""));
-    let nx = fx.from_file(&["nope.example.test", "-q"]);
+    let nx = fx.with_zone_file(&["nope.example.test", "-q"]);
     assert_eq!(nx.code, 1);
     assert!(nx.stdout.contains("NXDOMAIN"));
 }
@@ -256,14 +258,14 @@ fn quiet_prints_nothing_on_success_but_still_reports_absence() {
 #[test]
 fn colour_follows_the_flag_and_no_color() {
     let fx = Fixture::new();
-    let always = fx.from_file(&["example.test", "--color", "always"]);
+    let always = fx.with_zone_file(&["example.test", "--color", "always"]);
     assert!(
         always.stdout.contains("\x1b[1;32mfound\x1b[0m"),
         "{:?}",
         always.stdout
     );
     // The harness sets NO_COLOR and stdout is a pipe: auto means no colour.
-    let auto = fx.from_file(&["example.test"]);
+    let auto = fx.with_zone_file(&["example.test"]);
     assert!(!auto.stdout.contains('\x1b'));
 }
 
@@ -309,4 +311,15 @@ fn completions_and_man_page_come_from_the_definitions() {
         &man.stdout[..200]
     );
     assert!(man.stdout.contains("nameserver"));
+}
+
+#[test]
+fn verbose_says_which_source_answered() {
+    let fx = Fixture::new();
+    let net = fx.with_nameserver(&["example.test", "-v"]);
+    assert_eq!(net.code, 0);
+    assert!(net.stderr.starts_with(&format!("; asked name servers {} in ", fx.server.addr())), "{}", net.stderr);
+    let file = fx.with_zone_file(&["example.test", "-v"]);
+    assert!(file.stderr.contains("; asked zone files ") && file.stderr.contains("example.test.zone"), "{}", file.stderr);
+    assert_eq!(net.stdout, file.stdout, "-v changes stderr only");
 }

@@ -34,7 +34,9 @@ fn bar(counts: &[u64], colors: &[&str]) -> String {
         for (n, color) in counts.iter().zip(colors) {
             let w = 300.0 * *n as f64 / total as f64;
             if w > 0.0 {
-                svg.push_str(&format!(r#"<rect x="{x:.2}" width="{w:.2}" height="14" fill="{color}"/>"#));
+                svg.push_str(&format!(
+                    r#"<rect x="{x:.2}" width="{w:.2}" height="14" fill="{color}"/>"#
+                ));
             }
             x += w;
         }
@@ -44,7 +46,11 @@ fn bar(counts: &[u64], colors: &[&str]) -> String {
 }
 
 fn pct(n: u64, total: u64) -> String {
-    if total == 0 { "–".into() } else { format!("{:.1}%", 100.0 * n as f64 / total as f64) }
+    if total == 0 {
+        "–".into()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / total as f64)
+    }
 }
 
 /// Writes the page.
@@ -111,7 +117,11 @@ pub fn write(
     }
     h.push_str("</tr>\n");
     for (id, counts) in &summary.checks {
-        h.push_str(&format!("<tr><td><code>{}</code></td><td>{}</td>", esc(id), bar(counts, &COLORS)));
+        h.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td>",
+            esc(id),
+            bar(counts, &COLORS)
+        ));
         for n in counts {
             h.push_str(&format!("<td class=\"n\">{n}</td>"));
         }
@@ -121,7 +131,9 @@ pub fn write(
 
     let worst = summary.worst();
     h.push_str(&format!("<h2>Worst domains</h2>\n<p>The {} domains with the most failed, then unknown, checks.</p>\n", worst.len()));
-    h.push_str("<table><tr><th>domain</th><th>fail</th><th>unknown</th><th>failed checks</th></tr>\n");
+    h.push_str(
+        "<table><tr><th>domain</th><th>fail</th><th>unknown</th><th>failed checks</th></tr>\n",
+    );
     for w in &worst {
         h.push_str(&format!(
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>\n",
@@ -131,7 +143,10 @@ pub fn write(
             esc(&w.failed.join(" "))
         ));
     }
-    h.push_str(&format!("</table>\n<p><small>Rule catalogue of {}.</small></p>\n</body></html>\n", esc(&catalogue.version)));
+    h.push_str(&format!(
+        "</table>\n<p><small>Rule catalogue of {}.</small></p>\n</body></html>\n",
+        esc(&catalogue.version)
+    ));
     out.write_all(h.as_bytes())
 }
 

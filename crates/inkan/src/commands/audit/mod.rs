@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use inkan_audit::{AuditOptions, Auditor, Catalogue, DomainInput, DomainReport, Status, Summary, Verdict};
+use inkan_audit::{
+    AuditOptions, Auditor, Catalogue, DomainInput, DomainReport, Status, Summary, Verdict,
+};
 use inkan_dns::{CacheConfig, CachingResolver, Resolver};
 use tokio::sync::mpsc;
 
@@ -69,7 +71,10 @@ fn parse_profile(s: &str) -> Result<String, String> {
         Ok(s.to_owned())
     } else {
         let known: Vec<&str> = catalogue.profiles.iter().map(|p| p.id.as_str()).collect();
-        Err(format!("unknown profile '{s}' (expected one of {})", known.join(", ")))
+        Err(format!(
+            "unknown profile '{s}' (expected one of {})",
+            known.join(", ")
+        ))
     }
 }
 
@@ -94,17 +99,25 @@ struct InputCounts {
 
 impl AuditCommand {
     /// Audits the domains and prints the reports.
-    pub async fn run(self, globals: &GlobalArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
         let catalogue = Catalogue::builtin();
         if self.list_rules {
             return list_rules(catalogue, globals.format, out);
         }
         let source = match (&self.domain_file, self.domains.is_empty()) {
-            (Some(_), false) => anyhow::bail!("give domains as arguments or with --domains, not both"),
+            (Some(_), false) => {
+                anyhow::bail!("give domains as arguments or with --domains, not both")
+            }
             (Some(p), true) if p.as_os_str() == "-" => Source::Stdin,
             (Some(p), true) => Source::File(p.clone()),
             (None, false) => Source::Args(self.domains.clone()),
-            (None, true) => anyhow::bail!("no domain to audit: give DOMAIN arguments or --domains FILE|-"),
+            (None, true) => {
+                anyhow::bail!("no domain to audit: give DOMAIN arguments or --domains FILE|-")
+            }
         };
         let total = match &source {
             Source::File(p) => Some(count_lines(p)?),
@@ -115,8 +128,10 @@ impl AuditCommand {
         // One cache for the whole fleet: provider SPF includes, report destinations and the
         // sending IPs' reverse names are asked once, not once per domain.
         let cache = CacheConfig::default().with_max_entries(CACHE_ENTRIES);
-        let resolver: Arc<dyn Resolver> =
-            Arc::new(CachingResolver::with_config(crate::resolver::build(globals)?, cache));
+        let resolver: Arc<dyn Resolver> = Arc::new(CachingResolver::with_config(
+            crate::resolver::build(globals)?,
+            cache,
+        ));
         let options = AuditOptions {
             sending_ips: self.sending_ips.clone(),
             selectors: self.selectors.clone(),
@@ -125,13 +140,22 @@ impl AuditCommand {
         };
         let auditor = Arc::new(Auditor::new(resolver, options));
 
-        let source_kind = if matches!(source, Source::Args(_)) { SourceKind::Args } else { SourceKind::List };
+        let source_kind = if matches!(source, Source::Args(_)) {
+            SourceKind::Args
+        } else {
+            SourceKind::List
+        };
         let counts = Arc::new(InputCounts::default());
         let (input_tx, input_rx) = mpsc::channel::<DomainInput>(4096);
         let reader = spawn_reader(source, input_tx, Arc::clone(&counts));
         let (report_tx, mut report_rx) = mpsc::channel::<DomainReport>(1024);
         let concurrency = self.concurrency as usize;
-        let runner = tokio::spawn(inkan_audit::run(Arc::clone(&auditor), input_rx, concurrency, report_tx));
+        let runner = tokio::spawn(inkan_audit::run(
+            Arc::clone(&auditor),
+            input_rx,
+            concurrency,
+            report_tx,
+        ));
 
         let started = Instant::now();
         let progress = Progress::new(total, globals.quiet);
@@ -151,7 +175,9 @@ impl AuditCommand {
         }
         progress.finish();
         runner.await.context("the audit runner stopped")?;
-        let reader_result = reader.join().map_err(|_| anyhow::anyhow!("the domain reader stopped"))?;
+        let reader_result = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the domain reader stopped"))?;
         if let Some(e) = write_error {
             return Err(e);
         }
@@ -159,22 +185,39 @@ impl AuditCommand {
         printer.finish(&summary, catalogue)?;
 
         let elapsed = started.elapsed();
-        eprintln!("{}", summary_line(&summary, &self.profile, counts.bad.load(Ordering::Relaxed), elapsed));
+        eprintln!(
+            "{}",
+            summary_line(
+                &summary,
+                &self.profile,
+                counts.bad.load(Ordering::Relaxed),
+                elapsed
+            )
+        );
         if summary.domains == 0 {
             anyhow::bail!("no domain was audited");
         }
         let [pass, _, _] = summary.profile_counts(&self.profile);
-        Ok(if pass == summary.domains { Exit::Pass } else { Exit::Findings })
+        Ok(if pass == summary.domains {
+            Exit::Pass
+        } else {
+            Exit::Findings
+        })
     }
 }
 
 /// Counts the lines of a file, for the progress bar's total.
 fn count_lines(path: &PathBuf) -> anyhow::Result<u64> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening domain list {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("opening domain list {}", path.display()))?;
     let mut reader = std::io::BufReader::new(file);
     let mut n = 0u64;
     let mut buf = Vec::new();
-    while reader.read_until(b'\n', &mut buf).with_context(|| format!("reading domain list {}", path.display()))? > 0 {
+    while reader
+        .read_until(b'\n', &mut buf)
+        .with_context(|| format!("reading domain list {}", path.display()))?
+        > 0
+    {
         let line = buf.trim_ascii();
         if !line.is_empty() && !line.starts_with(b"#") {
             n += 1;
@@ -214,7 +257,8 @@ fn spawn_reader(
             }
             Source::Stdin => Box::new(std::io::BufReader::new(std::io::stdin())),
             Source::File(path) => Box::new(std::io::BufReader::new(
-                std::fs::File::open(&path).with_context(|| format!("opening domain list {}", path.display()))?,
+                std::fs::File::open(&path)
+                    .with_context(|| format!("opening domain list {}", path.display()))?,
             )),
         };
         let mut buf = Vec::new();
@@ -222,7 +266,11 @@ fn spawn_reader(
         let mut line_no = 0;
         loop {
             buf.clear();
-            if reader.read_until(b'\n', &mut buf).context("reading the domain list")? == 0 {
+            if reader
+                .read_until(b'\n', &mut buf)
+                .context("reading the domain list")?
+                == 0
+            {
                 break;
             }
             line_no += 1;
@@ -244,7 +292,10 @@ struct Progress {
 impl Progress {
     fn new(total: Option<u64>, quiet: bool) -> Progress {
         if quiet || !std::io::stderr().is_terminal() {
-            return Progress { bar: None, failures: AtomicU64::new(0) };
+            return Progress {
+                bar: None,
+                failures: AtomicU64::new(0),
+            };
         }
         let bar = match total {
             Some(n) => indicatif::ProgressBar::new(n).with_style(
@@ -254,12 +305,17 @@ impl Progress {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             ),
             None => indicatif::ProgressBar::new_spinner().with_style(
-                indicatif::ProgressStyle::with_template("{spinner} {pos} domains  {per_sec}  {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {pos} domains  {per_sec}  {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             ),
         };
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
-        Progress { bar: Some(bar), failures: AtomicU64::new(0) }
+        Progress {
+            bar: Some(bar),
+            failures: AtomicU64::new(0),
+        }
     }
 
     fn tick(&self, failed: bool) {
@@ -282,12 +338,21 @@ impl Progress {
 /// One line for stderr: domains, verdict counts per profile, bad lines, time.
 fn summary_line(summary: &Summary, profile: &str, bad_lines: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { summary.domains as f64 / secs } else { 0.0 };
-    let mut line = format!("inkan audit: {} domains in {secs:.1}s ({rate:.0}/s)", summary.domains);
+    let rate = if secs > 0.0 {
+        summary.domains as f64 / secs
+    } else {
+        0.0
+    };
+    let mut line = format!(
+        "inkan audit: {} domains in {secs:.1}s ({rate:.0}/s)",
+        summary.domains
+    );
     let mut profiles: Vec<&(String, [u64; 3])> = summary.verdicts.iter().collect();
     profiles.sort_by_key(|(p, _)| p != profile);
     for (p, [pass, fail, unknown]) in profiles {
-        line.push_str(&format!("; {p}: {pass} pass, {fail} fail, {unknown} unknown"));
+        line.push_str(&format!(
+            "; {p}: {pass} pass, {fail} fail, {unknown} unknown"
+        ));
     }
     if bad_lines > 0 {
         line.push_str(&format!("; {bad_lines} bad input line(s) skipped"));
@@ -307,12 +372,21 @@ struct Printer<'a> {
 }
 
 impl<'a> Printer<'a> {
-    fn new(globals: &GlobalArgs, profile: &str, single: bool, out: &'a mut dyn std::io::Write) -> Printer<'a> {
+    fn new(
+        globals: &GlobalArgs,
+        profile: &str,
+        single: bool,
+        out: &'a mut dyn std::io::Write,
+    ) -> Printer<'a> {
         let color = globals.color.enabled(std::io::stdout().is_terminal());
         Printer {
             format: globals.format,
             out,
-            text: text::TextStyle { color, quiet: globals.quiet, verbose: globals.verbose > 0 },
+            text: text::TextStyle {
+                color,
+                quiet: globals.quiet,
+                verbose: globals.verbose > 0,
+            },
             profile: profile.to_owned(),
             written: 0,
             single,
@@ -329,18 +403,28 @@ impl<'a> Printer<'a> {
             Format::Json if self.single => crate::output::write_json(self.out, report)?,
             Format::Json => {
                 // Several domains: one array, written element by element as they come.
-                self.out.write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+                self.out
+                    .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
                 serde_json::to_writer_pretty(&mut *self.out, report)?;
             }
             Format::Csv => {
                 if self.written == 0 {
                     let catalogue = Catalogue::builtin();
-                    let profiles: Vec<&str> = catalogue.profiles.iter().map(|p| p.id.as_str()).collect();
-                    writeln!(self.out, "domain,{},fail,warn,unknown,failed_checks", profiles.join(","))?;
+                    let profiles: Vec<&str> =
+                        catalogue.profiles.iter().map(|p| p.id.as_str()).collect();
+                    writeln!(
+                        self.out,
+                        "domain,{},fail,warn,unknown,failed_checks",
+                        profiles.join(",")
+                    )?;
                 }
                 let verdicts: Vec<&str> = report.verdicts.iter().map(|(_, v)| v.as_str()).collect();
-                let failed: Vec<&str> =
-                    report.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id).collect();
+                let failed: Vec<&str> = report
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == Status::Fail)
+                    .map(|c| c.id)
+                    .collect();
                 writeln!(
                     self.out,
                     "{},{},{},{},{},{}",
@@ -371,18 +455,32 @@ impl<'a> Printer<'a> {
 }
 
 /// `--list-rules`: the catalogue as text or JSON.
-fn list_rules(catalogue: &Catalogue, format: Format, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+fn list_rules(
+    catalogue: &Catalogue,
+    format: Format,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
     match format {
         Format::Json | Format::Jsonl => crate::output::write_json(out, catalogue)?,
         _ => {
             for provider in &catalogue.providers {
-                writeln!(out, "{} — {}\n  bulk: {}", provider.name, provider.source, provider.bulk_threshold)?;
+                writeln!(
+                    out,
+                    "{} — {}\n  bulk: {}",
+                    provider.name, provider.source, provider.bulk_threshold
+                )?;
                 for rule in &provider.rules {
                     let state = match &rule.removed {
                         Some(date) => format!("removed {date}"),
                         None => format!("since {}", rule.added),
                     };
-                    writeln!(out, "  {:<34} {:<4} {:<10} {state}", rule.id, format!("{:?}", rule.scope).to_lowercase(), format!("{:?}", rule.evidence).to_lowercase())?;
+                    writeln!(
+                        out,
+                        "  {:<34} {:<4} {:<10} {state}",
+                        rule.id,
+                        format!("{:?}", rule.scope).to_lowercase(),
+                        format!("{:?}", rule.evidence).to_lowercase()
+                    )?;
                     writeln!(out, "      {}", rule.summary)?;
                     for change in &rule.history {
                         writeln!(out, "      {}: {}", change.date, change.change)?;

@@ -15,7 +15,11 @@ pub struct TextStyle {
 }
 
 fn paint(style: TextStyle, code: &str, text: &str) -> String {
-    if style.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }
 
 fn mark(status: Status) -> (&'static str, &'static str) {
@@ -51,7 +55,12 @@ pub fn write_report(
         .filter(|(p, _)| p != profile)
         .map(|(p, v)| format!("{p} {}", v.as_str()))
         .collect();
-    writeln!(out, "{}  {profile}: {}", paint(style, "1", &report.domain), verdict_word(style, main))?;
+    writeln!(
+        out,
+        "{}  {profile}: {}",
+        paint(style, "1", &report.domain),
+        verdict_word(style, main)
+    )?;
     if !style.quiet {
         writeln!(out, "  {}", paint(style, "2", &others.join(" · ")))?;
     }
@@ -75,7 +84,11 @@ pub fn write_report(
             writeln!(out, "      {} {fix}", paint(style, "36", "fix:"))?;
         }
         if style.verbose && !check.evidence.is_null() {
-            writeln!(out, "      {}", paint(style, "2", &check.evidence.to_string()))?;
+            writeln!(
+                out,
+                "      {}",
+                paint(style, "2", &check.evidence.to_string())
+            )?;
         }
     }
     writeln!(out)

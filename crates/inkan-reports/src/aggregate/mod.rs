@@ -1,0 +1,262 @@
+//! DMARC aggregate reports: RFC 9990 (namespace `urn:ietf:params:xml:ns:dmarc-2.0`), the
+//! RFC 7489 appendix C schema and the older draft schema, read by one lenient streaming
+//! reader. The header (`<version>`, `<report_metadata>`, `<policy_published>`) is read first;
+//! records are then pulled one at a time, so a report of a million records is never in
+//! memory whole.
+
+mod metadata;
+mod policy;
+mod record;
+mod value;
+pub(crate) mod xml;
+
+use std::io::BufRead;
+
+use serde::Serialize;
+
+pub use metadata::ReportMetadata;
+pub use policy::PolicyPublished;
+pub use record::{DkimAuth, Reason, Record, SpfAuth};
+
+use crate::error::ParseError;
+use crate::limits::Limits;
+use crate::warnings::Warnings;
+use xml::{Item, XmlPull};
+
+/// RFC 9990's XML namespace.
+pub const RFC9990_NAMESPACE: &str = "urn:ietf:params:xml:ns:dmarc-2.0";
+
+/// Which schema a report follows, judged from its namespace and elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schema {
+    /// RFC 9990 (its namespace, or elements only it has).
+    Rfc9990,
+    /// RFC 7489 appendix C.
+    Rfc7489,
+    /// The pre-RFC draft schema (`<version>0.1</version>`, no SPF scope).
+    Draft,
+}
+
+impl Schema {
+    /// The name used in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Schema::Rfc9990 => "rfc9990",
+            Schema::Rfc7489 => "rfc7489",
+            Schema::Draft => "draft",
+        }
+    }
+}
+
+/// Everything in a report before its first record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AggregateHeader {
+    /// The schema the report follows.
+    pub schema: Schema,
+    /// `<version>`, when present.
+    pub version: Option<String>,
+    /// `<report_metadata>`.
+    pub metadata: ReportMetadata,
+    /// `<policy_published>`.
+    pub policy: PolicyPublished,
+    /// Unknown top-level elements before the first record, as `path = value`.
+    pub extra: Vec<(String, String)>,
+}
+
+/// A streaming reader of one aggregate report: [`AggregateReader::header`] first, then
+/// [`AggregateReader::next_record`] until `None`, then [`AggregateReader::finish`].
+#[derive(Debug)]
+pub struct AggregateReader<R: BufRead> {
+    pull: XmlPull<R>,
+    header: AggregateHeader,
+    first: Option<Record>,
+    done: bool,
+    trailing_extra: Vec<(String, String)>,
+    warnings: Warnings,
+    records: u64,
+    messages: i64,
+}
+
+/// What is known once the whole report was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AggregateTrailer {
+    /// Records read.
+    pub records: u64,
+    /// Sum of their counts.
+    pub messages: i64,
+    /// Unknown top-level elements after the records (RFC 9990 `<extension>`s among them).
+    pub extra: Vec<(String, String)>,
+    /// Recoverable problems met.
+    pub warnings: Warnings,
+}
+
+impl<R: BufRead> AggregateReader<R> {
+    /// Reads up to the first record and checks that the report has the metadata and policy
+    /// every record needs.
+    pub fn new(input: R, limits: Limits) -> Result<Self, ParseError> {
+        let mut pull = XmlPull::new(input, limits);
+        let mut warnings = Warnings::default();
+        let namespace = loop {
+            match pull.next_item(&mut warnings)? {
+                Item::Root { name, namespace } => {
+                    if name != "feedback" {
+                        return Err(ParseError::NotAggregate(name));
+                    }
+                    break namespace;
+                }
+                Item::Eof => return Err(ParseError::Missing("feedback")),
+                Item::Child(_) | Item::RootEnd => {}
+            }
+        };
+        let mut header = AggregateHeader {
+            schema: Schema::Rfc7489,
+            version: None,
+            metadata: ReportMetadata::default(),
+            policy: PolicyPublished::default(),
+            extra: Vec::new(),
+        };
+        let (mut seen_meta, mut seen_policy) = (false, false);
+        let mut first = None;
+        let mut done = false;
+        loop {
+            match pull.next_item(&mut warnings)? {
+                Item::Child(node) => match node.name.as_str() {
+                    "version" => header.version = Some(node.text.clone()),
+                    "report_metadata" => {
+                        header.metadata = ReportMetadata::from_node(&node, &mut warnings);
+                        seen_meta = true;
+                    }
+                    "policy_published" => {
+                        header.policy = PolicyPublished::from_node(&node, &mut warnings);
+                        seen_policy = true;
+                    }
+                    "record" => {
+                        first = Some(Record::from_node(&node, &mut warnings));
+                        break;
+                    }
+                    _ => node.flatten_into("", &mut header.extra),
+                },
+                Item::RootEnd | Item::Eof => {
+                    done = true;
+                    break;
+                }
+                Item::Root { .. } => {}
+            }
+        }
+        if !seen_meta {
+            return Err(ParseError::Missing("report_metadata"));
+        }
+        if header.metadata.org_name.is_empty() {
+            return Err(ParseError::Missing("org_name"));
+        }
+        if header.metadata.report_id.is_empty() {
+            return Err(ParseError::Missing("report_id"));
+        }
+        if !seen_policy || header.policy.domain.is_empty() {
+            return Err(ParseError::Missing("policy_published/domain"));
+        }
+        header.schema = detect_schema(namespace.as_deref(), &header);
+        let mut reader = AggregateReader {
+            pull,
+            header,
+            first: None,
+            done,
+            trailing_extra: Vec::new(),
+            warnings,
+            records: 0,
+            messages: 0,
+        };
+        if let Some(record) = first {
+            reader.tally(&record);
+            reader.first = Some(record);
+        }
+        Ok(reader)
+    }
+
+    /// The report's metadata and published policy.
+    pub fn header(&self) -> &AggregateHeader {
+        &self.header
+    }
+
+    fn tally(&mut self, record: &Record) {
+        self.records += 1;
+        self.messages = self.messages.saturating_add(record.count);
+    }
+
+    /// The next record, or `None` after the last.
+    pub fn next_record(&mut self) -> Result<Option<Record>, ParseError> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(first));
+        }
+        while !self.done {
+            match self.pull.next_item(&mut self.warnings)? {
+                Item::Child(node) if node.name == "record" => {
+                    let record = Record::from_node(&node, &mut self.warnings);
+                    self.tally(&record);
+                    return Ok(Some(record));
+                }
+                Item::Child(node) => node.flatten_into("", &mut self.trailing_extra),
+                Item::RootEnd | Item::Eof => self.done = true,
+                Item::Root { .. } => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads whatever follows the last record and returns the totals and warnings.
+    pub fn finish(mut self) -> Result<AggregateTrailer, ParseError> {
+        while self.next_record()?.is_some() {}
+        Ok(AggregateTrailer {
+            records: self.records,
+            messages: self.messages,
+            extra: self.trailing_extra,
+            warnings: self.warnings,
+        })
+    }
+}
+
+impl<R: BufRead> Iterator for AggregateReader<R> {
+    type Item = Result<Record, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().transpose()
+    }
+}
+
+fn detect_schema(namespace: Option<&str>, header: &AggregateHeader) -> Schema {
+    let policy = &header.policy;
+    if namespace == Some(RFC9990_NAMESPACE)
+        || policy.np.is_some()
+        || policy.testing.is_some()
+        || policy.discovery_method.is_some()
+        || header.metadata.generator.is_some()
+    {
+        return Schema::Rfc9990;
+    }
+    // The drafts before RFC 7489 numbered their format; RFC 7489 reports carry no version
+    // or "1.0".
+    if header
+        .version
+        .as_deref()
+        .is_some_and(|v| v.starts_with("0."))
+    {
+        return Schema::Draft;
+    }
+    Schema::Rfc7489
+}
+
+/// Reads a whole report into memory: for tests and small reports. Large inputs should use
+/// [`AggregateReader`] directly.
+pub fn parse_aggregate(
+    input: &[u8],
+) -> Result<(AggregateHeader, Vec<Record>, AggregateTrailer), ParseError> {
+    let mut reader = AggregateReader::new(input, Limits::default())?;
+    let header = reader.header().clone();
+    let mut records = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        records.push(record);
+    }
+    let trailer = reader.finish()?;
+    Ok((header, records, trailer))
+}

@@ -1,0 +1,568 @@
+//! Ingesting inputs into the store: each input file is archived (gzip-compressed, in chunks)
+//! and walked inside one transaction; each report inside gets a savepoint, so a report that
+//! breaks halfway leaves nothing behind but its error while the rest of the input is kept.
+//! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
+//! which have no id, on a digest of their content.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::aggregate::{AggregateReader, Record};
+use crate::container::{Visitor, file_reader, walk};
+use crate::error::{ParseError, StoreError};
+use crate::feedback::FeedbackReport;
+use crate::limits::Limits;
+use crate::store::{Store, Value};
+use crate::tlsrpt::TlsReport;
+use crate::warnings::Warnings;
+
+/// Records per bulk insert.
+const RECORD_BATCH: usize = 1000;
+/// Bytes of compressed archive per stored chunk.
+const CHUNK: usize = 1 << 20;
+
+/// Reports stored, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Kinds {
+    /// DMARC aggregate reports.
+    pub aggregate: u64,
+    /// DMARC failure reports.
+    pub failure: u64,
+    /// SMTP TLS reports.
+    pub tls: u64,
+    /// ARF complaint reports.
+    pub arf: u64,
+}
+
+/// An input (or a part of one) that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestError {
+    /// The file.
+    pub path: String,
+    /// Where inside it; empty for the file itself.
+    pub location: String,
+    /// What was wrong.
+    pub error: String,
+}
+
+/// What ingesting some inputs did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestTotals {
+    /// Input files read.
+    pub files: u64,
+    /// Reports newly stored.
+    pub reports: u64,
+    /// Aggregate records newly stored.
+    pub records: u64,
+    /// Reports already in the store.
+    pub duplicates: u64,
+    /// Inputs or parts that failed.
+    pub errors: Vec<IngestError>,
+    /// Newly stored reports per kind.
+    pub kinds: Kinds,
+    /// Reports stored with recoverable problems.
+    pub warned: u64,
+}
+
+impl IngestTotals {
+    /// Adds `other` into these totals.
+    pub fn merge(&mut self, other: IngestTotals) {
+        self.files += other.files;
+        self.reports += other.reports;
+        self.records += other.records;
+        self.duplicates += other.duplicates;
+        self.errors.extend(other.errors);
+        self.kinds.aggregate += other.kinds.aggregate;
+        self.kinds.failure += other.kinds.failure;
+        self.kinds.tls += other.kinds.tls;
+        self.kinds.arf += other.kinds.arf;
+        self.warned += other.warned;
+    }
+}
+
+fn io_error(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
+    move |e| StoreError::Io {
+        context,
+        source: std::sync::Arc::new(e),
+    }
+}
+
+fn json_pairs(pairs: &[(String, String)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+            .collect(),
+    )
+}
+
+fn warnings_json(warnings: &Warnings) -> Option<String> {
+    (!warnings.is_empty()).then(|| serde_json::to_string(warnings).unwrap_or_default())
+}
+
+struct StoreVisitor<'a> {
+    store: &'a mut Store,
+    input: i64,
+    path: String,
+    now: i64,
+    totals: IngestTotals,
+}
+
+impl StoreVisitor<'_> {
+    /// Inserts a report row; `None` when it is already stored.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_report(
+        &mut self,
+        kind: &str,
+        org: &str,
+        id: &str,
+        location: &str,
+        domain: Option<&str>,
+        begin: Option<i64>,
+        end: Option<i64>,
+        detail: serde_json::Value,
+        warnings: &Warnings,
+    ) -> Result<Option<i64>, StoreError> {
+        let rows = self.store.backend.query(
+            "INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end, \
+             detail, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (kind, org_name, report_id) DO NOTHING RETURNING id",
+            &[
+                kind.into(),
+                org.into(),
+                id.into(),
+                Value::Int(self.input),
+                location.into(),
+                domain.into(),
+                begin.into(),
+                end.into(),
+                Value::Text(detail.to_string()),
+                warnings_json(warnings).into(),
+            ],
+        )?;
+        Ok(rows.first().and_then(|r| r.first()).map(Value::int))
+    }
+
+    fn stored(&mut self, warnings: &Warnings) {
+        self.totals.reports += 1;
+        if !warnings.is_empty() {
+            self.totals.warned += 1;
+        }
+    }
+
+    fn aggregate_inner(
+        &mut self,
+        location: &str,
+        mut reader: AggregateReader<Box<dyn BufRead + '_>>,
+    ) -> Result<Result<(), ParseError>, StoreError> {
+        let header = reader.header().clone();
+        let meta = &header.metadata;
+        let policy = &header.policy;
+        let detail = serde_json::json!({
+            "version": header.version,
+            "extra_contact_info": meta.extra_contact_info,
+            "errors": meta.errors,
+            "generator": meta.generator,
+            "fo": policy.fo,
+            "discovery_method": policy.discovery_method,
+            "extra": json_pairs(&[&header.extra[..], &meta.extra[..], &policy.extra[..]].concat()),
+        });
+        let Some(report) = self.insert_report(
+            "aggregate",
+            &meta.org_name,
+            &meta.report_id,
+            location,
+            Some(&policy.domain),
+            meta.begin,
+            meta.end,
+            detail,
+            &Warnings::default(),
+        )?
+        else {
+            self.totals.duplicates += 1;
+            return Ok(Ok(()));
+        };
+        self.store.backend.execute(
+            "UPDATE reports SET schema_name = $1, email = $2, policy_p = $3, policy_sp = $4, policy_np = $5, \
+             policy_adkim = $6, policy_aspf = $7, policy_pct = $8, policy_testing = $9 WHERE id = $10",
+            &[
+                header.schema.as_str().into(),
+                meta.email.clone().into(),
+                policy.p.clone().into(),
+                policy.sp.clone().into(),
+                policy.np.clone().into(),
+                policy.adkim.clone().into(),
+                policy.aspf.clone().into(),
+                policy.pct.into(),
+                policy.testing.clone().into(),
+                Value::Int(report),
+            ],
+        )?;
+        let mut batch: Vec<Record> = Vec::with_capacity(RECORD_BATCH);
+        loop {
+            match reader.next_record() {
+                Ok(Some(record)) => {
+                    batch.push(record);
+                    if batch.len() == RECORD_BATCH {
+                        self.store.backend.insert_records(report, &batch)?;
+                        batch.clear();
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => return Ok(Err(err)),
+            }
+        }
+        self.store.backend.insert_records(report, &batch)?;
+        let trailer = match reader.finish() {
+            Ok(trailer) => trailer,
+            Err(err) => return Ok(Err(err)),
+        };
+        let mut warnings = trailer.warnings.clone();
+        if trailer.records == 0 {
+            warnings.add("report has no records");
+        }
+        self.store.backend.execute(
+            "UPDATE reports SET records = $1, messages = $2, warnings = $3 WHERE id = $4",
+            &[
+                Value::Int(i64::try_from(trailer.records).unwrap_or(i64::MAX)),
+                Value::Int(trailer.messages),
+                warnings_json(&warnings).into(),
+                Value::Int(report),
+            ],
+        )?;
+        if !trailer.extra.is_empty() {
+            self.store.backend.execute(
+                "UPDATE reports SET detail = $1 WHERE id = $2",
+                &[
+                    Value::Text(
+                        serde_json::json!({"trailing": json_pairs(&trailer.extra), "errors": meta.errors}).to_string(),
+                    ),
+                    Value::Int(report),
+                ],
+            )?;
+        }
+        self.stored(&warnings);
+        self.totals.records += trailer.records;
+        self.totals.kinds.aggregate += 1;
+        Ok(Ok(()))
+    }
+
+    fn record_error(&mut self, location: &str, error: &ParseError) -> Result<(), StoreError> {
+        self.store.backend.execute(
+            "INSERT INTO ingest_errors (input_id, path, location, error, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (input_id, location) DO NOTHING",
+            &[
+                Value::Int(self.input),
+                self.path.as_str().into(),
+                location.into(),
+                Value::Text(error.to_string()),
+                Value::Int(self.now),
+            ],
+        )?;
+        self.totals.errors.push(IngestError {
+            path: self.path.clone(),
+            location: location.to_owned(),
+            error: error.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Runs `body` inside a savepoint: rolled back when it reports a parse error, which is then
+    /// recorded.
+    fn in_savepoint<F>(&mut self, location: &str, body: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut Self) -> Result<Result<(), ParseError>, StoreError>,
+    {
+        self.store.backend.batch("SAVEPOINT report")?;
+        let before = self.totals.clone();
+        match body(self) {
+            Ok(Ok(())) => self.store.backend.batch("RELEASE SAVEPOINT report"),
+            Ok(Err(parse)) => {
+                self.store
+                    .backend
+                    .batch("ROLLBACK TO SAVEPOINT report; RELEASE SAVEPOINT report")?;
+                self.totals = before;
+                self.record_error(location, &parse)
+            }
+            Err(store) => Err(store),
+        }
+    }
+}
+
+impl Visitor for StoreVisitor<'_> {
+    type Error = StoreError;
+
+    fn aggregate(
+        &mut self,
+        location: &str,
+        reader: AggregateReader<Box<dyn BufRead + '_>>,
+    ) -> Result<(), StoreError> {
+        self.in_savepoint(location, |this| this.aggregate_inner(location, reader))
+    }
+
+    fn tls(&mut self, location: &str, report: TlsReport) -> Result<(), StoreError> {
+        self.in_savepoint(location, |this| {
+            let domain = report.policies.first().map(|p| p.policy.policy_domain.clone());
+            let detail = serde_json::to_value(&report).unwrap_or_default();
+            let Some(id) = this.insert_report(
+                "tls",
+                &report.organization_name,
+                &report.report_id,
+                location,
+                domain.as_deref(),
+                report.start_timestamp(),
+                report.end_timestamp(),
+                detail,
+                &report.warnings,
+            )?
+            else {
+                this.totals.duplicates += 1;
+                return Ok(Ok(()));
+            };
+            for (index, result) in report.policies.iter().enumerate() {
+                let index = i64::try_from(index).unwrap_or(i64::MAX);
+                let policy = &result.policy;
+                this.store.backend.execute(
+                    "INSERT INTO tls_policies (report_id, policy_index, policy_type, policy_domain, mx_host, \
+                     policy_string, successful, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[
+                        Value::Int(id),
+                        Value::Int(index),
+                        policy.policy_type.as_str().into(),
+                        policy.policy_domain.as_str().into(),
+                        Value::from((!policy.mx_host.is_empty()).then(|| policy.mx_host.join(" "))),
+                        Value::from((!policy.policy_string.is_empty()).then(|| policy.policy_string.join("\n"))),
+                        Value::Int(result.summary.total_successful_session_count),
+                        Value::Int(result.summary.total_failure_session_count),
+                    ],
+                )?;
+                for failure in &result.failure_details {
+                    this.store.backend.execute(
+                        "INSERT INTO tls_failures (report_id, policy_index, result_type, sending_mta_ip, \
+                         receiving_mx_hostname, receiving_ip, failed_count, failure_reason_code, \
+                         additional_information) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        &[
+                            Value::Int(id),
+                            Value::Int(index),
+                            failure.result_type.to_ascii_lowercase().into(),
+                            failure.sending_mta_ip.clone().into(),
+                            failure.receiving_mx_hostname.clone().into(),
+                            failure.receiving_ip.clone().into(),
+                            Value::Int(failure.failed_session_count),
+                            failure.failure_reason_code.clone().into(),
+                            failure.additional_information.clone().into(),
+                        ],
+                    )?;
+                }
+            }
+            this.stored(&report.warnings);
+            this.totals.kinds.tls += 1;
+            Ok(Ok(()))
+        })
+    }
+
+    fn feedback(&mut self, location: &str, report: FeedbackReport) -> Result<(), StoreError> {
+        self.in_savepoint(location, |this| {
+            let kind = if report.is_auth_failure() { "failure" } else { "arf" };
+            let org = report
+                .reporting_mta
+                .clone()
+                .or_else(|| report.user_agent.clone())
+                .unwrap_or_else(|| "unknown".to_owned());
+            let domain = report
+                .reported_domain
+                .first()
+                .cloned()
+                .or_else(|| report.original_from_domain.clone())
+                .or_else(|| report.dkim_domain.clone());
+            let detail = serde_json::json!({"reported_uri": report.reported_uri, "extra": json_pairs(&report.extra)});
+            let Some(id) = this.insert_report(
+                kind,
+                &org,
+                &report.digest,
+                location,
+                domain.as_deref(),
+                report.arrival_timestamp,
+                report.arrival_timestamp,
+                detail,
+                &report.warnings,
+            )?
+            else {
+                this.totals.duplicates += 1;
+                return Ok(Ok(()));
+            };
+            this.store.backend.execute(
+                "INSERT INTO feedback (report_id, feedback_type, user_agent, version, source_ip, original_mail_from, \
+                 original_rcpt_to, arrival_date, arrival_ts, reporting_mta, reported_domain, authentication_results, \
+                 auth_failure, delivery_result, dkim_domain, feedback_id, original_from_domain) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                &[
+                    Value::Int(id),
+                    report.feedback_type.as_str().into(),
+                    report.user_agent.clone().into(),
+                    report.version.clone().into(),
+                    report.source_ip.clone().into(),
+                    report.original_mail_from.clone().into(),
+                    Value::from((!report.original_rcpt_to.is_empty()).then(|| report.original_rcpt_to.join(", "))),
+                    report.arrival_date.clone().into(),
+                    report.arrival_timestamp.into(),
+                    report.reporting_mta.clone().into(),
+                    Value::from((!report.reported_domain.is_empty()).then(|| report.reported_domain.join(", "))),
+                    Value::from(
+                        (!report.authentication_results.is_empty()).then(|| report.authentication_results.join("\n")),
+                    ),
+                    report.auth_failure.clone().into(),
+                    report.delivery_result.clone().into(),
+                    report.dkim_domain.clone().into(),
+                    report.feedback_id.clone().into(),
+                    report.original_from_domain.clone().into(),
+                ],
+            )?;
+            this.stored(&report.warnings);
+            if report.is_auth_failure() {
+                this.totals.kinds.failure += 1;
+            } else {
+                this.totals.kinds.arf += 1;
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    fn failed(&mut self, location: &str, error: ParseError) -> Result<(), StoreError> {
+        self.record_error(location, &error)
+    }
+}
+
+/// SHA-256 (hex) and size of a file.
+fn digest_file(path: &Path) -> Result<(String, u64), StoreError> {
+    let file =
+        std::fs::File::open(path).map_err(io_error(format!("opening '{}'", path.display())))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(io_error(format!("reading '{}'", path.display())))?;
+        if buf.is_empty() {
+            break;
+        }
+        hasher.update(buf);
+        size += buf.len() as u64;
+        let n = buf.len();
+        reader.consume(n);
+    }
+    Ok((
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        size,
+    ))
+}
+
+impl Store {
+    /// Ingests one file (any container or report kind) in one transaction. `now` is the
+    /// ingest time in seconds since the epoch. A report that fails to parse is recorded and
+    /// skipped; only a store failure (or an unreadable file) is an `Err`, and then nothing of
+    /// this file is kept.
+    pub fn ingest_file(
+        &mut self,
+        path: &Path,
+        limits: &Limits,
+        now: i64,
+    ) -> Result<IngestTotals, StoreError> {
+        let (sha, size) = digest_file(path)?;
+        self.backend.batch("BEGIN")?;
+        let result = self.ingest_file_in_transaction(path, &sha, size, limits, now);
+        match result {
+            Ok(totals) => {
+                self.backend.batch("COMMIT")?;
+                Ok(totals)
+            }
+            Err(err) => {
+                // The connection may be gone; the original error is what matters.
+                let _ = self.backend.batch("ROLLBACK");
+                Err(err)
+            }
+        }
+    }
+
+    fn ingest_file_in_transaction(
+        &mut self,
+        path: &Path,
+        sha: &str,
+        size: u64,
+        limits: &Limits,
+        now: i64,
+    ) -> Result<IngestTotals, StoreError> {
+        let shown = path.display().to_string();
+        let existing = self
+            .backend
+            .query("SELECT id FROM inputs WHERE sha256 = $1", &[sha.into()])?;
+        let input = match existing.first().and_then(|r| r.first()) {
+            Some(id) => id.int(),
+            None => {
+                let id = self
+                    .backend
+                    .query(
+                        "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                        &[
+                            sha.into(),
+                            shown.as_str().into(),
+                            Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
+                            Value::Int(now),
+                        ],
+                    )?
+                    .first()
+                    .and_then(|r| r.first())
+                    .map_or(0, Value::int);
+                self.archive(path, id)?;
+                id
+            }
+        };
+        let file = std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?;
+        let mut visitor = StoreVisitor {
+            store: self,
+            input,
+            path: shown,
+            now,
+            totals: IngestTotals::default(),
+        };
+        walk(file_reader(file), "", 0, limits, &mut visitor)?;
+        let mut totals = visitor.totals;
+        totals.files = 1;
+        Ok(totals)
+    }
+
+    /// Stores the file's bytes gzip-compressed in chunks of [`CHUNK`].
+    fn archive(&mut self, path: &Path, input: i64) -> Result<(), StoreError> {
+        let file =
+            std::fs::File::open(path).map_err(io_error(format!("opening '{}'", path.display())))?;
+        let mut encoder = flate2::read::GzEncoder::new(
+            BufReader::with_capacity(1 << 20, file),
+            flate2::Compression::fast(),
+        );
+        let mut seq = 0i64;
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            (&mut encoder)
+                .take(CHUNK as u64)
+                .read_to_end(&mut chunk)
+                .map_err(io_error(format!("reading '{}'", path.display())))?;
+            if chunk.is_empty() {
+                break;
+            }
+            self.backend.execute(
+                "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
+                &[Value::Int(input), Value::Int(seq), Value::Blob(chunk)],
+            )?;
+            seq += 1;
+        }
+        Ok(())
+    }
+}

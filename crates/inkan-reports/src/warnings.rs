@@ -1,0 +1,51 @@
+//! Recoverable problems met while reading one report (bad UTF-8, upper-case values, stray
+//! whitespace, unknown entities...), counted per kind so a million bad records make one line.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Most distinct warnings kept for one report; the rest are counted under one line.
+const MAX_DISTINCT: usize = 64;
+
+/// The warnings of one report: message → how many times it happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Warnings(BTreeMap<String, u64>);
+
+impl Warnings {
+    /// Records one occurrence of `message`.
+    pub fn add(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        if self.0.len() >= MAX_DISTINCT && !self.0.contains_key(&message) {
+            *self
+                .0
+                .entry("further warnings not kept".to_owned())
+                .or_default() += 1;
+            return;
+        }
+        *self.0.entry(message).or_default() += 1;
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The messages with their counts.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+
+    /// Whether a message containing `needle` was recorded.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.0.keys().any(|k| k.contains(needle))
+    }
+
+    /// Adds all of `other` into this set.
+    pub fn merge(&mut self, other: &Warnings) {
+        for (k, v) in &other.0 {
+            *self.0.entry(k.clone()).or_default() += v;
+        }
+    }
+}

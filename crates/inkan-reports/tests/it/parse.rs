@@ -1,0 +1,209 @@
+//! The parsers on reports written from the public schemas and examples: RFC 9990 and RFC 7489
+//! aggregate XML, the draft schema, the RFC 8460 JSON example, and RFC 5965 / RFC 6591 feedback.
+
+use inkan_reports::{Schema, parse_aggregate, parse_tls_report};
+
+use crate::support::{collect, fixture};
+
+/// RFC 9990 section 3 and appendix A: the 2.0 namespace, `np`, `testing`, `discovery_method`,
+/// `generator`, multiple DKIM results, override reasons and an unknown element kept.
+#[test]
+fn rfc9990_aggregate_report() {
+    let (header, records, trailer) = parse_aggregate(&fixture("rfc9990.xml")).unwrap();
+    assert_eq!(header.schema, Schema::Rfc9990);
+    assert_eq!(header.version.as_deref(), Some("1.0"));
+    assert_eq!(header.metadata.org_name, "receiver.example");
+    assert_eq!(header.metadata.report_id, "r9990-2026-11-27-0001");
+    assert_eq!(
+        (header.metadata.begin, header.metadata.end),
+        (Some(1_795_737_600), Some(1_795_823_999))
+    );
+    assert_eq!(
+        header.metadata.generator.as_deref(),
+        Some("Example Reporter 2.1")
+    );
+    assert_eq!(header.policy.domain, "sender.example");
+    assert_eq!(header.policy.np.as_deref(), Some("reject"));
+    assert_eq!(header.policy.testing.as_deref(), Some("n"));
+    assert_eq!(header.policy.discovery_method.as_deref(), Some("treewalk"));
+    assert_eq!(records.len(), 3);
+    assert_eq!(trailer.records, 3);
+    assert_eq!(trailer.messages, 155);
+
+    let google = &records[1];
+    assert_eq!(google.source_ip, "198.51.100.7");
+    assert_eq!(google.disposition.as_deref(), Some("reject"));
+    assert!(!google.dmarc_pass());
+    assert_eq!(google.reasons[0].kind, "local_policy");
+    assert_eq!(
+        google.reasons[0].comment.as_deref(),
+        Some("Sender requirement failed: 550-5.7.30 Authentication required")
+    );
+    assert_eq!(google.dkim.len(), 2);
+    assert_eq!(
+        google.dkim[0].human_result.as_deref(),
+        Some("signature ok, domain not aligned")
+    );
+    assert_eq!(google.envelope_from.as_deref(), Some("bulk.example"));
+
+    let first = &records[0];
+    assert_eq!(first.envelope_to.as_deref(), Some("receiver.example"));
+    assert_eq!(first.dkim[0].selector.as_deref(), Some("s2026"));
+    assert_eq!(first.spf[0].scope.as_deref(), Some("mfrom"));
+
+    let third = &records[2];
+    assert_eq!(third.reasons[0].kind, "forwarded");
+    assert_eq!(third.reasons[0].comment, None);
+    assert_eq!(
+        third.extra,
+        [("record.x_vendor_score".to_owned(), "0.7".to_owned())]
+    );
+    assert_eq!(
+        trailer.extra,
+        [("extension.arc_override".to_owned(), "none".to_owned())]
+    );
+    assert!(trailer.warnings.is_empty(), "{:?}", trailer.warnings);
+}
+
+/// RFC 7489 appendix C: `pct`, `extra_contact_info`, SPF without scope.
+#[test]
+fn rfc7489_aggregate_report() {
+    let (header, records, trailer) = parse_aggregate(&fixture("rfc7489.xml")).unwrap();
+    assert_eq!(header.schema, Schema::Rfc7489);
+    assert_eq!(header.policy.pct, Some(100));
+    assert_eq!(header.policy.p.as_deref(), Some("quarantine"));
+    assert_eq!(
+        header.metadata.extra_contact_info.as_deref(),
+        Some("https://mailbox.example/dmarc")
+    );
+    assert_eq!(records.len(), 2);
+    assert_eq!(trailer.messages, 45);
+    assert!(records[0].dmarc_pass());
+    assert!(!records[1].dmarc_pass());
+    assert_eq!(records[0].spf[0].scope, None);
+}
+
+/// The pre-RFC draft schema (`<version>0.1</version>`).
+#[test]
+fn draft_aggregate_report() {
+    let (header, records, _) = parse_aggregate(&fixture("draft.xml")).unwrap();
+    assert_eq!(header.schema, Schema::Draft);
+    assert_eq!(header.metadata.org_name, "Legacy Mail");
+    assert_eq!(records[0].dkim[0].result, "neutral");
+    assert_eq!(records[0].dkim[0].human_result.as_deref(), Some("no key"));
+}
+
+/// Real reporters shout, pad values and send Latin-1: all tolerated and recorded.
+#[test]
+fn recoverable_problems_are_warnings() {
+    let xml = b"\xef\xbb\xbf<?xml version=\"1.0\"?>\n<feedback><report_metadata><org_name>Caf\xe9 Mail</org_name>\
+<report_id> r1 </report_id><date_range><begin>1795737600.0</begin><end>1795823999</end></date_range></report_metadata>\
+<policy_published><domain>Sender.Example.</domain><p>REJECT</p></policy_published>\
+<record><row><source_ip>192.0.2.1</source_ip><count>2</count><policy_evaluated><disposition>NONE</disposition>\
+<dkim>Pass</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>sender.example</header_from></identifiers>\
+<auth_results><dkim><domain>sender.example</domain><result>PASS</result></dkim></auth_results></record>\
+<record><row><source_ip>not-an-ip</source_ip><count>1</count><policy_evaluated><disposition>none</disposition>\
+<dkim>fail</dkim><spf>fail</spf><reason><type>other</type><comment>a &amp; b &unknown; &#65;</comment></reason></policy_evaluated></row></record>\
+</feedback>\n\x00garbage after the end";
+    let (header, records, trailer) = parse_aggregate(xml).unwrap();
+    assert_eq!(header.metadata.org_name, "Caf\u{fffd} Mail");
+    assert_eq!(header.metadata.report_id, "r1");
+    assert_eq!(header.metadata.begin, Some(1_795_737_600));
+    assert_eq!(header.policy.domain, "sender.example");
+    assert_eq!(header.policy.p.as_deref(), Some("reject"));
+    assert_eq!(records[0].disposition.as_deref(), Some("none"));
+    assert_eq!(records[0].dkim_aligned.as_deref(), Some("pass"));
+    assert_eq!(records[0].dkim[0].result, "pass");
+    assert_eq!(
+        records[1].reasons[0].comment.as_deref(),
+        Some("a & b &unknown; A")
+    );
+    let w = &trailer.warnings;
+    for needle in [
+        "invalid utf-8 in <org_name>",
+        "whitespace around the value of <report_id>",
+        "non-integer value in <begin>",
+        "upper-case value in <p> ('REJECT')",
+        "upper-case value in <disposition>",
+        "invalid IP address in <source_ip> ('not-an-ip')",
+        "unknown entity '&unknown;'",
+    ] {
+        assert!(w.contains(needle), "missing warning {needle:?} in {w:?}");
+    }
+}
+
+/// RFC 8460 section 4.4's example report (adapted to example domains).
+#[test]
+fn rfc8460_tls_report() {
+    let report = parse_tls_report(&fixture("tlsrpt.json")).unwrap();
+    assert_eq!(report.organization_name, "Receiver Org");
+    assert_eq!(report.report_id, "tlsrpt-2026-11-27-sender");
+    assert_eq!(report.start_timestamp(), Some(1_795_737_600));
+    assert_eq!(report.policies.len(), 2);
+    let sts = &report.policies[0];
+    assert_eq!(sts.policy.policy_type, "sts");
+    assert_eq!(sts.policy.mx_host, ["*.mail.sender.example"]);
+    assert_eq!(sts.summary.total_successful_session_count, 5326);
+    assert_eq!(sts.summary.total_failure_session_count, 303);
+    assert_eq!(sts.failure_details.len(), 3);
+    assert_eq!(
+        sts.failure_details[2].failure_reason_code.as_deref(),
+        Some("X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED")
+    );
+    assert_eq!(report.policies[1].policy.policy_type, "no-policy-found");
+    assert!(report.extra.contains_key("x-vendor-note"));
+}
+
+/// RFC 5965 section 3 example (an abuse complaint) with the original message's DKIM d= and
+/// Feedback-ID.
+#[test]
+fn rfc5965_arf_report() {
+    let found = collect(&fixture("arf.eml"));
+    assert!(found.failures.is_empty(), "{:?}", found.failures);
+    let (_, arf) = &found.feedback[0];
+    assert_eq!(arf.feedback_type, "abuse");
+    assert!(!arf.is_auth_failure());
+    assert_eq!(arf.user_agent.as_deref(), Some("SomeGenerator/1.0"));
+    assert_eq!(arf.version.as_deref(), Some("1"));
+    assert_eq!(arf.source_ip.as_deref(), Some("192.0.2.1"));
+    assert_eq!(
+        arf.original_mail_from.as_deref(),
+        Some("bounce@sender.example")
+    );
+    assert_eq!(arf.original_rcpt_to, ["user@isp.example"]);
+    assert_eq!(arf.arrival_timestamp, Some(1_795_788_000));
+    assert_eq!(arf.reported_domain, ["sender.example"]);
+    assert_eq!(
+        arf.authentication_results,
+        [
+            "mail.isp.example; spf=pass smtp.mail=bounce@sender.example; dkim=pass header.d=news.sender.example"
+        ]
+    );
+    assert_eq!(arf.dkim_domain.as_deref(), Some("news.sender.example"));
+    assert_eq!(
+        arf.feedback_id.as_deref(),
+        Some("campaign42:newsletter:mailer:sender")
+    );
+    assert_eq!(arf.reported_uri, ["http://sender.example/earn_money.html"]);
+    assert!(
+        arf.extra
+            .iter()
+            .any(|(k, v)| k == "Removal-Recipient" && v == "user@isp.example")
+    );
+}
+
+/// RFC 6591 / RFC 9991: an auth-failure report with text/rfc822-headers.
+#[test]
+fn rfc9991_failure_report() {
+    let found = collect(&fixture("failure.eml"));
+    let (_, failure) = &found.feedback[0];
+    assert!(failure.is_auth_failure());
+    assert_eq!(failure.auth_failure.as_deref(), Some("dmarc"));
+    assert_eq!(failure.delivery_result.as_deref(), Some("reject"));
+    assert_eq!(failure.identity_alignment.as_deref(), Some("none"));
+    assert_eq!(
+        failure.original_from_domain.as_deref(),
+        Some("sender.example")
+    );
+    assert_eq!(failure.source_ip.as_deref(), Some("203.0.113.99"));
+}

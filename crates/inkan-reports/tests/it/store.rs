@@ -1,0 +1,239 @@
+//! The store on both backends (SQLite and PostgreSQL): ingest of every container,
+//! idempotence, failures kept with their error, the archive of original bytes, per-report
+//! rollback, summaries with exact numbers, and a report of a million records.
+
+use inkan_reports::{Filter, Limits, Store};
+
+use crate::support::{
+    backends, eml_with_attachment, fixture, gzip, maildir, mbox, postgres_store, sqlite_store, write, write_big_report, zip,
+};
+
+const NOW: i64 = 1_795_824_000;
+
+fn table_counts(store: &mut Store) -> Vec<i64> {
+    ["inputs", "input_chunks", "reports", "aggregate_records", "tls_policies", "tls_failures", "feedback", "ingest_errors"]
+        .iter()
+        .map(|t| store.count(&format!("SELECT COUNT(*) FROM {t}")).unwrap())
+        .collect()
+}
+
+/// A directory with every kind of report in every container.
+fn corpus(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let gz = gzip(&fixture("rfc7489.xml"));
+    let z = zip(&[("draft.xml", &fixture("draft.xml"))]);
+    let mut paths = vec![
+        write(dir, "raw/rfc9990.xml", &fixture("rfc9990.xml")),
+        write(dir, "raw/report.bin", &gz),
+        write(dir, "raw/legacy.zip", &z),
+        write(dir, "raw/tls.json", &fixture("tlsrpt.json")),
+        write(dir, "mail/arf.eml", &fixture("arf.eml")),
+        write(dir, "mail/failure.eml", &fixture("failure.eml")),
+        write(
+            dir,
+            "mail/aggregate.eml",
+            &eml_with_attachment("agg@receiver.example", "sender.example.xml.gz", "application/gzip", &gz),
+        ),
+    ];
+    let tls_gz = gzip(&fixture("tlsrpt.json"));
+    paths.push(write(
+        dir,
+        "mail/archive.mbox",
+        &mbox(&[
+            eml_with_attachment("z@receiver.example", "r.zip", "application/zip", &z),
+            eml_with_attachment("t@receiver.example", "t.json.gz", "application/tlsrpt+gzip", &tls_gz),
+        ]),
+    ));
+    maildir(&dir.join("Maildir"), &[fixture("arf.eml"), fixture("failure.eml")]);
+    paths.push(dir.join("Maildir/new/1764288000.M0P1.host"));
+    paths.push(dir.join("Maildir/cur/1764288000.M1P1.host:2,S"));
+    paths
+}
+
+fn ingest_all(store: &mut Store, paths: &[std::path::PathBuf]) -> inkan_reports::IngestTotals {
+    let mut totals = inkan_reports::IngestTotals::default();
+    for path in paths {
+        totals.merge(store.ingest_file(path, &Limits::default(), NOW).unwrap());
+    }
+    totals
+}
+
+#[test]
+fn every_container_is_stored_once() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = corpus(dir.path());
+        let first = ingest_all(&mut t.store, &paths);
+        assert!(first.errors.is_empty(), "{}: {:?}", t.name, first.errors);
+        assert_eq!(first.files, 10, "{}", t.name);
+        // rfc9990, rfc7489, draft, tls, arf, failure; the rest are the same reports again.
+        assert_eq!(first.reports, 6, "{}", t.name);
+        assert_eq!(first.duplicates, 5, "{}", t.name);
+        assert_eq!(first.records, 3 + 2 + 1, "{}", t.name);
+        assert_eq!(
+            (first.kinds.aggregate, first.kinds.tls, first.kinds.arf, first.kinds.failure),
+            (3, 1, 1, 1),
+            "{}",
+            t.name
+        );
+        let before = table_counts(&mut t.store);
+        // The Maildir holds byte-identical copies of the two .eml files: archived once.
+        assert_eq!(before[0], 8, "{}: one archived input per distinct file", t.name);
+
+        let second = ingest_all(&mut t.store, &paths);
+        assert_eq!((second.reports, second.records, second.duplicates), (0, 0, 11), "{}", t.name);
+        assert_eq!(table_counts(&mut t.store), before, "{}: nothing new stored", t.name);
+    }
+}
+
+#[test]
+fn failures_are_kept_with_their_error_and_the_original_bytes() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let broken = b"<feedback><report_metadata><org_name>x</org_name>".to_vec();
+        let path = write(dir.path(), "broken.xml", &broken);
+        let totals = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        assert_eq!(totals.reports, 0);
+        assert_eq!(totals.errors.len(), 1);
+        let errors = t.store.errors().unwrap();
+        assert_eq!(errors.len(), 1, "{}", t.name);
+        assert_eq!(errors[0].path, path.display().to_string());
+        assert_eq!(errors[0].error, "document ended inside <report_metadata> (truncated report?)");
+        assert_eq!(errors[0].created_at, NOW);
+        assert_eq!(t.store.archived(&errors[0].sha256).unwrap(), Some(broken.clone()), "{}", t.name);
+        // Again: the error is not recorded twice.
+        t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        assert_eq!(t.store.errors().unwrap().len(), 1, "{}", t.name);
+    }
+}
+
+/// A report that breaks halfway leaves none of its records, while the other reports of the
+/// same input are kept (each report has its own savepoint inside the input's transaction).
+#[test]
+fn a_broken_report_rolls_back_alone() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = fixture("rfc7489.xml");
+        let full = fixture("rfc9990.xml");
+        let cut = full.len() * 3 / 4;
+        let archive = zip(&[("good.xml", &good), ("cut.xml", &full[..cut])]);
+        let path = write(dir.path(), "mixed.zip", &archive);
+        let totals = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        assert_eq!(totals.reports, 1, "{}", t.name);
+        assert_eq!(totals.records, 2, "{}", t.name);
+        assert_eq!(totals.errors.len(), 1, "{}", t.name);
+        assert_eq!(totals.errors[0].location, "cut.xml");
+        assert_eq!(t.store.count("SELECT COUNT(*) FROM reports").unwrap(), 1, "{}", t.name);
+        assert_eq!(t.store.count("SELECT COUNT(*) FROM aggregate_records").unwrap(), 2, "{}", t.name);
+    }
+}
+
+#[test]
+fn summary_has_exact_numbers() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        ingest_all(&mut t.store, &corpus(dir.path()));
+        let summary = t.store.summary(&Filter::default()).unwrap();
+        let names: Vec<&str> = summary.domains.iter().map(|d| d.domain.as_str()).collect();
+        assert_eq!(names, ["sender.example", "other.example"], "{}", t.name);
+        let sender = &summary.domains[0];
+        // rfc9990: 120 pass/pass, 30 fail/fail, 5 dkim fail spf pass; rfc7489: 40 dkim pass, 5 fail.
+        assert_eq!(sender.reports, 2);
+        assert_eq!(sender.messages, 200);
+        assert_eq!(sender.dmarc_pass, 165);
+        assert_eq!(sender.spf_aligned_pass, 125);
+        assert_eq!(sender.dkim_aligned_pass, 160);
+        assert!((sender.dmarc_pass_rate - 0.825).abs() < 1e-9);
+        let top: Vec<(&str, i64, i64, i64)> =
+            sender.top_sources.iter().map(|s| (s.ip.as_str(), s.messages, s.pass, s.fail)).collect();
+        assert_eq!(
+            top,
+            [("192.0.2.10", 160, 160, 0), ("198.51.100.7", 30, 0, 30), ("2001:db8::25", 5, 5, 0), ("203.0.113.99", 5, 0, 5)],
+            "{}",
+            t.name
+        );
+        let failing: Vec<(&str, i64)> = sender.failing_sources.iter().map(|s| (s.ip.as_str(), s.fail)).collect();
+        assert_eq!(failing, [("198.51.100.7", 30), ("203.0.113.99", 5)], "{}", t.name);
+        let dispositions: Vec<(&str, i64)> = sender.dispositions.iter().map(|c| (c.name.as_str(), c.count)).collect();
+        assert_eq!(dispositions, [("pass", 120), ("none", 40), ("reject", 30), ("quarantine", 10)], "{}", t.name);
+        assert_eq!(sender.overrides.len(), 2);
+        assert_eq!(sender.overrides[0].kind, "local_policy");
+        assert_eq!(
+            sender.overrides[0].comment.as_deref(),
+            Some("Sender requirement failed: 550-5.7.30 Authentication required")
+        );
+        assert_eq!(sender.overrides[0].messages, 30);
+        assert_eq!((sender.overrides[1].kind.as_str(), sender.overrides[1].messages), ("forwarded", 5));
+
+        assert_eq!(summary.tls.len(), 2, "{}", t.name);
+        let sts = &summary.tls[1];
+        assert_eq!((sts.policy_domain.as_str(), sts.policy_type.as_str()), ("sender.example", "sts"));
+        assert_eq!((sts.successful, sts.failed), (5326, 303));
+        let failures: Vec<(&str, i64)> = sts.failures.iter().map(|c| (c.name.as_str(), c.count)).collect();
+        assert_eq!(
+            failures,
+            [("starttls-not-supported", 200), ("certificate-expired", 100), ("validation-failure", 3)],
+            "{}",
+            t.name
+        );
+        assert_eq!((summary.tls[0].policy_type.as_str(), summary.tls[0].successful), ("no-policy-found", 10));
+
+        assert_eq!(summary.complaints_by_dkim_domain.len(), 1, "{}", t.name);
+        let c = &summary.complaints_by_dkim_domain[0];
+        assert_eq!((c.day.as_str(), c.key.as_str(), c.complaints), ("2026-11-27", "news.sender.example", 1));
+        let f = &summary.complaints_by_feedback_id[0];
+        assert_eq!((f.key.as_str(), f.complaints), ("campaign42:newsletter:mailer:sender", 1));
+        assert_eq!(summary.failure_reports.len(), 1);
+        assert_eq!(summary.failure_reports[0].auth_failure, "dmarc");
+
+        let only = t
+            .store
+            .summary(&Filter { domain: Some("other.example".into()), ..Filter::default() })
+            .unwrap();
+        assert_eq!(only.domains.len(), 1);
+        assert_eq!(only.domains[0].messages, 3);
+        assert!(only.complaints_by_dkim_domain.is_empty());
+        let late = t.store.summary(&Filter { since: Some(1_795_737_600), ..Filter::default() }).unwrap();
+        assert_eq!(late.domains.len(), 1, "{}: only the RFC 9990 report begins that day", t.name);
+        assert_eq!(late.domains[0].messages, 155);
+        let early = t.store.summary(&Filter { until: Some(1_795_651_200), ..Filter::default() }).unwrap();
+        assert_eq!(early.domains[0].domain, "other.example");
+    }
+}
+
+#[test]
+fn migrations_are_recorded_and_reopening_is_safe() {
+    let t = sqlite_store();
+    let path = t.url.trim_start_matches("sqlite:").to_owned();
+    let mut again = Store::open_sqlite(std::path::Path::new(&path)).unwrap();
+    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.count("SELECT COUNT(*) FROM schema_version").unwrap(), 1);
+    let mut pg = postgres_store();
+    assert_eq!(pg.store.schema_version().unwrap(), 1);
+}
+
+fn million(mut t: crate::support::TestStore, n: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.xml");
+    write_big_report(&path, "big.example", "big-1", n);
+    let totals = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+    assert!(totals.errors.is_empty(), "{:?}", totals.errors);
+    assert_eq!((totals.reports, totals.records), (1, n), "{}", t.name);
+    assert_eq!(t.store.count("SELECT COUNT(*) FROM aggregate_records").unwrap(), n as i64);
+    // counts cycle 1, 2, 3: n/3 full cycles of 6 messages.
+    let messages: i64 = (0..n as i64).map(|i| 1 + i % 3).sum();
+    assert_eq!(t.store.count("SELECT messages FROM reports").unwrap(), messages);
+    let again = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+    assert_eq!((again.reports, again.duplicates), (0, 1));
+}
+
+/// A report of 10^6 records streams into SQLite (counts only; timing is for the benchmark).
+#[test]
+fn a_million_records_into_sqlite() {
+    million(sqlite_store(), 1_000_000);
+}
+
+/// The same report into PostgreSQL.
+#[test]
+fn a_million_records_into_postgres() {
+    million(postgres_store(), 1_000_000);
+}

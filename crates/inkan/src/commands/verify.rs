@@ -1,0 +1,439 @@
+//! `inkan verify [FILE|-] [--ip IP --helo HOST --mail-from ADDR] [--authserv-id ID]
+//! [--batch DIR|MBOX]`: a receiver's full verdict on a message — SPF when the envelope is given,
+//! every DKIM signature, DMARC, ARC — as an RFC 8601 Authentication-Results header or JSON,
+//! with the bulk-sender message rules. Exit 0 when DMARC passes, 1 otherwise, 2 on errors.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use inkan_auth::Message;
+use inkan_auth::authres::{AuthResults, MethodResult};
+use inkan_auth::dkim::{self, DkimOutput, DkimResult, TagList};
+use inkan_auth::dmarc::{
+    self, DkimIdentifier, DmarcInput, DmarcResult, DmarcVerdict, OrgDomainMethod, SpfIdentifier,
+    SpfScope,
+};
+use inkan_auth::rules::{self, RuleInput, SignatureCoverage};
+use inkan_dns::{CachingResolver, Resolver};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::cli::GlobalArgs;
+use crate::exit::Exit;
+use crate::output::{Format, write_json};
+
+/// Messages verified at once in batch mode.
+const BATCH_CONCURRENCY: usize = 64;
+
+/// Arguments of `inkan verify`.
+#[derive(Debug, Args)]
+pub struct VerifyCommand {
+    /// The message (RFC 5322, as received), or `-` for standard input.
+    #[arg(value_name = "FILE|-", default_value = "-", conflicts_with = "batch")]
+    pub file: String,
+    /// The SMTP client's IP address; with it SPF is checked.
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<IpAddr>,
+    /// The HELO/EHLO name the client gave.
+    #[arg(long, value_name = "HOST", requires = "ip")]
+    pub helo: Option<String>,
+    /// The MAIL FROM address (empty, or `<>`, for a bounce: SPF then checks the HELO name).
+    #[arg(long = "mail-from", value_name = "ADDR", requires = "ip")]
+    pub mail_from: Option<String>,
+    /// The authserv-id written in the Authentication-Results header.
+    #[arg(long = "authserv-id", value_name = "ID", default_value = "inkan")]
+    pub authserv_id: String,
+    /// Verify every message in a directory (recursively) or an mbox file; one JSON line each.
+    #[arg(long, value_name = "DIR|MBOX")]
+    pub batch: Option<PathBuf>,
+    /// How to find Organizational Domains: RFC 9989's DNS tree walk or RFC 7489's public suffix
+    /// list (for comparison with older receivers).
+    #[arg(long = "org-domain", value_enum, default_value_t = OrgMethodArg::TreeWalk)]
+    pub org_domain: OrgMethodArg,
+    /// Judge the message as bulk mail (default: guessed from List-Unsubscribe, List-Id,
+    /// Feedback-ID and Precedence).
+    #[arg(long)]
+    pub bulk: bool,
+}
+
+/// `--org-domain` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OrgMethodArg {
+    /// RFC 9989 §4.10 DNS tree walk.
+    TreeWalk,
+    /// RFC 7489 §3.2 public suffix list.
+    Psl,
+}
+
+/// The SMTP envelope the message came with.
+#[derive(Clone, Debug)]
+struct Envelope {
+    ip: IpAddr,
+    helo: String,
+    mail_from: String,
+}
+
+/// Everything that does not change from one message to the next.
+struct Settings {
+    envelope: Option<Envelope>,
+    authserv_id: String,
+    method: OrgDomainMethod,
+    bulk: Option<bool>,
+}
+
+/// The verdict on one message, as printed in JSON.
+#[derive(Debug, Serialize)]
+struct Report {
+    spf: Option<Value>,
+    dkim: Vec<DkimOutput>,
+    dmarc: DmarcVerdict,
+    arc: ArcReport,
+    authentication_results: String,
+    findings: Vec<rules::Finding>,
+    bulk: bool,
+}
+
+/// The ARC verdict. ARC verification (RFC 8617) lands separately: until then every message is
+/// reported as `none`, and this is the one place that changes when it does.
+#[derive(Debug, Serialize)]
+struct ArcReport {
+    result: &'static str,
+    reason: &'static str,
+}
+
+fn check_arc(_message: &Message) -> ArcReport {
+    ArcReport {
+        result: "none",
+        reason: "ARC chains are not verified by this build",
+    }
+}
+
+impl VerifyCommand {
+    /// Verifies one message or a batch and prints the verdicts.
+    pub async fn run(
+        self,
+        globals: &GlobalArgs,
+        out: &mut dyn std::io::Write,
+    ) -> anyhow::Result<Exit> {
+        let envelope = match self.ip {
+            Some(ip) => {
+                let mail_from = self.mail_from.clone().unwrap_or_default();
+                let mail_from = if mail_from.trim() == "<>" {
+                    String::new()
+                } else {
+                    mail_from.trim().to_owned()
+                };
+                let helo = self.helo.clone().unwrap_or_default();
+                if helo.is_empty() && mail_from.is_empty() {
+                    anyhow::bail!("--ip needs --helo or --mail-from: SPF checks one of them");
+                }
+                Some(Envelope {
+                    ip,
+                    helo,
+                    mail_from,
+                })
+            }
+            None => None,
+        };
+        let settings = Settings {
+            envelope,
+            authserv_id: self.authserv_id.clone(),
+            method: match self.org_domain {
+                OrgMethodArg::TreeWalk => OrgDomainMethod::TreeWalk,
+                OrgMethodArg::Psl => OrgDomainMethod::PublicSuffix,
+            },
+            bulk: self.bulk.then_some(true),
+        };
+        let resolver: Arc<dyn Resolver> =
+            Arc::new(CachingResolver::new(crate::resolver::build(globals)?));
+        match &self.batch {
+            Some(path) => run_batch(path, &resolver, &settings, out).await,
+            None => {
+                let bytes = read_input(&self.file)?;
+                let message = Message::parse(bytes)
+                    .with_context(|| format!("reading the message in {}", self.file))?;
+                let report = verify_message(&resolver, &message, &settings).await;
+                let exit = if report.dmarc.result == DmarcResult::Pass {
+                    Exit::Pass
+                } else {
+                    Exit::Findings
+                };
+                match globals.format {
+                    Format::Json | Format::Jsonl => write_json(out, &report)?,
+                    Format::Text | Format::Csv | Format::Html => {
+                        print_text(out, &report, globals.quiet)?
+                    }
+                }
+                Ok(exit)
+            }
+        }
+    }
+}
+
+fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
+    if file == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading the message from standard input")?;
+        Ok(bytes)
+    } else {
+        std::fs::read(file).with_context(|| format!("reading {file}"))
+    }
+}
+
+fn print_text(out: &mut dyn std::io::Write, report: &Report, quiet: bool) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "Authentication-Results: {}",
+        report.authentication_results.replace("\r\n", "\n")
+    )?;
+    if quiet {
+        return Ok(());
+    }
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+    }
+    for f in &report.findings {
+        writeln!(out, "{:<7} {}: {}", f.severity.as_str(), f.id, f.message)?;
+        writeln!(out, "        fix: {}", f.fix)?;
+    }
+    Ok(())
+}
+
+/// SPF, DKIM, DMARC, ARC and the message rules for one message.
+async fn verify_message(
+    resolver: &Arc<dyn Resolver>,
+    message: &Message,
+    settings: &Settings,
+) -> Report {
+    let dkim_outputs = dkim::verify(resolver.as_ref(), message).await;
+    let spf = match &settings.envelope {
+        Some(env) => Some(check_spf(resolver, env).await),
+        None => None,
+    };
+    let from_domain = dmarc::author_domain(message);
+    let dmarc_verdict = match &from_domain {
+        Ok(domain) => {
+            let input = DmarcInput {
+                from_domain: domain.clone(),
+                spf: spf.as_ref().map(|s| s.identifier.clone()),
+                dkim: dkim_outputs
+                    .iter()
+                    .filter(|d| !d.domain.is_empty())
+                    .map(|d| DkimIdentifier {
+                        domain: d.domain.clone(),
+                        selector: Some(d.selector.clone()),
+                        result: d.result.as_str().to_owned(),
+                    })
+                    .collect(),
+            };
+            dmarc::evaluate(resolver.as_ref(), &input, settings.method).await
+        }
+        Err(err) => DmarcVerdict::without_author(err.to_string(), settings.method),
+    };
+    let arc = check_arc(message);
+
+    let mut header = AuthResults::new(&settings.authserv_id);
+    if let Some(spf) = &spf {
+        header.results.push(spf.method.clone());
+    }
+    for output in &dkim_outputs {
+        header.results.push(dkim_method(message, output));
+    }
+    if dkim_outputs.is_empty() {
+        header.results.push(MethodResult::new("dkim", "none"));
+    }
+    header.results.push(dmarc_verdict.auth_result());
+    header.results.push(MethodResult::new("arc", arc.result));
+
+    let signatures: Vec<SignatureCoverage> = dkim_outputs
+        .iter()
+        .map(|d| SignatureCoverage {
+            domain: d.domain.clone(),
+            passed: d.result == DkimResult::Pass,
+            signed_headers: d.signed_headers.clone(),
+        })
+        .collect();
+    let rules_report = rules::check_message(&RuleInput {
+        raw: message.as_bytes(),
+        signatures: &signatures,
+        dmarc: from_domain.is_ok().then_some(dmarc_verdict.result),
+        bulk: settings.bulk,
+    });
+
+    Report {
+        spf: spf.map(|s| s.json),
+        dkim: dkim_outputs,
+        dmarc: dmarc_verdict,
+        arc,
+        authentication_results: header.render("\r\n\t"),
+        findings: rules_report.findings,
+        bulk: rules_report.bulk,
+    }
+}
+
+/// SPF's outcome in the three forms verify needs.
+struct SpfOutcome {
+    identifier: SpfIdentifier,
+    method: MethodResult,
+    json: Value,
+}
+
+async fn check_spf(resolver: &Arc<dyn Resolver>, env: &Envelope) -> SpfOutcome {
+    let scope = if env.mail_from.is_empty() {
+        SpfScope::Helo
+    } else {
+        SpfScope::MailFrom
+    };
+    let domain = match scope {
+        SpfScope::MailFrom => env
+            .mail_from
+            .rsplit_once('@')
+            .map_or(env.mail_from.as_str(), |(_, d)| d)
+            .to_owned(),
+        SpfScope::Helo => env.helo.clone(),
+    };
+    let _ = resolver;
+    let result = "none".to_owned();
+    let method = match scope {
+        SpfScope::MailFrom => MethodResult::new("spf", &result).with_property(
+            "smtp",
+            "mailfrom",
+            env.mail_from.clone(),
+        ),
+        SpfScope::Helo => {
+            MethodResult::new("spf", &result).with_property("smtp", "helo", env.helo.clone())
+        }
+    };
+    SpfOutcome {
+        identifier: SpfIdentifier {
+            domain: domain.clone(),
+            scope,
+            result: result.clone(),
+        },
+        method,
+        json: json!({"result": result, "identity": scope, "domain": domain, "ip": env.ip}),
+    }
+}
+
+/// One DKIM signature as an RFC 8601 `dkim=` result, with the first 8 characters of `b=`.
+fn dkim_method(message: &Message, output: &DkimOutput) -> MethodResult {
+    let mut method = MethodResult::new("dkim", output.result.as_str());
+    if output.result != DkimResult::Pass {
+        method = method.with_reason(output.reason.clone());
+    }
+    if !output.domain.is_empty() {
+        method = method.with_property("header", "d", output.domain.clone());
+    }
+    if !output.selector.is_empty() {
+        method = method.with_property("header", "s", output.selector.clone());
+    }
+    let b = message.header_at(output.header_index).and_then(|field| {
+        let value = field.unfolded_value();
+        let tags = TagList::parse(&value).ok()?;
+        let b: String = tags
+            .get("b")?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .take(8)
+            .collect();
+        (!b.is_empty()).then_some(b)
+    });
+    if let Some(b) = b {
+        method = method.with_property("header", "b", b);
+    }
+    method
+}
+
+/// One message of a batch: where it came from and its bytes, or why it could not be read.
+struct BatchItem {
+    source: Value,
+    bytes: anyhow::Result<Vec<u8>>,
+}
+
+async fn run_batch(
+    path: &Path,
+    resolver: &Arc<dyn Resolver>,
+    settings: &Settings,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    let items = if path.is_dir() {
+        let mut files = Vec::new();
+        collect_files(path, &mut files).with_context(|| format!("listing {}", path.display()))?;
+        files.sort();
+        files
+            .into_iter()
+            .map(|file| BatchItem {
+                source: json!({"file": file.display().to_string()}),
+                bytes: std::fs::read(&file).with_context(|| format!("reading {}", file.display())),
+            })
+            .collect::<Vec<_>>()
+    } else {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let reader = std::io::BufReader::new(file);
+        mail_parser::mailbox::mbox::MessageIterator::new(reader)
+            .enumerate()
+            .map(|(index, message)| BatchItem {
+                source: json!({"mbox": path.display().to_string(), "index": index}),
+                bytes: message
+                    .map(|m| m.unwrap_contents())
+                    .with_context(|| format!("reading message {index}")),
+            })
+            .collect()
+    };
+    let mut worst = Exit::Pass;
+    let mut results = futures::stream::iter(items)
+        .map(|item| async move {
+            let outcome = match item.bytes {
+                Ok(bytes) => match Message::parse(bytes) {
+                    Ok(message) => Ok(verify_message(resolver, &message, settings).await),
+                    Err(err) => Err(format!("{err}")),
+                },
+                Err(err) => Err(format!("{err:#}")),
+            };
+            (item.source, outcome)
+        })
+        .buffered(BATCH_CONCURRENCY);
+    while let Some((source, outcome)) = results.next().await {
+        let mut line = source;
+        match outcome {
+            Ok(report) => {
+                if report.dmarc.result != DmarcResult::Pass {
+                    worst = worst.max(Exit::Findings);
+                }
+                if let (Value::Object(line), Value::Object(fields)) =
+                    (&mut line, serde_json::to_value(&report)?)
+                {
+                    line.extend(fields);
+                }
+            }
+            Err(err) => {
+                worst = Exit::Error;
+                line["error"] = Value::String(err);
+            }
+        }
+        serde_json::to_writer(&mut *out, &line)?;
+        writeln!(out)?;
+    }
+    Ok(worst)
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_files(&entry.path(), files)?;
+        } else if kind.is_file() {
+            files.push(entry.path());
+        }
+    }
+    Ok(())
+}
