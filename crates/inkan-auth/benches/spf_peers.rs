@@ -39,7 +39,18 @@ fn zone() -> (MemoryResolver, Vec<(IpAddr, String)>) {
             exchange: h.into(),
         },
     };
-    let mut records = Vec::new();
+    // An SOA, so NXDOMAIN and NODATA answers may be cached (RFC 2308 §5) and the warm pass asks
+    // nothing.
+    let soa = inkan_dns::Soa {
+        mname: "ns.bench".into(),
+        rname: "hostmaster.bench".into(),
+        serial: 1,
+        refresh: 3600,
+        retry: 600,
+        expire: 86_400,
+        minimum: 3600,
+    };
+    let mut records = vec![Record { name: "bench".into(), ttl: 3600, data: RData::Soa(soa) }];
     for k in 0..5 {
         records.push(txt(
             &format!("_spf.hoster{k}.bench"),
