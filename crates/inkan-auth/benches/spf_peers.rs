@@ -50,7 +50,11 @@ fn zone() -> (MemoryResolver, Vec<(IpAddr, String)>) {
         expire: 86_400,
         minimum: 3600,
     };
-    let mut records = vec![Record { name: "bench".into(), ttl: 3600, data: RData::Soa(soa) }];
+    let mut records = vec![Record {
+        name: "bench".into(),
+        ttl: 3600,
+        data: RData::Soa(soa),
+    }];
     for k in 0..5 {
         records.push(txt(
             &format!("_spf.hoster{k}.bench"),

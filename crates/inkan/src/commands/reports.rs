@@ -393,7 +393,7 @@ fn print_summary(summary: &Summary, out: &mut dyn Write) -> anyhow::Result<()> {
             )?;
         }
         if !d.failing_sources.is_empty() {
-            writeln!(out, "  {:<40} {:>10} {}", "failing sources", "fail", "ptr")?;
+            writeln!(out, "  {:<40} {:>10} ptr", "failing sources", "fail")?;
             for s in &d.failing_sources {
                 writeln!(
                     out,

@@ -355,9 +355,9 @@ fn killed_ingest_leaves_a_consistent_database() {
         write!(out, "<feedback><report_metadata><org_name>o</org_name><report_id>big</report_id></report_metadata>\
             <policy_published><domain>big.example</domain><p>none</p></policy_published>").unwrap();
         for i in 0..n {
-            write!(out, "<record><row><source_ip>10.0.{}.{}</source_ip><count>1</count><policy_evaluated>\
+            writeln!(out, "<record><row><source_ip>10.0.{}.{}</source_ip><count>1</count><policy_evaluated>\
                 <disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>\
-                <identifiers><header_from>big.example</header_from></identifiers></record>\n", (i >> 8) & 255, i & 255).unwrap();
+                <identifiers><header_from>big.example</header_from></identifiers></record>", (i >> 8) & 255, i & 255).unwrap();
         }
         write!(out, "</feedback>").unwrap();
     }
