@@ -70,7 +70,7 @@ run_inkan() {
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$INKAN" audit --nameserver "127.0.0.1:$PORT" --timeout 2 \
         --format jsonl "$@" > "$WORK/out.jsonl" 2> "$WORK/stderr.txt" || true
     after=$(queries)
-    read -r secs kb < "$WORK/time.txt"
+    read -r secs kb < <(tail -1 "$WORK/time.txt")
     local lines; lines=$(wc -l < "$WORK/out.jsonl")
     awk -v l="$label" -v n="$lines" -v s="$secs" -v kb="$kb" -v q=$((after - before)) \
         'BEGIN { printf "inkan %s: %d domains in %.1fs = %.0f domains/s, %.1f queries/domain, peak RSS %.0f MB\n", l, n, s, n / s, q / n, kb / 1024 }'
