@@ -20,16 +20,28 @@ fn check(status: Status, message: String) -> Check {
     Check::new("bimi.dmarc", Category::Bimi, status, &[], message)
 }
 
-/// Adds to `problems` what keeps `record` (published at `_dmarc.<at>`) from counting as
-/// enforcement.
-fn record_problems(record: &DmarcRecord, at: &str, problems: &mut Vec<String>) {
-    if record.testing {
-        problems.push(format!("t=y (testing mode) at _dmarc.{at}"));
+/// What keeps DMARC from counting as enforcement, each said once: the same record may be both
+/// the one applied and the Organizational Domain's.
+#[derive(Debug, Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, problem: String) {
+        if !self.0.contains(&problem) {
+            self.0.push(problem);
+        }
     }
-    if let Some(pct) = record.pct.as_deref().map(str::trim)
-        && pct != "100"
-    {
-        problems.push(format!("pct={pct} at _dmarc.{at} (BIMI needs 100)"));
+
+    /// `t=y` and a `pct` below 100 in `record`, published at `_dmarc.<at>`.
+    fn record(&mut self, record: &DmarcRecord, at: &str) {
+        if record.testing {
+            self.add(format!("t=y (testing mode) at _dmarc.{at}"));
+        }
+        if let Some(pct) = record.pct.as_deref().map(str::trim)
+            && pct != "100"
+        {
+            self.add(format!("pct={pct} at _dmarc.{at} (BIMI needs 100)"));
+        }
     }
 }
 
@@ -92,18 +104,16 @@ pub async fn dmarc_enforcement(lookup: &Lookup<'_>, domain: &str, found: &Found)
     } else {
         record.sp.unwrap_or(record.p)
     };
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     if applied == Policy::None {
         let tag = if record_domain == domain || record.sp.is_none() {
             "p"
         } else {
             "sp"
         };
-        problems.push(format!(
-            "the policy applied to {domain} is {tag}=none (at _dmarc.{record_domain})"
-        ));
+        problems.add(format!("{tag}=none at _dmarc.{record_domain}"));
     }
-    record_problems(record, record_domain, &mut problems);
+    problems.record(record, record_domain);
 
     let org_found = if record_domain == org {
         Ok(Some(record.clone()))
@@ -120,25 +130,25 @@ pub async fn dmarc_enforcement(lookup: &Lookup<'_>, domain: &str, found: &Found)
         Ok(r) => r,
     };
     match &org_record {
-        None => problems.push(format!(
-            "the organizational domain {org} publishes no valid DMARC record"
+        None => problems.add(format!(
+            "no valid DMARC record at the organizational domain ({org})"
         )),
         Some(o) => {
             if domain != org && o.p == Policy::None {
-                problems.push(format!(
-                    "p=none at the organizational domain (_dmarc.{org})"
-                ));
+                problems.add(format!("p=none at _dmarc.{org}"));
             }
             if o.sp == Some(Policy::None) {
-                problems.push(format!(
-                    "sp=none at the organizational domain (_dmarc.{org})"
-                ));
+                problems.add(format!("sp=none at _dmarc.{org}"));
             }
-            if record_domain != org {
-                record_problems(o, org, &mut problems);
-            }
+            problems.record(o, org);
         }
     }
+    let problems = problems.0;
+    let org_note = if domain == org {
+        String::new()
+    } else {
+        format!(" ({org} is the organizational domain)")
+    };
     let evidence = json!({
         "org_domain": org,
         "record_domain": record_domain,
@@ -160,14 +170,16 @@ pub async fn dmarc_enforcement(lookup: &Lookup<'_>, domain: &str, found: &Found)
         check(
             Status::Fail,
             format!(
-                "a BIMI record is published, but DMARC is not at enforcement: {}; receivers will not show the logo",
+                "a BIMI record is published, but DMARC is not at enforcement: {}{org_note}; receivers will not show the logo",
                 problems.join("; ")
             ),
         )
         .evidence(evidence)
-        .fix(format!(
-            "publish p=quarantine or p=reject at _dmarc.{record_domain} (and at _dmarc.{org}), with no t=y, no pct below 100 and no sp=none"
-        ))
+        .fix(if record_domain == org {
+            format!("publish p=quarantine or p=reject at _dmarc.{org}, with no t=y, no pct below 100 and no sp=none")
+        } else {
+            format!("publish p=quarantine or p=reject at _dmarc.{record_domain} and at _dmarc.{org}, with no t=y, no pct below 100 and no sp=none at _dmarc.{org}")
+        })
     }
 }
 
@@ -181,11 +193,11 @@ mod tests {
     async fn judge(zone: &str, domain: &str) -> Check {
         let resolver = MemoryResolver::from_zone_text(zone, None, "bimi-test.zone").unwrap();
         let lookup = Lookup::new(&resolver, Duration::ZERO);
-        let found = Found::Discovered(
+        let found = Found::Discovered(Box::new(
             discover(&lookup, domain, OrgDomainMethod::TreeWalk)
                 .await
                 .unwrap(),
-        );
+        ));
         dmarc_enforcement(&lookup, domain, &found).await
     }
 

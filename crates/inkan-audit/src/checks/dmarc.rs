@@ -48,7 +48,7 @@ fn is_within(name: &str, domain: &str) -> bool {
 #[derive(Clone, Debug)]
 pub enum Found {
     /// Discovery ran; [`Discovery::record`] may be `None`.
-    Discovered(Discovery),
+    Discovered(Box<Discovery>),
     /// Several records at the domain itself: receivers apply none of them.
     Ambiguous,
     /// Discovery failed.
@@ -138,7 +138,7 @@ pub async fn check_and_find(lookup: &Lookup<'_>, domain: &str) -> (Vec<Check>, F
     let (Some(record), Some(record_domain)) = (&discovery.record, &discovery.record_domain) else {
         return (vec![Check::new("dmarc.record", Category::Dmarc, Status::Fail, RULES, format!("no DMARC record for {domain}"))
             .evidence(evidence)
-            .fix(format!("publish {own_name} TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}\", then move to p=quarantine or p=reject"))], Found::Discovered(discovery));
+            .fix(format!("publish {own_name} TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}\", then move to p=quarantine or p=reject"))], Found::Discovered(Box::new(discovery)));
     };
     evidence["record"] = json!(record);
     let inherited = if record_domain == domain {
@@ -298,7 +298,7 @@ pub async fn check_and_find(lookup: &Lookup<'_>, domain: &str) -> (Vec<Check>, F
     if !external.is_empty() {
         checks.push(external_destinations(lookup, record_domain, &external).await);
     }
-    (checks, Found::Discovered(discovery))
+    (checks, Found::Discovered(Box::new(discovery)))
 }
 
 /// RFC 9990 §3: a destination outside the domain must publish

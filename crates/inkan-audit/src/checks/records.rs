@@ -138,7 +138,7 @@ pub fn judge_mta_sts(record: &str) -> Result<(Status, String, Option<String>), S
     }
     Ok((
         Status::Pass,
-        format!("MTA-STS record valid (id={id}); the policy file is not fetched"),
+        format!("MTA-STS record valid (id={id}); the policy file is checked with --fetch-mta-sts"),
         None,
     ))
 }
