@@ -524,6 +524,44 @@ mod tests {
         assert_eq!(nosts.status, Status::Skip);
     }
 
+    /// A clock fixed at the given Unix time, for certificate validity.
+    #[derive(Debug)]
+    struct FixedClock(u64);
+
+    impl rustls::time_provider::TimeProvider for FixedClock {
+        fn current_time(&self) -> Option<rustls::pki_types::UnixTime> {
+            Some(rustls::pki_types::UnixTime::since_unix_epoch(
+                Duration::from_secs(self.0),
+            ))
+        }
+    }
+
+    /// A certificate outside its validity period is refused: the test authority's certificates
+    /// are valid from 1975, and the clock says 1971.
+    #[tokio::test]
+    async fn certificate_not_yet_valid_is_refused() {
+        let server = server();
+        let resolver = zone(&["a.test"]);
+        let lookup = Lookup::new(&resolver, Duration::ZERO);
+        let mut fetcher = PolicyFetcher::new().unwrap().with_port(server.port());
+        fetcher
+            .add_trust_anchors_pem(server.ca_pem().as_bytes(), "test CA")
+            .unwrap();
+        let early = fetcher
+            .clone()
+            .with_clock(std::sync::Arc::new(FixedClock(31_536_000)))
+            .unwrap();
+        let checks = check(&lookup, "a.test", &early).await;
+        assert_eq!(checks[0].status, Status::Fail);
+        assert!(
+            checks[0].message.contains("certificate not valid yet"),
+            "{}",
+            checks[0].message
+        );
+        let now = check(&lookup, "a.test", &fetcher).await;
+        assert_eq!(now[0].status, Status::Pass);
+    }
+
     /// Without the test authority the same good server is refused.
     #[tokio::test]
     async fn unknown_authority_is_refused() {

@@ -1,7 +1,9 @@
 //! Retrieving an MTA-STS policy (RFC 8461 §3.3): `GET /.well-known/mta-sts.txt` over HTTPS from
 //! `mta-sts.<domain>`, with a certificate that must chain to a trusted root and name that host
 //! (RFC 6125 via rustls and webpki), no redirect followed, status 200 and `text/plain` required,
-//! a size limit on the body and one time limit on the whole exchange.
+//! a size limit on the body and one time limit on the whole exchange. Certificate validity
+//! periods are judged at the time of a clock passed in ([`PolicyFetcher::with_clock`]), the
+//! system's unless told otherwise.
 //!
 //! The host's addresses come from the audit's own [`Lookup`], so `--zone` and `--nameserver`
 //! decide where the fetch goes, exactly as they decide every other answer. The HTTP/1.1 client
@@ -16,6 +18,7 @@ use inkan_dns::{DnsError, RecordType};
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::time_provider::{DefaultTimeProvider, TimeProvider};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -207,6 +210,7 @@ pub struct Fetched {
 #[derive(Clone, Debug)]
 pub struct PolicyFetcher {
     roots: RootCertStore,
+    clock: Arc<dyn TimeProvider>,
     tls: Arc<rustls::ClientConfig>,
     port: u16,
     timeout: Duration,
@@ -220,8 +224,10 @@ impl PolicyFetcher {
         let roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
+        let clock: Arc<dyn TimeProvider> = Arc::new(DefaultTimeProvider);
         Ok(PolicyFetcher {
-            tls: client_config(roots.clone())?,
+            tls: client_config(roots.clone(), Arc::clone(&clock))?,
+            clock,
             roots,
             port: 443,
             timeout: Duration::from_secs(10),
@@ -252,8 +258,16 @@ impl PolicyFetcher {
         if added == 0 {
             return Err(TrustError::NoCertificate(source_name.to_owned()));
         }
-        self.tls = client_config(self.roots.clone())?;
+        self.tls = client_config(self.roots.clone(), Arc::clone(&self.clock))?;
         Ok(added)
+    }
+
+    /// Judges certificate validity periods at the time `clock` gives instead of the system
+    /// clock's.
+    pub fn with_clock(mut self, clock: Arc<dyn TimeProvider>) -> Result<PolicyFetcher, TrustError> {
+        self.tls = client_config(self.roots.clone(), Arc::clone(&clock))?;
+        self.clock = clock;
+        Ok(self)
     }
 
     /// Connects to `port` instead of 443 (for test servers).
@@ -367,9 +381,12 @@ impl PolicyFetcher {
     }
 }
 
-fn client_config(roots: RootCertStore) -> Result<Arc<rustls::ClientConfig>, TrustError> {
+fn client_config(
+    roots: RootCertStore,
+    clock: Arc<dyn TimeProvider>,
+) -> Result<Arc<rustls::ClientConfig>, TrustError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let config = rustls::ClientConfig::builder_with_details(provider, clock)
         .with_safe_default_protocol_versions()
         .map_err(TrustError::Tls)?
         .with_root_certificates(roots)
