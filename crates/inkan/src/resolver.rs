@@ -1,11 +1,13 @@
 //! Builds the resolver the global options ask for: zone files (`--zone`, no network), the name
-//! servers given (`--nameserver`), or the system configuration.
+//! servers given (`--nameserver`), or the system configuration. Network questions go through
+//! inkan's own stub resolver (long-lived UDP sockets, many questions in flight, TCP on
+//! truncation), which a fleet audit needs to go faster than one lookup at a time.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use inkan_dns::{CachingResolver, MemoryResolver, NetworkOptions, NetworkResolver, Resolver};
+use inkan_dns::{CachingResolver, MemoryResolver, NetworkOptions, Resolver, StubResolver};
 
 use crate::cli::GlobalArgs;
 
@@ -21,9 +23,9 @@ pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
     }
     let options = NetworkOptions::default().with_timeout(timeout);
     let network = if globals.nameservers.is_empty() {
-        NetworkResolver::system(options)?
+        StubResolver::system(options)?
     } else {
-        NetworkResolver::with_servers(&globals.nameservers, options)?
+        StubResolver::with_servers(&globals.nameservers, options)?
     };
     Ok(Arc::new(CachingResolver::new(network)))
 }
