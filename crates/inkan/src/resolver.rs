@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use inkan_dns::{CachingResolver, MemoryResolver, NetworkOptions, Resolver, StubResolver};
+use inkan_dns::{
+    CacheConfig, CachingResolver, MemoryResolver, NetworkOptions, Resolver, StubResolver,
+};
 
 use crate::cli::GlobalArgs;
 
@@ -15,6 +17,15 @@ use crate::cli::GlobalArgs;
 /// network. Network answers go through the cache, so a command that asks the same question twice
 /// (an SPF include reached by two paths) asks the network once; zone answers are in memory already.
 pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
+    build_with_cache(globals, CacheConfig::default())
+}
+
+/// [`build`] with the network answers cached as `cache` says (a fleet audit bounds the size).
+/// One cache layer only: each layer costs a hash, a lock and an in-flight entry per lookup.
+pub fn build_with_cache(
+    globals: &GlobalArgs,
+    cache: CacheConfig,
+) -> anyhow::Result<Arc<dyn Resolver>> {
     let timeout = timeout(globals.timeout)?;
     if !globals.zones.is_empty() {
         let zone =
@@ -27,7 +38,7 @@ pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
     } else {
         StubResolver::with_servers(&globals.nameservers, options)?
     };
-    Ok(Arc::new(CachingResolver::new(network)))
+    Ok(Arc::new(CachingResolver::with_config(network, cache)))
 }
 
 /// Which source of DNS the global options choose, in words, for `-v` output.
