@@ -680,6 +680,74 @@ mod tests {
         assert!(idn.starts_with(b"\x0dxn--bcher-kva\x04test\x00"));
     }
 
+    fn answer_with(
+        rcode: ResponseCode,
+        answers: Vec<hickory_proto::rr::Record>,
+        soa: bool,
+    ) -> Message {
+        use hickory_proto::rr::rdata::SOA;
+        use hickory_proto::rr::{Name, Record as WireRecord};
+        let mut message = Message::new();
+        message.set_response_code(rcode);
+        message.add_answers(answers);
+        if soa {
+            let zone = Name::from_ascii("example.test.").unwrap();
+            let data = SOA::new(zone.clone(), zone.clone(), 1, 2, 3, 4, 120);
+            message.add_name_server(WireRecord::from_rdata(zone, 600, WireData::SOA(data)));
+        }
+        message
+    }
+
+    fn cname(from: &str, to: &str) -> hickory_proto::rr::Record {
+        use hickory_proto::rr::rdata::CNAME;
+        use hickory_proto::rr::{Name, Record as WireRecord};
+        WireRecord::from_rdata(
+            Name::from_ascii(from).unwrap(),
+            60,
+            WireData::CNAME(CNAME(Name::from_ascii(to).unwrap())),
+        )
+    }
+
+    /// RFC 1034 §5.3.3: a chain that stops at a name the server says nothing about is asked
+    /// on; with the zone's SOA it is NODATA (RFC 2308 §3); RFC 6604: NXDOMAIN is the last
+    /// name's.
+    #[test]
+    fn cname_chains_are_followed_or_ended() {
+        let chained = vec![
+            cname("a.example.test.", "b.example.test."),
+            cname("b.example.test.", "c.other."),
+        ];
+        let read = read_answer(
+            &answer_with(ResponseCode::NoError, chained.clone(), false),
+            "A.example.test",
+            RecordType::Txt,
+        )
+        .unwrap();
+        assert_eq!(read.chain, vec!["b.example.test", "c.other"]);
+        assert!(matches!(read.outcome, Outcome::Follow(ref t) if t == "c.other"));
+        let read = read_answer(
+            &answer_with(ResponseCode::NoError, chained.clone(), true),
+            "a.example.test",
+            RecordType::Txt,
+        )
+        .unwrap();
+        assert!(matches!(read.outcome, Outcome::NoData(120)));
+        let read = read_answer(
+            &answer_with(ResponseCode::NXDomain, chained, true),
+            "a.example.test",
+            RecordType::Txt,
+        )
+        .unwrap();
+        assert!(matches!(read.outcome, Outcome::NxDomain(120)));
+        let read = read_answer(
+            &answer_with(ResponseCode::NXDomain, vec![], false),
+            "a.example.test",
+            RecordType::Txt,
+        )
+        .unwrap();
+        assert!(matches!(read.outcome, Outcome::NxDomain(0)));
+    }
+
     #[test]
     fn answers_match_only_their_question() {
         let question = encode_question("a.test", RecordType::A).unwrap();
