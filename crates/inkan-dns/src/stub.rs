@@ -232,7 +232,9 @@ impl StubResolver {
             };
             if message.truncated() {
                 let query = encode_query(0, &question);
-                match tcp_exchange(addr, query, &question, deadline).await {
+                // Boxed: the TCP exchange is rare, and inline it would make every lookup's
+                // future carry its connection and buffers.
+                match Box::pin(tcp_exchange(addr, query, &question, deadline)).await {
                     Ok(m) => message = m,
                     Err(Failure::Timeout) => {
                         last = Some(fail(
