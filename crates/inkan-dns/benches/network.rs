@@ -1,6 +1,6 @@
-//! The cost of asking a real server on 127.0.0.1 through `NetworkResolver`: one question over
-//! UDP, one that needs the TCP retry, and a batch with many questions in flight, as a bulk audit
-//! asks them.
+//! The cost of asking a real server on 127.0.0.1 through `NetworkResolver` (hickory) and
+//! `StubResolver` (inkan's own): one question over UDP, one that needs the TCP retry, and a batch
+//! with many questions in flight, as a bulk audit asks them.
 //!
 //! `cargo bench -p inkan-dns --bench network`
 
@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
-use inkan_dns::{MemoryResolver, NetworkOptions, NetworkResolver, RecordType, Resolver};
+use inkan_dns::{
+    MemoryResolver, NetworkOptions, NetworkResolver, RecordType, Resolver, StubResolver,
+};
 use inkan_testkit::DnsServer;
 
 const BATCH: usize = 1000;
@@ -39,27 +41,34 @@ fn network(c: &mut Criterion) {
         .start()
         .unwrap();
     let options = NetworkOptions::default().with_timeout(Duration::from_secs(5));
-    let resolver = runtime
+    let hickory = runtime
         .block_on(async { NetworkResolver::with_servers(&[server.addr()], options).unwrap() });
+    let stub = StubResolver::with_servers(&[server.addr()], options).unwrap();
+    let resolvers: [(&str, &dyn Resolver); 2] = [("hickory", &hickory), ("stub", &stub)];
 
-    c.bench_function("network lookup, UDP, 127.0.0.1", |b| {
-        b.iter(|| {
-            black_box(
-                runtime
-                    .block_on(resolver.lookup(black_box("example.test"), RecordType::Txt))
-                    .unwrap(),
-            )
-        })
-    });
-    c.bench_function("network lookup, truncated UDP then TCP, 127.0.0.1", |b| {
-        b.iter(|| {
-            black_box(
-                runtime
-                    .block_on(resolver.lookup("big.example.test", RecordType::Txt))
-                    .unwrap(),
-            )
-        })
-    });
+    for (label, resolver) in resolvers {
+        c.bench_function(&format!("{label} lookup, UDP, 127.0.0.1"), |b| {
+            b.iter(|| {
+                black_box(
+                    runtime
+                        .block_on(resolver.lookup(black_box("example.test"), RecordType::Txt))
+                        .unwrap(),
+                )
+            })
+        });
+        c.bench_function(
+            &format!("{label} lookup, truncated UDP then TCP, 127.0.0.1"),
+            |b| {
+                b.iter(|| {
+                    black_box(
+                        runtime
+                            .block_on(resolver.lookup("big.example.test", RecordType::Txt))
+                            .unwrap(),
+                    )
+                })
+            },
+        );
+    }
 
     let names: Vec<String> = (0..BATCH)
         .map(|i| format!("host{i}.example.test"))
@@ -68,9 +77,9 @@ fn network(c: &mut Criterion) {
     group
         .sample_size(10)
         .throughput(Throughput::Elements(BATCH as u64));
-    for in_flight in [1, 100] {
+    for ((label, resolver), in_flight) in resolvers.into_iter().flat_map(|r| [(r, 1), (r, 100)]) {
         group.bench_function(
-            format!("1000 distinct A lookups, {in_flight} in flight"),
+            format!("{label}: 1000 distinct A lookups, {in_flight} in flight"),
             |b| {
                 b.iter(|| {
                     runtime.block_on(async {

@@ -10,6 +10,7 @@
 mod cache;
 mod memory;
 mod network;
+mod stub;
 mod types;
 mod zone;
 
@@ -18,6 +19,7 @@ pub use cache::{
 };
 pub use memory::MemoryResolver;
 pub use network::{NetworkError, NetworkOptions, NetworkResolver};
+pub use stub::StubResolver;
 pub use types::{Answer, DnsError, FailureKind, RData, Record, RecordSet, RecordType, Soa, Txt};
 pub use zone::{DEFAULT_TTL, ZoneError, ZoneErrorKind, parse_zone};
 

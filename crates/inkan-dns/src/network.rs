@@ -46,6 +46,10 @@ pub struct NetworkOptions {
     /// How many times a query is sent before giving up; each try gets an equal share of
     /// `timeout`.
     pub attempts: usize,
+    /// The most UDP queries a [`crate::StubResolver`] has outstanding at once; further lookups
+    /// wait their turn (within their timeout), so a burst does not overflow the receive buffers
+    /// of either end. [`NetworkResolver`] does not use it.
+    pub in_flight: usize,
 }
 
 impl Default for NetworkOptions {
@@ -53,6 +57,7 @@ impl Default for NetworkOptions {
         NetworkOptions {
             timeout: Duration::from_secs(5),
             attempts: 2,
+            in_flight: 1024,
         }
     }
 }
@@ -67,6 +72,12 @@ impl NetworkOptions {
     /// These options with the number of tries changed (at least one).
     pub fn with_attempts(mut self, attempts: usize) -> Self {
         self.attempts = attempts.max(1);
+        self
+    }
+
+    /// These options with the limit on outstanding queries changed (at least one).
+    pub fn with_in_flight(mut self, in_flight: usize) -> Self {
+        self.in_flight = in_flight.max(1);
         self
     }
 }
@@ -250,7 +261,7 @@ impl Resolver for NetworkResolver {
 /// label by label as written (SPF macro expansions can put `:`, `/`, `%` or spaces in a
 /// label, which the DNS carries but hickory's presentation parser refuses); other names are
 /// converted with IDNA.
-fn wire_name(name: &str) -> Result<Name, String> {
+pub(crate) fn wire_name(name: &str) -> Result<Name, String> {
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     let parsed = if trimmed.is_ascii() {
         Name::from_labels(trimmed.split('.').map(str::as_bytes)).map(|mut n| {
@@ -266,7 +277,7 @@ fn wire_name(name: &str) -> Result<Name, String> {
 /// A wire name as inkan keeps names: each label's bytes as sent, without the presentation
 /// escapes of `to_ascii` (a label holding a space or `%`, as SPF macros can produce, must
 /// compare equal to the name that was asked), lower-cased, no trailing dot.
-fn plain_name(name: &Name) -> String {
+pub(crate) fn plain_name(name: &Name) -> String {
     let labels: Vec<String> = name
         .iter()
         .map(|l| String::from_utf8_lossy(l).into_owned())
@@ -319,7 +330,7 @@ fn from_lookup(lookup: &Lookup, name: &str, rtype: RecordType) -> Result<Answer,
 }
 
 /// Converts one wire record; types inkan does not ask for give `None`.
-fn from_wire_record(
+pub(crate) fn from_wire_record(
     record: &WireRecord,
     name: &str,
     rtype: RecordType,

@@ -15,6 +15,12 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::exit::Exit;
 
+/// mimalloc instead of the system allocator: a fleet audit allocates and frees many small
+/// objects across threads (answers, checks, JSON), and glibc's malloc spent a quarter of the
+/// audit's CPU time on it, most in consolidating its fast bins.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,11 +1,15 @@
 //! Builds the resolver the global options ask for: zone files (`--zone`, no network), the name
-//! servers given (`--nameserver`), or the system configuration.
+//! servers given (`--nameserver`), or the system configuration. Network questions go through
+//! inkan's own stub resolver (long-lived UDP sockets, many questions in flight, TCP on
+//! truncation), which a fleet audit needs to go faster than one lookup at a time.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use inkan_dns::{CachingResolver, MemoryResolver, NetworkOptions, NetworkResolver, Resolver};
+use inkan_dns::{
+    CacheConfig, CachingResolver, MemoryResolver, NetworkOptions, Resolver, StubResolver,
+};
 
 use crate::cli::GlobalArgs;
 
@@ -13,6 +17,15 @@ use crate::cli::GlobalArgs;
 /// network. Network answers go through the cache, so a command that asks the same question twice
 /// (an SPF include reached by two paths) asks the network once; zone answers are in memory already.
 pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
+    build_with_cache(globals, CacheConfig::default())
+}
+
+/// [`build`] with the network answers cached as `cache` says (a fleet audit bounds the size).
+/// One cache layer only: each layer costs a hash, a lock and an in-flight entry per lookup.
+pub fn build_with_cache(
+    globals: &GlobalArgs,
+    cache: CacheConfig,
+) -> anyhow::Result<Arc<dyn Resolver>> {
     let timeout = timeout(globals.timeout)?;
     if !globals.zones.is_empty() {
         let zone =
@@ -21,11 +34,11 @@ pub fn build(globals: &GlobalArgs) -> anyhow::Result<Arc<dyn Resolver>> {
     }
     let options = NetworkOptions::default().with_timeout(timeout);
     let network = if globals.nameservers.is_empty() {
-        NetworkResolver::system(options)?
+        StubResolver::system(options)?
     } else {
-        NetworkResolver::with_servers(&globals.nameservers, options)?
+        StubResolver::with_servers(&globals.nameservers, options)?
     };
-    Ok(Arc::new(CachingResolver::new(network)))
+    Ok(Arc::new(CachingResolver::with_config(network, cache)))
 }
 
 /// Which source of DNS the global options choose, in words, for `-v` output.

@@ -22,7 +22,7 @@ fn txt(strings: &[&[u8]]) -> Txt {
 }
 
 /// A zone with every record type inkan reads, a CNAME chain and a TXT record too large for UDP.
-fn zone() -> MemoryResolver {
+pub(crate) fn zone() -> MemoryResolver {
     let soa = Soa {
         mname: "ns1.example.test".into(),
         rname: "hostmaster.example.test".into(),

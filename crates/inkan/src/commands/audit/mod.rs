@@ -18,7 +18,7 @@ use clap::Args;
 use inkan_audit::{
     AuditOptions, Auditor, Catalogue, DomainInput, DomainReport, Status, Summary, Verdict,
 };
-use inkan_dns::{CacheConfig, CachingResolver, Resolver};
+use inkan_dns::{CacheConfig, Resolver};
 use tokio::sync::mpsc;
 
 use crate::cli::GlobalArgs;
@@ -131,10 +131,7 @@ impl AuditCommand {
         // One cache for the whole fleet: provider SPF includes, report destinations and the
         // sending IPs' reverse names are asked once, not once per domain.
         let cache = CacheConfig::default().with_max_entries(CACHE_ENTRIES);
-        let resolver: Arc<dyn Resolver> = Arc::new(CachingResolver::with_config(
-            crate::resolver::build(globals)?,
-            cache,
-        ));
+        let resolver: Arc<dyn Resolver> = crate::resolver::build_with_cache(globals, cache)?;
         let options = AuditOptions {
             sending_ips: self.sending_ips.clone(),
             selectors: self.selectors.clone(),
@@ -373,6 +370,9 @@ struct Printer<'a> {
     written: u64,
     /// One domain was asked for: JSON is that domain's object, not an array.
     single: bool,
+    /// A JSON Lines record is serialized here first and written whole: serde_json's many small
+    /// writes would otherwise each go through stdout's newline search.
+    line: Vec<u8>,
 }
 
 impl<'a> Printer<'a> {
@@ -394,6 +394,7 @@ impl<'a> Printer<'a> {
             profile: profile.to_owned(),
             written: 0,
             single,
+            line: Vec::new(),
         }
     }
 
@@ -401,8 +402,10 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Text => text::write_report(self.out, report, &self.profile, self.text)?,
             Format::Jsonl => {
-                serde_json::to_writer(&mut *self.out, report)?;
-                writeln!(self.out)?;
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, report)?;
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)?;
             }
             Format::Json if self.single => crate::output::write_json(self.out, report)?,
             Format::Json => {
