@@ -305,7 +305,7 @@ fn fixtures_over_the_network_have_exact_statuses_and_failures_are_unknown() {
         "--nameserver",
         &addr,
         "--timeout",
-        "0.4",
+        "1.5",
         "--format",
         "jsonl",
         "audit",
