@@ -1,0 +1,189 @@
+//! Bench-only: the mail-auth 0.15 side of the SPF comparison (`bench/spf/README.md`).
+//!
+//! ```text
+//! inkan-bench-spf-mail-auth 127.0.0.1:PORT CHECKS.jsonl cold|warm
+//! ```
+//!
+//! Runs every check of CHECKS.jsonl (`{"ip", "sender", "helo"}` per line) through
+//! `MessageAuthenticator::check_host` (the MAIL FROM identity) on a current-thread runtime, with
+//! hickory pointed at the given server and nothing else. `cold`: hickory's own cache is off and no
+//! mail-auth cache is given, so every lookup goes to the server. `warm`: mail-auth's caches (the
+//! `HashMap` behind a `Mutex` of its documentation, expiry checked on each read) plus hickory's
+//! cache, filled by one untimed pass.
+//!
+//! Protocol with the driver (`crates/inkan-auth/benches/spf_peers.rs`): after the untimed pass
+//! (warm) or at once (cold) it prints `ready` and waits for a line on stdin, so the driver can
+//! reset the server's query counter; then it times one pass and prints
+//! `{"checks": N, "seconds": S, "pass": P}`.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::io::{BufRead, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::spf::verify::SpfParameters;
+use mail_auth::{
+    DnsCache, MessageAuthenticator, Mx, Negative, Parameters, RecordSet, ResolverCache, SpfResult,
+    TxtRecord,
+};
+
+struct MapCache<K, V>(Mutex<HashMap<K, (V, Instant)>>);
+
+impl<K, V> Default for MapCache<K, V> {
+    fn default() -> Self {
+        MapCache(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for MapCache<K, V> {
+    fn get<Q>(&self, name: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let map = self.0.lock().unwrap();
+        let (value, expires) = map.get(name)?;
+        (*expires > Instant::now()).then(|| value.clone())
+    }
+
+    fn remove<Q>(&self, name: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.0.lock().unwrap().remove(name).map(|(value, _)| value)
+    }
+
+    fn insert(&self, key: K, value: V, valid_until: Instant) {
+        self.0.lock().unwrap().insert(key, (value, valid_until));
+    }
+}
+
+type Answer<T> = Result<RecordSet<T>, Negative>;
+
+#[derive(Default)]
+struct Caches {
+    txt: MapCache<Box<str>, TxtRecord>,
+    mx: MapCache<Box<str>, Answer<Mx>>,
+    ipv4: MapCache<Box<str>, Answer<Ipv4Addr>>,
+    ipv6: MapCache<Box<str>, Answer<Ipv6Addr>>,
+    ptr: MapCache<IpAddr, Answer<Box<str>>>,
+}
+
+impl DnsCache for Caches {
+    type Txt = MapCache<Box<str>, TxtRecord>;
+    type Mx = MapCache<Box<str>, Answer<Mx>>;
+    type Ipv4 = MapCache<Box<str>, Answer<Ipv4Addr>>;
+    type Ipv6 = MapCache<Box<str>, Answer<Ipv6Addr>>;
+    type Ptr = MapCache<IpAddr, Answer<Box<str>>>;
+
+    fn txt(&self) -> Option<&Self::Txt> {
+        Some(&self.txt)
+    }
+    fn mx(&self) -> Option<&Self::Mx> {
+        Some(&self.mx)
+    }
+    fn ipv4(&self) -> Option<&Self::Ipv4> {
+        Some(&self.ipv4)
+    }
+    fn ipv6(&self) -> Option<&Self::Ipv6> {
+        Some(&self.ipv6)
+    }
+    fn ptr(&self) -> Option<&Self::Ptr> {
+        Some(&self.ptr)
+    }
+}
+
+struct Check {
+    ip: IpAddr,
+    sender: String,
+    helo: String,
+}
+
+fn load(path: &str) -> Vec<Check> {
+    let text = std::fs::read_to_string(path).expect("read the checks file");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            let field = |k: &str| v[k].as_str().expect("a string field").to_owned();
+            Check {
+                ip: field("ip").parse().expect("an IP address"),
+                sender: field("sender"),
+                helo: field("helo"),
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(server), Some(list), Some(mode)) = (args.get(1), args.get(2), args.get(3)) else {
+        eprintln!("usage: inkan-bench-spf-mail-auth 127.0.0.1:PORT CHECKS.jsonl cold|warm");
+        std::process::exit(2);
+    };
+    let server: SocketAddr = server.parse().expect("a server address");
+    let warm = match mode.as_str() {
+        "cold" => false,
+        "warm" => true,
+        _ => {
+            eprintln!("mode must be cold or warm, not '{mode}'");
+            std::process::exit(2);
+        }
+    };
+    let checks = load(list);
+
+    let mut ns = NameServerConfig::udp_and_tcp(server.ip());
+    for c in &mut ns.connections {
+        c.port = server.port();
+    }
+    let config = ResolverConfig::from_parts(None, vec![], vec![ns]);
+    let mut options = ResolverOpts::default();
+    if !warm {
+        options.cache_size = 0;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let auth = rt.block_on(async { MessageAuthenticator::new(config, options).unwrap() });
+    let caches = Caches::default();
+
+    let run = || {
+        rt.block_on(async {
+            let mut passed = 0usize;
+            for c in &checks {
+                let params = SpfParameters::mail_from(c.ip, &c.helo, "mx.bench.example", &c.sender);
+                let out = if warm {
+                    auth.check_host(Parameters::new(params).with_cache(&caches))
+                        .await
+                } else {
+                    auth.check_host(params).await
+                };
+                passed += usize::from(out.result() == SpfResult::Pass);
+            }
+            passed
+        })
+    };
+    if warm {
+        run();
+    }
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "ready").unwrap();
+    stdout.flush().unwrap();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).unwrap();
+    let start = Instant::now();
+    let passed = run();
+    let seconds = start.elapsed().as_secs_f64();
+    writeln!(
+        stdout,
+        "{{\"checks\": {}, \"seconds\": {seconds}, \"pass\": {passed}}}",
+        checks.len()
+    )
+    .unwrap();
+}
