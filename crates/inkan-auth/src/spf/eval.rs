@@ -6,6 +6,11 @@
 //! on `fail` (§6.2), and keeps a trace of each record, lookup and term when asked to. DNS comes
 //! in through the [`Resolver`] and the time (only the `t` macro needs it) through
 //! [`SpfParams::now`].
+//!
+//! The evaluation is plain synchronous code over the answers at hand (those the resolver has
+//! ready, [`Resolver::lookup_ready`], and those this check already fetched); the async
+//! [`SpfVerifier::check_host`] awaits only the question it lacks and evaluates again. A warm
+//! check therefore creates no future and takes no lock beyond the DNS cache's.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
