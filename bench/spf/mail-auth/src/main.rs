@@ -1,15 +1,17 @@
 //! Bench-only: the mail-auth 0.15 side of the SPF comparison (`bench/spf/README.md`).
 //!
 //! ```text
-//! inkan-bench-spf-mail-auth 127.0.0.1:PORT CHECKS.jsonl cold|warm [PASSES]
+//! inkan-bench-spf-mail-auth 127.0.0.1:PORT CHECKS.jsonl cold|warm|warm-coarse [PASSES]
 //! ```
 //!
 //! Runs every check of CHECKS.jsonl (`{"ip", "sender", "helo"}` per line) through
 //! `MessageAuthenticator::check_host` (the MAIL FROM identity) on a current-thread runtime, with
 //! hickory pointed at the given server and nothing else. `cold`: hickory's own cache is off and no
 //! mail-auth cache is given, so every lookup goes to the server. `warm`: mail-auth's caches (the
-//! `HashMap` behind a `Mutex` of its documentation, expiry checked on each read) plus hickory's
-//! cache, filled by one untimed pass.
+//! `HashMap` behind a `Mutex` of its documentation, expiry checked on each read against
+//! `Instant::now()`) plus hickory's cache, filled by one untimed pass. `warm-coarse`: the same,
+//! but expiry is checked against a clock a background thread refreshes every 10 ms (what inkan's
+//! `CoarseClock` does), so the two libraries are compared with the same way of reading the time.
 //!
 //! Protocol with the driver (`crates/inkan-auth/benches/spf_peers.rs`): after the untimed pass
 //! (warm) or at once (cold) it prints `ready` and waits for a line on stdin, so the driver can
@@ -23,8 +25,9 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use mail_auth::spf::verify::SpfParameters;
@@ -32,6 +35,33 @@ use mail_auth::{
     DnsCache, MessageAuthenticator, Mx, Negative, Parameters, RecordSet, ResolverCache, SpfResult,
     TxtRecord,
 };
+
+/// Milliseconds since `EPOCH`, refreshed every 10 ms by a background thread; 0 while off.
+static COARSE_MILLIS: AtomicU64 = AtomicU64::new(0);
+static COARSE_ON: AtomicBool = AtomicBool::new(false);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn start_coarse_clock() {
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    COARSE_ON.store(true, Ordering::Relaxed);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(10));
+            let ms = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            COARSE_MILLIS.store(ms, Ordering::Relaxed);
+        }
+    });
+}
+
+/// The time expiry is checked against: the coarse clock when it runs, else the system clock.
+fn now() -> Instant {
+    match EPOCH.get() {
+        Some(epoch) if COARSE_ON.load(Ordering::Relaxed) => {
+            *epoch + Duration::from_millis(COARSE_MILLIS.load(Ordering::Relaxed))
+        }
+        _ => Instant::now(),
+    }
+}
 
 struct MapCache<K, V>(Mutex<HashMap<K, (V, Instant)>>);
 
@@ -49,7 +79,7 @@ impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for MapCache<K, V> {
     {
         let map = self.0.lock().unwrap();
         let (value, expires) = map.get(name)?;
-        (*expires > Instant::now()).then(|| value.clone())
+        (*expires > now()).then(|| value.clone())
     }
 
     fn remove<Q>(&self, name: &Q) -> Option<V>
@@ -143,8 +173,12 @@ fn main() {
     let warm = match mode.as_str() {
         "cold" => false,
         "warm" => true,
+        "warm-coarse" => {
+            start_coarse_clock();
+            true
+        }
         _ => {
-            eprintln!("mode must be cold or warm, not '{mode}'");
+            eprintln!("mode must be cold, warm or warm-coarse, not '{mode}'");
             std::process::exit(2);
         }
     };
