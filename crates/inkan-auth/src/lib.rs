@@ -9,6 +9,8 @@ pub mod dkim;
 pub mod dmarc;
 pub mod message;
 pub mod rules;
+mod severity;
 pub mod spf;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
+pub use severity::Severity;

@@ -19,8 +19,8 @@
 //! The hit path is built for SPF and DMARC at millions of checks per second: the name is looked
 //! up as given when it is already lower-case without a trailing dot (no allocation), one short
 //! lock on one of up to 16 shards is taken, and the answer is an `Arc` clone.
-//! [`CachingResolver::get_cached`] is that path alone; [`Resolver::lookup`] adds the boxed future
-//! the trait returns.
+//! [`CachingResolver::get_cached`] (and [`Resolver::lookup_ready`], which calls it) is that path
+//! alone; [`Resolver::lookup`] adds the boxed future the trait returns.
 //!
 //! TTLs inside a cached answer are the ones received; they are not counted down.
 
@@ -553,6 +553,10 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
             return Box::pin(std::future::ready(hit));
         }
         Box::pin(async move { self.resolve(&key, rtype).await })
+    }
+
+    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        self.get_cached(name, rtype)
     }
 }
 

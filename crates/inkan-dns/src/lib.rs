@@ -37,11 +37,24 @@ pub type LookupFuture<'a> = Pin<Box<dyn Future<Output = Result<Answer, DnsError>
 pub trait Resolver: Send + Sync {
     /// Looks up the records of type `rtype` at `name`.
     fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a>;
+
+    /// The answer to the same question when it can be had at once, without waiting and
+    /// without creating a future: a cache hit, an in-memory zone. `None` means "call
+    /// [`Resolver::lookup`]", never "no records". Callers on a hot path (SPF at millions of
+    /// checks per second) try this first; the default has nothing ready.
+    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        let _ = (name, rtype);
+        None
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for &R {
     fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
         (**self).lookup(name, rtype)
+    }
+
+    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        (**self).lookup_ready(name, rtype)
     }
 }
 
@@ -49,11 +62,19 @@ impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
     fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
         (**self).lookup(name, rtype)
     }
+
+    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        (**self).lookup_ready(name, rtype)
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for Box<R> {
     fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
         (**self).lookup(name, rtype)
+    }
+
+    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        (**self).lookup_ready(name, rtype)
     }
 }
 

@@ -143,6 +143,10 @@ impl Resolver for MemoryResolver {
         let answer = self.answer(name, rtype);
         Box::pin(std::future::ready(answer))
     }
+
+    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        Some(self.answer(name, rtype))
+    }
 }
 
 /// Rejects names that cannot be asked on the wire: empty labels, labels over 63 bytes, names

@@ -13,31 +13,11 @@ use serde::Serialize;
 
 use crate::dmarc::DmarcResult;
 
+/// The shared scale (see [`crate::Severity`]), re-exported where these findings live.
+pub use crate::Severity;
+
 /// Longest header line RFC 5322 §2.1.1 allows, without CRLF.
 const MAX_LINE: usize = 998;
-
-/// How much a finding matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; no receiver is known to act on it.
-    Info,
-    /// Receivers may filter or rate-limit.
-    Warning,
-    /// Breaks a standard or a provider requirement; receivers reject or junk on it.
-    Error,
-}
-
-impl Severity {
-    /// `info`, `warning` or `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
 
 /// A mailbox provider whose published sender rules a finding comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

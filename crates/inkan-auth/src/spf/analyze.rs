@@ -20,6 +20,9 @@ use super::{
     MAX_DNS_LOOKUPS, MAX_NAME_LOOKUPS, MAX_VOID_LOOKUPS, Mechanism, Qualifier, SpfRecord, SpfResult,
 };
 
+/// The shared scale (see [`crate::Severity`]), re-exported where these findings live.
+pub use crate::Severity;
+
 /// RFC 7208 §3.4: keep records small enough for a 512-byte UDP answer.
 const RECORD_SIZE_ADVICE: usize = 450;
 /// Nodes the analyzer visits before it stops (a tree of includes can fan out).
@@ -28,29 +31,6 @@ const MAX_NODES: usize = 200;
 const MAX_QUERIES: usize = 2000;
 /// Overlap findings reported before they are summarized.
 const MAX_OVERLAP_FINDINGS: usize = 20;
-
-/// How much a finding matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; nothing breaks.
-    Info,
-    /// Works today but is fragile or discouraged.
-    Warning,
-    /// Receivers get permerror, temperror or an unintended result.
-    Error,
-}
-
-impl Severity {
-    /// `info`, `warning` or `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
 
 /// One problem found, with a stable id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

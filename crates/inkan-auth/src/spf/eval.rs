@@ -6,13 +6,18 @@
 //! on `fail` (§6.2), and keeps a trace of each record, lookup and term when asked to. DNS comes
 //! in through the [`Resolver`] and the time (only the `t` macro needs it) through
 //! [`SpfParams::now`].
+//!
+//! The evaluation is plain synchronous code over the answers at hand (those the resolver has
+//! ready, [`Resolver::lookup_ready`], and those this check already fetched); the async
+//! [`SpfVerifier::check_host`] awaits only the question it lacks and evaluates again. A warm
+//! check therefore creates no future and takes no lock beyond the DNS cache's.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::net::IpAddr;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, OnceLock};
 
 use inkan_dns::{Answer, DnsError, FailureKind, RData, RecordSet, RecordType, Resolver};
 use serde::{Serialize, Serializer};
@@ -244,26 +249,75 @@ enum Selection {
     Invalid(ParseError),
 }
 
-/// Parsed records keyed by the answer they came from: with a caching resolver that hands out
-/// the same `Arc` for a cached answer, each record is parsed once.
-#[derive(Debug, Default)]
-struct RecordCache {
-    map: Mutex<HashMap<usize, (Arc<RecordSet>, Selection)>>,
+type ParsedRecords = HashMap<usize, (Arc<RecordSet>, Selection), BuildHasherDefault<AddressHasher>>;
+
+thread_local! {
+    /// Parsed records keyed by the address of the answer they came from: with a caching
+    /// resolver that hands out the same `Arc` while an answer is cached, each record is parsed
+    /// once. An entry holds its answer, so the address cannot be reused by another answer while
+    /// the entry lives, and the table can be shared by every verifier on the thread. One table
+    /// per thread: a hit takes no lock (a shared lock's atomic operations cost more than the
+    /// rest of the lookup on the machines this runs on).
+    static PARSED_RECORDS: RefCell<ParsedRecords> = RefCell::default();
 }
 
-/// Entries kept before the record cache starts over.
+/// Hashes an address with one multiplication: the keys are heap addresses chosen by the
+/// allocator, not by whoever publishes DNS, so nobody can aim collisions at the map.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // Allocations are 16-byte aligned: drop the constant low bits, spread the rest.
+        self.0 = ((n as u64) >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Entries a thread's table of parsed records holds before it starts over.
 const RECORD_CACHE_CAPACITY: usize = 4096;
+
+/// The record selected from `set`, parsed once per answer when `cached`.
+fn selection(set: &Arc<RecordSet>, cached: bool) -> Selection {
+    if !cached {
+        return select(set);
+    }
+    let key = Arc::as_ptr(set) as usize;
+    PARSED_RECORDS
+        .try_with(|table| {
+            let mut table = table.borrow_mut();
+            if let Some((_, s)) = table.get(&key) {
+                return s.clone();
+            }
+            let s = select(set);
+            if table.len() >= RECORD_CACHE_CAPACITY {
+                table.clear();
+            }
+            table.insert(key, (Arc::clone(set), s.clone()));
+            s
+        })
+        .unwrap_or_else(|_| select(set))
+}
 
 /// Runs `check_host()` with one resolver, optionally remembering parsed records.
 pub struct SpfVerifier<'r> {
     resolver: &'r dyn Resolver,
-    cache: Option<RecordCache>,
+    record_cache: bool,
 }
 
 impl fmt::Debug for SpfVerifier<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SpfVerifier")
-            .field("record_cache", &self.cache.is_some())
+            .field("record_cache", &self.record_cache)
             .finish()
     }
 }
@@ -273,18 +327,26 @@ impl<'r> SpfVerifier<'r> {
     pub fn new(resolver: &'r dyn Resolver) -> Self {
         SpfVerifier {
             resolver,
-            cache: None,
+            record_cache: false,
         }
     }
 
-    /// Keeps parsed records keyed by the DNS answer they came from. Worth it in front of a
-    /// caching resolver, which returns the same answer object while it is cached.
+    /// Keeps parsed records keyed by the DNS answer they came from (in a table per thread,
+    /// at most 4,096 records each). Worth it in front of a caching resolver, which returns the
+    /// same answer object while it is cached.
     pub fn with_record_cache(mut self) -> Self {
-        self.cache = Some(RecordCache::default());
+        self.record_cache = true;
         self
     }
 
     /// `check_host()` for the MAIL FROM identity (or `postmaster@<helo>` when it is empty).
+    ///
+    /// The evaluation itself is synchronous: it reads answers the resolver has ready
+    /// ([`Resolver::lookup_ready`], a cache hit) or that this check already fetched. When it
+    /// meets a question with no answer at hand it stops, this function awaits that one lookup
+    /// and evaluates again from the start with the answer kept. With warm caches a check is
+    /// therefore one pass that creates no future; with cold DNS each question is still asked
+    /// once, in the order the RFC's evaluation asks it.
     pub async fn check_host(&self, params: &SpfParams<'_>) -> SpfOutput {
         let owned_sender;
         let sender = if params.sender.is_empty() {
@@ -302,38 +364,63 @@ impl<'r> SpfVerifier<'r> {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(params.ip, IpAddr::V4),
             v4 => v4,
         };
-        let mut eval = Eval {
-            resolver: self.resolver,
-            cache: self.cache.as_ref(),
-            ip,
-            sender,
-            local,
-            sender_domain: domain,
-            helo: params.helo,
-            receiver: params.receiver,
-            now: params.now,
-            lookups: 0,
-            voids: 0,
-            trace: params.trace.then(Vec::new),
-            validated_name: None,
-        };
-        let outcome = if is_fqdn(domain) {
-            eval.check(domain, Via::Top).await
-        } else {
-            Outcome::stop(SpfResult::None, SpfReason::InvalidDomain(domain.to_owned()))
-        };
-        SpfOutput {
-            result: outcome.result,
-            domain: domain.to_owned(),
-            sender: sender.to_owned(),
-            explanation: outcome.explanation.as_ref().map(|(e, _)| e.clone()),
-            explanation_source: outcome.explanation.map(|(_, s)| s),
-            mechanism: outcome.mechanism,
-            mechanism_domain: outcome.mechanism_domain,
-            dns_lookups: eval.lookups,
-            void_lookups: eval.voids,
-            reason: outcome.reason,
-            trace: eval.trace.unwrap_or_default(),
+        let checkable = is_fqdn(domain);
+        let mut fetched: Vec<Fetched> = Vec::new();
+        loop {
+            let mut eval = Eval {
+                resolver: self.resolver,
+                record_cache: self.record_cache,
+                fetched: &fetched,
+                ip,
+                sender,
+                local,
+                sender_domain: domain,
+                helo: params.helo,
+                receiver: params.receiver,
+                now: params.now,
+                lookups: 0,
+                voids: 0,
+                trace: params.trace.then(Vec::new),
+                validated_name: None,
+                missing: None,
+            };
+            let outcome = if checkable {
+                eval.check(domain, Via::Top)
+            } else {
+                Outcome::stop(SpfResult::None, SpfReason::InvalidDomain(domain.to_owned()))
+            };
+            let Eval {
+                lookups,
+                voids,
+                trace,
+                missing,
+                ..
+            } = eval;
+            if let Some((name, rtype)) = missing {
+                let answer = self.resolver.lookup(&name, rtype).await;
+                fetched.push((name, rtype, answer));
+                continue;
+            }
+            let (mechanism, mechanism_domain) = match outcome.mechanism {
+                Some(m) => (
+                    Some(m.record.directives[m.index].text.to_string()),
+                    Some(m.domain.unwrap_or_else(|| domain.to_owned())),
+                ),
+                None => (None, None),
+            };
+            return SpfOutput {
+                result: outcome.result,
+                domain: domain.to_owned(),
+                sender: sender.to_owned(),
+                explanation: outcome.explanation.as_ref().map(|(e, _)| e.clone()),
+                explanation_source: outcome.explanation.map(|(_, s)| s),
+                mechanism,
+                mechanism_domain,
+                dns_lookups: lookups,
+                void_lookups: voids,
+                reason: outcome.reason,
+                trace: trace.unwrap_or_default(),
+            };
         }
     }
 
@@ -399,11 +486,22 @@ impl Via {
     }
 }
 
+/// A question this check has already asked, with its answer.
+type Fetched = (String, RecordType, Result<Answer, DnsError>);
+
+/// The directive that decided a result; its text is copied out only for the final output.
+struct MatchedTerm {
+    record: Arc<SpfRecord>,
+    index: usize,
+    /// The domain whose record holds it, when that is not the domain checked (a `redirect=`
+    /// target).
+    domain: Option<String>,
+}
+
 struct Outcome {
     result: SpfResult,
     reason: SpfReason,
-    mechanism: Option<String>,
-    mechanism_domain: Option<String>,
+    mechanism: Option<MatchedTerm>,
     explanation: Option<(String, ExplanationSource)>,
 }
 
@@ -413,17 +511,21 @@ impl Outcome {
             result,
             reason,
             mechanism: None,
-            mechanism_domain: None,
             explanation: None,
         }
     }
-}
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+    /// Ends a pass that met a question with no answer at hand ([`Eval::missing`] says which);
+    /// the driver discards it.
+    fn pending() -> Self {
+        Outcome::stop(SpfResult::TempError, SpfReason::NoMatch)
+    }
+}
 
 struct Eval<'a> {
     resolver: &'a dyn Resolver,
-    cache: Option<&'a RecordCache>,
+    record_cache: bool,
+    fetched: &'a [Fetched],
     ip: IpAddr,
     sender: &'a str,
     local: &'a str,
@@ -436,6 +538,8 @@ struct Eval<'a> {
     trace: Option<Vec<TraceStep>>,
     /// `%{p}`, resolved on first use.
     validated_name: Option<Option<String>>,
+    /// The first question this pass needed and could not answer at once.
+    missing: Option<(String, RecordType)>,
 }
 
 /// Ends a term's evaluation early with an outcome.
@@ -459,30 +563,28 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn check<'s>(&'s mut self, domain: &'s str, via: Via) -> BoxFuture<'s, Outcome> {
-        Box::pin(async move {
-            if let Some(t) = &mut self.trace {
-                t.push(TraceStep::CheckHost {
-                    domain: domain.to_owned(),
-                    via: via.as_str(),
-                });
-            }
-            let outcome = match self.evaluate(domain, via).await {
-                Ok(o) | Err(o) => o,
-            };
-            if let Some(t) = &mut self.trace {
-                t.push(TraceStep::Result {
-                    domain: domain.to_owned(),
-                    result: outcome.result,
-                    reason: outcome.reason.to_string(),
-                });
-            }
-            outcome
-        })
+    fn check(&mut self, domain: &str, via: Via) -> Outcome {
+        if let Some(t) = &mut self.trace {
+            t.push(TraceStep::CheckHost {
+                domain: domain.to_owned(),
+                via: via.as_str(),
+            });
+        }
+        let outcome = match self.evaluate(domain, via) {
+            Ok(o) | Err(o) => o,
+        };
+        if let Some(t) = &mut self.trace {
+            t.push(TraceStep::Result {
+                domain: domain.to_owned(),
+                result: outcome.result,
+                reason: outcome.reason.to_string(),
+            });
+        }
+        outcome
     }
 
-    async fn evaluate(&mut self, domain: &str, via: Via) -> Step<Outcome> {
-        let record = match self.fetch_record(domain).await? {
+    fn evaluate(&mut self, domain: &str, via: Via) -> Step<Outcome> {
+        let record = match self.fetch_record(domain)? {
             Some(r) => r,
             None => {
                 return Ok(Outcome::stop(
@@ -498,15 +600,15 @@ impl<'a> Eval<'a> {
             });
         }
         let mut target = String::new();
-        for directive in &record.directives {
+        for (index, directive) in record.directives.iter().enumerate() {
             let matched = match &directive.mechanism {
                 Mechanism::All => true,
                 Mechanism::Ip4 { addr, prefix } => match self.ip {
-                    IpAddr::V4(ip) => prefix_match(&ip.octets(), &addr.octets(), *prefix),
+                    IpAddr::V4(ip) => ipv4_match(ip, *addr, *prefix),
                     IpAddr::V6(_) => false,
                 },
                 Mechanism::Ip6 { addr, prefix } => match self.ip {
-                    IpAddr::V6(ip) => prefix_match(&ip.octets(), &addr.octets(), *prefix),
+                    IpAddr::V6(ip) => ipv6_match(ip, *addr, *prefix),
                     IpAddr::V4(_) => false,
                 },
                 Mechanism::A {
@@ -515,8 +617,8 @@ impl<'a> Eval<'a> {
                     v6,
                 } => {
                     self.count_lookup()?;
-                    let name = self.target(spec.as_ref(), domain, &mut target).await?;
-                    self.match_addresses(name, *v4, *v6, true).await?
+                    let name = self.target(spec.as_ref(), domain, &mut target)?;
+                    self.match_addresses(name, *v4, *v6, true)?
                 }
                 Mechanism::Mx {
                     domain: spec,
@@ -524,23 +626,26 @@ impl<'a> Eval<'a> {
                     v6,
                 } => {
                     self.count_lookup()?;
-                    let name = self.target(spec.as_ref(), domain, &mut target).await?;
-                    self.match_mx(name, *v4, *v6).await?
+                    let name = self.target(spec.as_ref(), domain, &mut target)?;
+                    self.match_mx(name, *v4, *v6)?
                 }
                 Mechanism::Ptr(spec) => {
                     self.count_lookup()?;
-                    let name = self.target(spec.as_ref(), domain, &mut target).await?;
-                    self.match_ptr(name).await?
+                    let name = self.target(spec.as_ref(), domain, &mut target)?;
+                    self.match_ptr(name)?
                 }
                 Mechanism::Exists(spec) => {
                     self.count_lookup()?;
-                    let name = self.target(Some(spec), domain, &mut target).await?;
-                    self.match_exists(name).await?
+                    let name = self.target(Some(spec), domain, &mut target)?;
+                    self.match_exists(name)?
                 }
                 Mechanism::Include(spec) => {
                     self.count_lookup()?;
-                    let name = self.target(Some(spec), domain, &mut target).await?;
-                    let sub = self.check(name, Via::Include).await;
+                    let name = self.target(Some(spec), domain, &mut target)?;
+                    let sub = self.check(name, Via::Include);
+                    if self.missing.is_some() {
+                        return Err(sub);
+                    }
                     match sub.result {
                         SpfResult::Pass => true,
                         SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => false,
@@ -565,28 +670,35 @@ impl<'a> Eval<'a> {
             if matched {
                 let result = directive.qualifier.result();
                 let explanation = if result == SpfResult::Fail && via != Via::Include {
-                    Some(self.explain(&record, domain).await)
+                    Some(self.explain(&record, domain)?)
                 } else {
                     None
                 };
                 return Ok(Outcome {
                     result,
                     reason: SpfReason::Matched,
-                    mechanism: Some(directive.text.to_string()),
-                    mechanism_domain: Some(domain.to_owned()),
+                    // Under an include the caller reports its own term instead.
+                    mechanism: (via != Via::Include).then(|| MatchedTerm {
+                        record: Arc::clone(&record),
+                        index,
+                        domain: (via == Via::Redirect).then(|| domain.to_owned()),
+                    }),
                     explanation,
                 });
             }
         }
         if let Some(spec) = &record.redirect {
             self.count_lookup()?;
-            let name = self.target(Some(spec), domain, &mut target).await?;
+            let name = self.target(Some(spec), domain, &mut target)?;
             let next = if via == Via::Include {
                 Via::Include
             } else {
                 Via::Redirect
             };
-            let sub = self.check(name, next).await;
+            let sub = self.check(name, next);
+            if self.missing.is_some() {
+                return Err(sub);
+            }
             if sub.result == SpfResult::None {
                 return Ok(Outcome::stop(
                     SpfResult::PermError,
@@ -615,29 +727,42 @@ impl<'a> Eval<'a> {
     }
 
     /// The name a term queries: its expanded domain-spec, or the current domain.
-    async fn target<'t>(
+    fn target<'t>(
         &mut self,
-        spec: Option<&MacroString>,
+        spec: Option<&'t MacroString>,
         domain: &'t str,
         buf: &'t mut String,
     ) -> Step<&'t str> {
         let Some(spec) = spec else { return Ok(domain) };
+        if let Some(lit) = spec.as_literal() {
+            return Ok(lit.strip_suffix('.').unwrap_or(lit));
+        }
         if spec.uses_validated_name() && self.validated_name.is_none() {
-            let name = self.validated_name_of_ip(domain).await;
+            let name = self.validated_name_of_ip(domain)?;
             self.validated_name = Some(name);
         }
-        if let Some(lit) = spec.as_literal() {
-            buf.clear();
-            buf.push_str(lit.strip_suffix('.').unwrap_or(lit));
-        } else {
-            spec.expand_domain(&self.ctx(domain), buf)
-                .map_err(|e| Outcome::stop(SpfResult::PermError, SpfReason::Expansion(e)))?;
-        }
+        spec.expand_domain(&self.ctx(domain), buf)
+            .map_err(|e| Outcome::stop(SpfResult::PermError, SpfReason::Expansion(e)))?;
         Ok(buf.as_str())
     }
 
-    async fn lookup(&mut self, name: &str, rtype: RecordType) -> Result<Answer, DnsError> {
-        let answer = self.resolver.lookup(name, rtype).await;
+    /// The answer to a question: one this check already fetched, or one the resolver has
+    /// ready. Neither: remember the question and end the pass (the `Err` arm).
+    fn lookup(&mut self, name: &str, rtype: RecordType) -> Step<Result<Answer, DnsError>> {
+        let fetched = self
+            .fetched
+            .iter()
+            .find(|(n, t, _)| *t == rtype && n == name)
+            .map(|(_, _, a)| a.clone());
+        let answer = match fetched.or_else(|| self.resolver.lookup_ready(name, rtype)) {
+            Some(answer) => answer,
+            None => {
+                if self.missing.is_none() {
+                    self.missing = Some((name.to_owned(), rtype));
+                }
+                return Err(Outcome::pending());
+            }
+        };
         if let Some(t) = &mut self.trace {
             let answer = match &answer {
                 Ok(Answer::Records(set)) => format!("{} records", set.records.len()),
@@ -651,13 +776,13 @@ impl<'a> Eval<'a> {
                 answer,
             });
         }
-        answer
+        Ok(answer)
     }
 
     /// The answer for a term's query: a DNS failure ends evaluation with temperror; a name
     /// that cannot be asked counts as nonexistent (RFC 7208 §4.3, §5 "no match").
-    async fn term_lookup(&mut self, name: &str, rtype: RecordType) -> Step<Option<Answer>> {
-        match self.lookup(name, rtype).await {
+    fn term_lookup(&mut self, name: &str, rtype: RecordType) -> Step<Option<Answer>> {
+        match self.lookup(name, rtype)? {
             Ok(answer) if answer.is_empty() => {
                 self.count_void()?;
                 Ok(None)
@@ -668,8 +793,8 @@ impl<'a> Eval<'a> {
         }
     }
 
-    async fn fetch_record(&mut self, domain: &str) -> Step<Option<Arc<SpfRecord>>> {
-        let answer = match self.lookup(domain, RecordType::Txt).await {
+    fn fetch_record(&mut self, domain: &str) -> Step<Option<Arc<SpfRecord>>> {
+        let answer = match self.lookup(domain, RecordType::Txt)? {
             Ok(a) => a,
             Err(e) if e.kind == FailureKind::InvalidName => return Ok(None),
             Err(e) => return Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
@@ -677,30 +802,7 @@ impl<'a> Eval<'a> {
         let Answer::Records(set) = answer else {
             return Ok(None);
         };
-        let selection = match self.cache {
-            Some(cache) => {
-                let key = Arc::as_ptr(&set) as usize;
-                let hit = cache
-                    .map
-                    .lock()
-                    .ok()
-                    .and_then(|m| m.get(&key).map(|(_, s)| s.clone()));
-                match hit {
-                    Some(s) => s,
-                    None => {
-                        let s = select(&set);
-                        if let Ok(mut m) = cache.map.lock() {
-                            if m.len() >= RECORD_CACHE_CAPACITY {
-                                m.clear();
-                            }
-                            m.insert(key, (Arc::clone(&set), s.clone()));
-                        }
-                        s
-                    }
-                }
-            }
-            None => select(&set),
-        };
+        let selection = selection(&set, self.record_cache);
         match selection {
             Selection::None => Ok(None),
             Selection::One(r) => Ok(Some(r)),
@@ -715,22 +817,16 @@ impl<'a> Eval<'a> {
         }
     }
 
-    async fn match_addresses(
-        &mut self,
-        name: &str,
-        v4: u8,
-        v6: u8,
-        count_void: bool,
-    ) -> Step<bool> {
+    fn match_addresses(&mut self, name: &str, v4: u8, v6: u8, count_void: bool) -> Step<bool> {
         let rtype = if self.ip.is_ipv4() {
             RecordType::A
         } else {
             RecordType::Aaaa
         };
         let answer = if count_void {
-            self.term_lookup(name, rtype).await?
+            self.term_lookup(name, rtype)?
         } else {
-            match self.lookup(name, rtype).await {
+            match self.lookup(name, rtype)? {
                 Ok(a) => Some(a),
                 Err(e) if e.kind == FailureKind::InvalidName => None,
                 Err(e) => return Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
@@ -741,42 +837,39 @@ impl<'a> Eval<'a> {
 
     fn any_address_matches(&self, answer: &Answer, v4: u8, v6: u8) -> bool {
         answer.records().iter().any(|r| match (&r.data, self.ip) {
-            (RData::A(a), IpAddr::V4(ip)) => prefix_match(&ip.octets(), &a.octets(), v4),
-            (RData::Aaaa(a), IpAddr::V6(ip)) => prefix_match(&ip.octets(), &a.octets(), v6),
+            (RData::A(a), IpAddr::V4(ip)) => ipv4_match(ip, *a, v4),
+            (RData::Aaaa(a), IpAddr::V6(ip)) => ipv6_match(ip, *a, v6),
             _ => false,
         })
     }
 
-    async fn match_mx(&mut self, name: &str, v4: u8, v6: u8) -> Step<bool> {
-        let Some(answer) = self.term_lookup(name, RecordType::Mx).await? else {
+    fn match_mx(&mut self, name: &str, v4: u8, v6: u8) -> Step<bool> {
+        let Some(answer) = self.term_lookup(name, RecordType::Mx)? else {
             return Ok(false);
         };
-        let names: Vec<&str> = answer
-            .names()
-            .filter(|n| !n.is_empty() && *n != ".")
-            .collect();
-        if names.len() > MAX_NAME_LOOKUPS {
+        let exchanges = || answer.names().filter(|n| !n.is_empty() && *n != ".");
+        if exchanges().count() > MAX_NAME_LOOKUPS {
             return Err(Outcome::stop(
                 SpfResult::PermError,
                 SpfReason::TooManyMx(name.to_owned()),
             ));
         }
-        for host in names {
-            if self.match_addresses(host, v4, v6, false).await? {
+        for host in exchanges() {
+            if self.match_addresses(host, v4, v6, false)? {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
-    async fn match_exists(&mut self, name: &str) -> Step<bool> {
-        Ok(self.term_lookup(name, RecordType::A).await?.is_some())
+    fn match_exists(&mut self, name: &str) -> Step<bool> {
+        Ok(self.term_lookup(name, RecordType::A)?.is_some())
     }
 
     /// The client's PTR names that resolve back to it, at most 10 tried (RFC 7208 §5.5).
-    async fn validated_names(&mut self, wanted: Option<&str>) -> Step<Vec<String>> {
+    fn validated_names(&mut self, wanted: Option<&str>) -> Step<Vec<String>> {
         let reverse = reverse_name(self.ip);
-        let answer = match self.lookup(&reverse, RecordType::Ptr).await {
+        let answer = match self.lookup(&reverse, RecordType::Ptr)? {
             Ok(a) if a.is_empty() => {
                 if wanted.is_some() {
                     self.count_void()?;
@@ -799,7 +892,7 @@ impl<'a> Eval<'a> {
             {
                 continue;
             }
-            if let Ok(addrs) = self.lookup(name, rtype).await
+            if let Ok(addrs) = self.lookup(name, rtype)?
                 && self.any_address_matches(&addrs, 32, 128)
             {
                 valid.push(name.to_owned());
@@ -808,59 +901,94 @@ impl<'a> Eval<'a> {
         Ok(valid)
     }
 
-    async fn match_ptr(&mut self, target: &str) -> Step<bool> {
-        Ok(!self.validated_names(Some(target)).await?.is_empty())
+    fn match_ptr(&mut self, target: &str) -> Step<bool> {
+        Ok(!self.validated_names(Some(target))?.is_empty())
     }
 
     /// `%{p}`: the validated name of the client, preferring `domain` or a subdomain of it
     /// (RFC 7208 §7.3).
-    async fn validated_name_of_ip(&mut self, domain: &str) -> Option<String> {
-        let names = self.validated_names(None).await.ok()?;
-        names
+    fn validated_name_of_ip(&mut self, domain: &str) -> Step<Option<String>> {
+        let names = self.validated_names(None)?;
+        Ok(names
             .iter()
             .find(|n| n.eq_ignore_ascii_case(domain))
             .or_else(|| names.iter().find(|n| is_subdomain(n, domain)))
             .or_else(|| names.first())
-            .cloned()
+            .cloned())
     }
 
     /// The explanation for a `fail` from `record` at `domain` (RFC 7208 §6.2): the `exp=`
     /// text expanded, or the default when it is missing or unusable.
-    async fn explain(&mut self, record: &SpfRecord, domain: &str) -> (String, ExplanationSource) {
-        if let Some(text) = self.exp_text(record, domain).await {
-            return (text, ExplanationSource::Exp);
+    fn explain(&mut self, record: &SpfRecord, domain: &str) -> Step<(String, ExplanationSource)> {
+        if let Some(text) = self.exp_text(record, domain)? {
+            return Ok((text, ExplanationSource::Exp));
         }
         let mut out = String::new();
-        let default = MacroString::parse(DEFAULT_EXPLANATION, true);
-        if let Ok(ms) = default {
+        if let Some(ms) = default_explanation() {
             let _ = ms.expand_into(&self.ctx(domain), &mut out);
         }
-        (out, ExplanationSource::Default)
+        Ok((out, ExplanationSource::Default))
     }
 
-    async fn exp_text(&mut self, record: &SpfRecord, domain: &str) -> Option<String> {
-        let spec = record.exp.as_ref()?;
-        let mut name = String::new();
-        let name = self
-            .target(Some(spec), domain, &mut name)
-            .await
-            .ok()?
-            .to_owned();
-        let answer = self.lookup(&name, RecordType::Txt).await.ok()?;
+    /// The `exp=` text, expanded; `None` when there is none or it cannot be used (its
+    /// failures are ignored, RFC 7208 §6.2).
+    fn exp_text(&mut self, record: &SpfRecord, domain: &str) -> Step<Option<String>> {
+        let Some(spec) = record.exp.as_ref() else {
+            return Ok(None);
+        };
+        let mut buf = String::new();
+        let name = match self.target(Some(spec), domain, &mut buf) {
+            Ok(name) => name.to_owned(),
+            Err(pending) if self.missing.is_some() => return Err(pending),
+            Err(_) => return Ok(None),
+        };
+        let Ok(answer) = self.lookup(&name, RecordType::Txt)? else {
+            return Ok(None);
+        };
         let mut txt = answer.txt();
         let (Some(only), None) = (txt.next(), txt.next()) else {
-            return None;
+            return Ok(None);
         };
-        let text = String::from_utf8(only.concat()).ok()?;
-        let ms = MacroString::parse(&text, true).ok()?;
+        let Ok(text) = String::from_utf8(only.concat()) else {
+            return Ok(None);
+        };
+        let Ok(ms) = MacroString::parse(&text, true) else {
+            return Ok(None);
+        };
         if ms.uses_validated_name() && self.validated_name.is_none() {
-            let v = self.validated_name_of_ip(domain).await;
+            let v = self.validated_name_of_ip(domain)?;
             self.validated_name = Some(v);
         }
         let mut out = String::new();
-        ms.expand_into(&self.ctx(domain), &mut out).ok()?;
-        Some(out)
+        Ok(ms
+            .expand_into(&self.ctx(domain), &mut out)
+            .ok()
+            .map(|()| out))
     }
+}
+
+/// `ip` is inside `net/prefix`.
+fn ipv4_match(ip: Ipv4Addr, net: Ipv4Addr, prefix: u8) -> bool {
+    let mask = u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0);
+    (u32::from(ip) ^ u32::from(net)) & mask == 0
+}
+
+/// `ip` is inside `net/prefix`.
+fn ipv6_match(ip: Ipv6Addr, net: Ipv6Addr, prefix: u8) -> bool {
+    let mask = u128::MAX
+        .checked_shl(128 - u32::from(prefix.min(128)))
+        .unwrap_or(0);
+    (u128::from(ip) ^ u128::from(net)) & mask == 0
+}
+
+/// [`DEFAULT_EXPLANATION`], parsed once.
+fn default_explanation() -> Option<&'static MacroString> {
+    static PARSED: OnceLock<Option<MacroString>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| MacroString::parse(DEFAULT_EXPLANATION, true).ok())
+        .as_ref()
 }
 
 fn select(set: &RecordSet) -> Selection {
