@@ -1,6 +1,7 @@
 //! Ingesting inputs into the store: each input file is archived (gzip-compressed, in chunks)
-//! and walked inside one transaction; each report inside gets a savepoint, so a report that
-//! breaks halfway leaves nothing behind but its error while the rest of the input is kept.
+//! and walked inside one transaction; a report that breaks halfway leaves nothing behind but
+//! its error (an aggregate report's rows are deleted, other kinds run in a savepoint) while
+//! the rest of the input is kept.
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::aggregate::{AggregateReader, Record};
-use crate::container::{Visitor, file_reader, walk};
+use crate::container::{Content, Visitor, detect, file_reader, walk};
 use crate::error::{ParseError, StoreError};
 use crate::feedback::FeedbackReport;
 use crate::limits::Limits;
@@ -153,10 +154,13 @@ impl StoreVisitor<'_> {
         }
     }
 
+    /// Stores one aggregate report; `stored` is set to the new report's row as soon as it
+    /// exists, so that a parse error further on can remove it again.
     fn aggregate_inner(
         &mut self,
         location: &str,
         mut reader: AggregateReader<Box<dyn BufRead + '_>>,
+        stored: &mut Option<i64>,
     ) -> Result<Result<(), ParseError>, StoreError> {
         let header = reader.header().clone();
         let meta = &header.metadata;
@@ -185,6 +189,7 @@ impl StoreVisitor<'_> {
             self.totals.duplicates += 1;
             return Ok(Ok(()));
         };
+        *stored = Some(report);
         self.store.backend.execute(
             "UPDATE reports SET schema_name = $1, email = $2, policy_p = $3, policy_sp = $4, policy_np = $5, \
              policy_adkim = $6, policy_aspf = $7, policy_pct = $8, policy_testing = $9 WHERE id = $10",
@@ -295,12 +300,33 @@ impl StoreVisitor<'_> {
 impl Visitor for StoreVisitor<'_> {
     type Error = StoreError;
 
+    /// No savepoint here, unlike the other kinds: SQLite journals the pages every statement
+    /// touches into one in-memory sub-journal for as long as a savepoint is open and walks
+    /// that whole journal at the end of each statement, which made a report of 10^6 records
+    /// quadratic. A report that breaks halfway is deleted instead, inside the same input
+    /// transaction.
     fn aggregate(
         &mut self,
         location: &str,
         reader: AggregateReader<Box<dyn BufRead + '_>>,
     ) -> Result<(), StoreError> {
-        self.in_savepoint(location, |this| this.aggregate_inner(location, reader))
+        let before = self.totals.clone();
+        let mut stored = None;
+        let parse = match self.aggregate_inner(location, reader, &mut stored)? {
+            Ok(()) => return Ok(()),
+            Err(parse) => parse,
+        };
+        if let Some(report) = stored {
+            self.store.backend.execute(
+                "DELETE FROM aggregate_records WHERE report_id = $1",
+                &[Value::Int(report)],
+            )?;
+            self.store
+                .backend
+                .execute("DELETE FROM reports WHERE id = $1", &[Value::Int(report)])?;
+        }
+        self.totals = before;
+        self.record_error(location, &parse)
     }
 
     fn tls(&mut self, location: &str, report: TlsReport) -> Result<(), StoreError> {
@@ -539,14 +565,20 @@ impl Store {
         Ok(totals)
     }
 
-    /// Stores the file's bytes gzip-compressed in chunks of [`CHUNK`].
+    /// Stores the file's bytes as gzip in chunks of [`CHUNK`]: compressed at the fastest
+    /// level, or merely wrapped (stored blocks) when the file is gzip or zip already.
     fn archive(&mut self, path: &Path, input: i64) -> Result<(), StoreError> {
         let file =
             std::fs::File::open(path).map_err(io_error(format!("opening '{}'", path.display())))?;
-        let mut encoder = flate2::read::GzEncoder::new(
-            BufReader::with_capacity(1 << 20, file),
-            flate2::Compression::fast(),
-        );
+        let mut file = BufReader::with_capacity(1 << 20, file);
+        let head = file
+            .fill_buf()
+            .map_err(io_error(format!("reading '{}'", path.display())))?;
+        let level = match detect(&head[..head.len().min(4)]) {
+            Content::Gzip | Content::Zip => flate2::Compression::none(),
+            _ => flate2::Compression::fast(),
+        };
+        let mut encoder = flate2::read::GzEncoder::new(file, level);
         let mut seq = 0i64;
         loop {
             let mut chunk = Vec::with_capacity(CHUNK);

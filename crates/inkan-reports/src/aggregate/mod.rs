@@ -193,10 +193,14 @@ impl<R: BufRead> AggregateReader<R> {
             match self.pull.next_item(&mut self.warnings)? {
                 Item::Child(node) if node.name == "record" => {
                     let record = Record::from_node(&node, &mut self.warnings);
+                    self.pull.recycle(node);
                     self.tally(&record);
                     return Ok(Some(record));
                 }
-                Item::Child(node) => node.flatten_into("", &mut self.trailing_extra),
+                Item::Child(node) => {
+                    node.flatten_into("", &mut self.trailing_extra);
+                    self.pull.recycle(node);
+                }
                 Item::RootEnd | Item::Eof => self.done = true,
                 Item::Root { .. } => {}
             }
