@@ -5,6 +5,7 @@
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::aggregate::{AggregateReader, Record};
-use crate::container::{Content, Visitor, detect, file_reader, walk};
+use crate::container::{Visitor, file_reader, walk};
 use crate::error::{ParseError, StoreError};
 use crate::feedback::FeedbackReport;
 use crate::limits::Limits;
@@ -22,8 +23,9 @@ use crate::warnings::Warnings;
 
 /// Records per bulk insert.
 const RECORD_BATCH: usize = 1000;
-/// Bytes of compressed archive per stored chunk.
-const CHUNK: usize = 1 << 20;
+/// Files up to this size are read into memory once, for the digest, the archive and the
+/// parse; larger ones are streamed three times.
+const IN_MEMORY: u64 = 8 << 20;
 
 /// Reports stored, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -213,7 +215,9 @@ impl StoreVisitor<'_> {
                     batch.push(record);
                     if batch.len() == RECORD_BATCH {
                         self.store.backend.insert_records(report, &batch)?;
-                        batch.clear();
+                        for record in batch.drain(..) {
+                            reader.recycle(record);
+                        }
                     }
                 }
                 Ok(None) => break,
@@ -462,6 +466,14 @@ impl Visitor for StoreVisitor<'_> {
     }
 }
 
+fn hex(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
 /// SHA-256 (hex) and size of a file.
 fn digest_file(path: &Path) -> Result<(String, u64), StoreError> {
     let file =
@@ -481,14 +493,7 @@ fn digest_file(path: &Path) -> Result<(String, u64), StoreError> {
         let n = buf.len();
         reader.consume(n);
     }
-    Ok((
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        size,
-    ))
+    Ok((hex(&hasher.finalize()), size))
 }
 
 impl Store {
@@ -502,9 +507,21 @@ impl Store {
         limits: &Limits,
         now: i64,
     ) -> Result<IngestTotals, StoreError> {
-        let (sha, size) = digest_file(path)?;
+        let size = std::fs::metadata(path)
+            .map_err(io_error(format!("reading '{}'", path.display())))?
+            .len();
+        let whole = if size <= IN_MEMORY {
+            Some(std::fs::read(path).map_err(io_error(format!("reading '{}'", path.display())))?)
+        } else {
+            None
+        };
+        let (sha, size) = match &whole {
+            Some(bytes) => (hex(&Sha256::digest(bytes)), bytes.len() as u64),
+            None => digest_file(path)?,
+        };
         self.backend.batch("BEGIN")?;
-        let result = self.ingest_file_in_transaction(path, &sha, size, limits, now);
+        let result =
+            self.ingest_file_in_transaction(path, whole.as_deref(), &sha, size, limits, now);
         match result {
             Ok(totals) => {
                 self.backend.batch("COMMIT")?;
@@ -518,9 +535,11 @@ impl Store {
         }
     }
 
+    /// `whole` is the file's content when it was read into memory.
     fn ingest_file_in_transaction(
         &mut self,
         path: &Path,
+        whole: Option<&[u8]>,
         sha: &str,
         size: u64,
         limits: &Limits,
@@ -547,11 +566,16 @@ impl Store {
                     .first()
                     .and_then(|r| r.first())
                     .map_or(0, Value::int);
-                self.archive(path, id)?;
+                self.archive(path, whole, id)?;
                 id
             }
         };
-        let file = std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?;
+        let reader: Box<dyn BufRead + '_> = match whole {
+            Some(bytes) => Box::new(bytes),
+            None => file_reader(
+                std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?,
+            ),
+        };
         let mut visitor = StoreVisitor {
             store: self,
             input,
@@ -559,42 +583,35 @@ impl Store {
             now,
             totals: IngestTotals::default(),
         };
-        walk(file_reader(file), "", 0, limits, &mut visitor)?;
+        walk(reader, "", 0, limits, &mut visitor)?;
         let mut totals = visitor.totals;
         totals.files = 1;
         Ok(totals)
     }
 
-    /// Stores the file's bytes as gzip in chunks of [`CHUNK`]: compressed at the fastest
-    /// level, or merely wrapped (stored blocks) when the file is gzip or zip already.
-    fn archive(&mut self, path: &Path, input: i64) -> Result<(), StoreError> {
-        let file =
-            std::fs::File::open(path).map_err(io_error(format!("opening '{}'", path.display())))?;
-        let mut file = BufReader::with_capacity(1 << 20, file);
-        let head = file
-            .fill_buf()
-            .map_err(io_error(format!("reading '{}'", path.display())))?;
-        let level = match detect(&head[..head.len().min(4)]) {
-            Content::Gzip | Content::Zip => flate2::Compression::none(),
-            _ => flate2::Compression::fast(),
-        };
-        let mut encoder = flate2::read::GzEncoder::new(file, level);
-        let mut seq = 0i64;
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            (&mut encoder)
-                .take(CHUNK as u64)
-                .read_to_end(&mut chunk)
-                .map_err(io_error(format!("reading '{}'", path.display())))?;
-            if chunk.is_empty() {
-                break;
+    /// Stores the file's bytes (`whole`, or read again from `path`) as one gzip member in
+    /// chunks.
+    fn archive(&mut self, path: &Path, whole: Option<&[u8]>, input: i64) -> Result<(), StoreError> {
+        let shown = path.display().to_string();
+        let reader: Box<dyn Read + '_> = match whole {
+            Some(bytes) => Box::new(bytes),
+            None => {
+                Box::new(std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?)
             }
-            self.backend.execute(
+        };
+        let Store { backend, archiver } = self;
+        let mut seq = 0i64;
+        archiver.archive(reader, &shown, |chunk| {
+            backend.execute(
                 "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
-                &[Value::Int(input), Value::Int(seq), Value::Blob(chunk)],
+                &[
+                    Value::Int(input),
+                    Value::Int(seq),
+                    Value::Blob(chunk.to_vec()),
+                ],
             )?;
             seq += 1;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }

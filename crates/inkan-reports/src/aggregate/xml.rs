@@ -101,7 +101,9 @@ impl<R: BufRead> BufRead for Metered<R> {
     }
 
     fn consume(&mut self, amt: usize) {
-        self.used.fetch_add(amt as u64, Ordering::Relaxed);
+        // Only this reader's thread touches the counter: a plain add, not a locked one.
+        let used = self.used.load(Ordering::Relaxed);
+        self.used.store(used + amt as u64, Ordering::Relaxed);
         self.inner.consume(amt);
     }
 }
@@ -156,6 +158,9 @@ fn fresh(pool: &mut Vec<Node>, name: &[u8]) -> Node {
 
 /// Trims `text` in place; whether anything was removed.
 fn trim_in_place(text: &mut String) -> bool {
+    if !text.starts_with(char::is_whitespace) && !text.ends_with(char::is_whitespace) {
+        return false;
+    }
     let end = text.trim_end().len();
     let start = text.len() - text.trim_start().len();
     if start == 0 && end == text.len() {
@@ -342,7 +347,12 @@ impl<R: BufRead> XmlPull<R> {
                 Event::Text(text) => {
                     size += text.len();
                     if let Some(top) = stack.last_mut() {
-                        push_text(&mut top.text, &text, &top.name, warnings);
+                        // Indentation before a value or between elements would only be
+                        // trimmed again.
+                        let blank = text.iter().all(u8::is_ascii_whitespace);
+                        if !(blank && top.text.is_empty()) {
+                            push_text(&mut top.text, &text, &top.name, warnings);
+                        }
                     }
                 }
                 Event::CData(data) => {
