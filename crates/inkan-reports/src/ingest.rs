@@ -1,9 +1,11 @@
 //! Ingesting inputs into the store: each input file is archived (gzip-compressed, in chunks)
-//! and walked inside one transaction; each report inside gets a savepoint, so a report that
-//! breaks halfway leaves nothing behind but its error while the rest of the input is kept.
+//! and walked inside one transaction; a report that breaks halfway leaves nothing behind but
+//! its error (an aggregate report's rows are deleted, other kinds run in a savepoint) while
+//! the rest of the input is kept.
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -21,8 +23,9 @@ use crate::warnings::Warnings;
 
 /// Records per bulk insert.
 const RECORD_BATCH: usize = 1000;
-/// Bytes of compressed archive per stored chunk.
-const CHUNK: usize = 1 << 20;
+/// Files up to this size are read into memory once, for the digest, the archive and the
+/// parse; larger ones are streamed three times.
+const IN_MEMORY: u64 = 8 << 20;
 
 /// Reports stored, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -153,10 +156,13 @@ impl StoreVisitor<'_> {
         }
     }
 
+    /// Stores one aggregate report; `stored` is set to the new report's row as soon as it
+    /// exists, so that a parse error further on can remove it again.
     fn aggregate_inner(
         &mut self,
         location: &str,
         mut reader: AggregateReader<Box<dyn BufRead + '_>>,
+        stored: &mut Option<i64>,
     ) -> Result<Result<(), ParseError>, StoreError> {
         let header = reader.header().clone();
         let meta = &header.metadata;
@@ -185,6 +191,7 @@ impl StoreVisitor<'_> {
             self.totals.duplicates += 1;
             return Ok(Ok(()));
         };
+        *stored = Some(report);
         self.store.backend.execute(
             "UPDATE reports SET schema_name = $1, email = $2, policy_p = $3, policy_sp = $4, policy_np = $5, \
              policy_adkim = $6, policy_aspf = $7, policy_pct = $8, policy_testing = $9 WHERE id = $10",
@@ -208,7 +215,9 @@ impl StoreVisitor<'_> {
                     batch.push(record);
                     if batch.len() == RECORD_BATCH {
                         self.store.backend.insert_records(report, &batch)?;
-                        batch.clear();
+                        for record in batch.drain(..) {
+                            reader.recycle(record);
+                        }
                     }
                 }
                 Ok(None) => break,
@@ -295,12 +304,33 @@ impl StoreVisitor<'_> {
 impl Visitor for StoreVisitor<'_> {
     type Error = StoreError;
 
+    /// No savepoint here, unlike the other kinds: SQLite journals the pages every statement
+    /// touches into one in-memory sub-journal for as long as a savepoint is open and walks
+    /// that whole journal at the end of each statement, which made a report of 10^6 records
+    /// quadratic. A report that breaks halfway is deleted instead, inside the same input
+    /// transaction.
     fn aggregate(
         &mut self,
         location: &str,
         reader: AggregateReader<Box<dyn BufRead + '_>>,
     ) -> Result<(), StoreError> {
-        self.in_savepoint(location, |this| this.aggregate_inner(location, reader))
+        let before = self.totals.clone();
+        let mut stored = None;
+        let parse = match self.aggregate_inner(location, reader, &mut stored)? {
+            Ok(()) => return Ok(()),
+            Err(parse) => parse,
+        };
+        if let Some(report) = stored {
+            self.store.backend.execute(
+                "DELETE FROM aggregate_records WHERE report_id = $1",
+                &[Value::Int(report)],
+            )?;
+            self.store
+                .backend
+                .execute("DELETE FROM reports WHERE id = $1", &[Value::Int(report)])?;
+        }
+        self.totals = before;
+        self.record_error(location, &parse)
     }
 
     fn tls(&mut self, location: &str, report: TlsReport) -> Result<(), StoreError> {
@@ -436,6 +466,14 @@ impl Visitor for StoreVisitor<'_> {
     }
 }
 
+fn hex(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
 /// SHA-256 (hex) and size of a file.
 fn digest_file(path: &Path) -> Result<(String, u64), StoreError> {
     let file =
@@ -455,14 +493,7 @@ fn digest_file(path: &Path) -> Result<(String, u64), StoreError> {
         let n = buf.len();
         reader.consume(n);
     }
-    Ok((
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        size,
-    ))
+    Ok((hex(&hasher.finalize()), size))
 }
 
 impl Store {
@@ -476,9 +507,21 @@ impl Store {
         limits: &Limits,
         now: i64,
     ) -> Result<IngestTotals, StoreError> {
-        let (sha, size) = digest_file(path)?;
+        let size = std::fs::metadata(path)
+            .map_err(io_error(format!("reading '{}'", path.display())))?
+            .len();
+        let whole = if size <= IN_MEMORY {
+            Some(std::fs::read(path).map_err(io_error(format!("reading '{}'", path.display())))?)
+        } else {
+            None
+        };
+        let (sha, size) = match &whole {
+            Some(bytes) => (hex(&Sha256::digest(bytes)), bytes.len() as u64),
+            None => digest_file(path)?,
+        };
         self.backend.batch("BEGIN")?;
-        let result = self.ingest_file_in_transaction(path, &sha, size, limits, now);
+        let result =
+            self.ingest_file_in_transaction(path, whole.as_deref(), &sha, size, limits, now);
         match result {
             Ok(totals) => {
                 self.backend.batch("COMMIT")?;
@@ -492,9 +535,11 @@ impl Store {
         }
     }
 
+    /// `whole` is the file's content when it was read into memory.
     fn ingest_file_in_transaction(
         &mut self,
         path: &Path,
+        whole: Option<&[u8]>,
         sha: &str,
         size: u64,
         limits: &Limits,
@@ -521,11 +566,16 @@ impl Store {
                     .first()
                     .and_then(|r| r.first())
                     .map_or(0, Value::int);
-                self.archive(path, id)?;
+                self.archive(path, whole, id)?;
                 id
             }
         };
-        let file = std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?;
+        let reader: Box<dyn BufRead + '_> = match whole {
+            Some(bytes) => Box::new(bytes),
+            None => file_reader(
+                std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?,
+            ),
+        };
         let mut visitor = StoreVisitor {
             store: self,
             input,
@@ -533,36 +583,35 @@ impl Store {
             now,
             totals: IngestTotals::default(),
         };
-        walk(file_reader(file), "", 0, limits, &mut visitor)?;
+        walk(reader, "", 0, limits, &mut visitor)?;
         let mut totals = visitor.totals;
         totals.files = 1;
         Ok(totals)
     }
 
-    /// Stores the file's bytes gzip-compressed in chunks of [`CHUNK`].
-    fn archive(&mut self, path: &Path, input: i64) -> Result<(), StoreError> {
-        let file =
-            std::fs::File::open(path).map_err(io_error(format!("opening '{}'", path.display())))?;
-        let mut encoder = flate2::read::GzEncoder::new(
-            BufReader::with_capacity(1 << 20, file),
-            flate2::Compression::fast(),
-        );
-        let mut seq = 0i64;
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            (&mut encoder)
-                .take(CHUNK as u64)
-                .read_to_end(&mut chunk)
-                .map_err(io_error(format!("reading '{}'", path.display())))?;
-            if chunk.is_empty() {
-                break;
+    /// Stores the file's bytes (`whole`, or read again from `path`) as one gzip member in
+    /// chunks.
+    fn archive(&mut self, path: &Path, whole: Option<&[u8]>, input: i64) -> Result<(), StoreError> {
+        let shown = path.display().to_string();
+        let reader: Box<dyn Read + '_> = match whole {
+            Some(bytes) => Box::new(bytes),
+            None => {
+                Box::new(std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?)
             }
-            self.backend.execute(
+        };
+        let Store { backend, archiver } = self;
+        let mut seq = 0i64;
+        archiver.archive(reader, &shown, |chunk| {
+            backend.execute(
                 "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
-                &[Value::Int(input), Value::Int(seq), Value::Blob(chunk)],
+                &[
+                    Value::Int(input),
+                    Value::Int(seq),
+                    Value::Blob(chunk.to_vec()),
+                ],
             )?;
             seq += 1;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }

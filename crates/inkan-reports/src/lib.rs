@@ -6,6 +6,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod aggregate;
+mod archive;
 mod container;
 mod error;
 mod feedback;

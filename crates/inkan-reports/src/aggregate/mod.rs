@@ -76,6 +76,7 @@ pub struct AggregateReader<R: BufRead> {
     warnings: Warnings,
     records: u64,
     messages: i64,
+    spare: record::Spare,
 }
 
 /// What is known once the whole report was read.
@@ -166,6 +167,7 @@ impl<R: BufRead> AggregateReader<R> {
             warnings,
             records: 0,
             messages: 0,
+            spare: record::Spare::default(),
         };
         if let Some(record) = first {
             reader.tally(&record);
@@ -192,16 +194,26 @@ impl<R: BufRead> AggregateReader<R> {
         while !self.done {
             match self.pull.next_item(&mut self.warnings)? {
                 Item::Child(node) if node.name == "record" => {
-                    let record = Record::from_node(&node, &mut self.warnings);
+                    let record = Record::from_node_in(&node, &mut self.warnings, &mut self.spare);
+                    self.pull.recycle(node);
                     self.tally(&record);
                     return Ok(Some(record));
                 }
-                Item::Child(node) => node.flatten_into("", &mut self.trailing_extra),
+                Item::Child(node) => {
+                    node.flatten_into("", &mut self.trailing_extra);
+                    self.pull.recycle(node);
+                }
                 Item::RootEnd | Item::Eof => self.done = true,
                 Item::Root { .. } => {}
             }
         }
         Ok(None)
+    }
+
+    /// Takes back a record the caller is done with, so that the records read next reuse its
+    /// allocations. Optional: records may also simply be dropped.
+    pub fn recycle(&mut self, record: Record) {
+        record.recycle(&mut self.spare);
     }
 
     /// Reads whatever follows the last record and returns the totals and warnings.

@@ -80,17 +80,27 @@ impl Record {
     }
 
     pub(crate) fn from_node(node: &Node, warnings: &mut Warnings) -> Record {
-        let mut record = Record::default();
+        Record::from_node_in(node, warnings, &mut Spare::default())
+    }
+
+    /// Reads a record, building its strings and lists from `spare`.
+    pub(crate) fn from_node_in(node: &Node, warnings: &mut Warnings, spare: &mut Spare) -> Record {
+        let mut record = Record {
+            dkim: spare.dkim.pop().unwrap_or_default(),
+            spf: spare.spf.pop().unwrap_or_default(),
+            ..Record::default()
+        };
+        let pool = &mut spare.strings;
         for child in &node.children {
             match child.name.as_str() {
-                "row" => record.read_row(child, warnings),
+                "row" => record.read_row(child, warnings, pool),
                 "identifiers" => {
                     for id in &child.children {
                         let text = Some(id.text.as_str());
                         match id.name.as_str() {
-                            "header_from" => record.header_from = value::domain(text),
-                            "envelope_from" => record.envelope_from = value::domain(text),
-                            "envelope_to" => record.envelope_to = value::domain(text),
+                            "header_from" => record.header_from = value::domain_in(pool, text),
+                            "envelope_from" => record.envelope_from = value::domain_in(pool, text),
+                            "envelope_to" => record.envelope_to = value::domain_in(pool, text),
                             _ => id.flatten_into("record.identifiers", &mut record.extra),
                         }
                     }
@@ -99,10 +109,13 @@ impl Record {
                     for auth in &child.children {
                         match auth.name.as_str() {
                             "dkim" => record.dkim.push(DkimAuth {
-                                domain: value::domain(auth.child_text("domain"))
+                                domain: value::domain_in(pool, auth.child_text("domain"))
                                     .unwrap_or_default(),
-                                selector: auth.child_text("selector").map(str::to_owned),
-                                result: value::token(
+                                selector: auth
+                                    .child_text("selector")
+                                    .map(|t| value::text_in(pool, t)),
+                                result: value::token_in(
+                                    pool,
                                     auth.child_text("result").unwrap_or("none"),
                                     "result",
                                     warnings,
@@ -110,14 +123,16 @@ impl Record {
                                 human_result: auth.child_text("human_result").map(str::to_owned),
                             }),
                             "spf" => record.spf.push(SpfAuth {
-                                domain: value::domain(auth.child_text("domain"))
+                                domain: value::domain_in(pool, auth.child_text("domain"))
                                     .unwrap_or_default(),
-                                scope: value::opt_token(
+                                scope: value::opt_token_in(
+                                    pool,
                                     auth.child_text("scope"),
                                     "scope",
                                     warnings,
                                 ),
-                                result: value::token(
+                                result: value::token_in(
+                                    pool,
                                     auth.child_text("result").unwrap_or("none"),
                                     "result",
                                     warnings,
@@ -134,10 +149,10 @@ impl Record {
         record
     }
 
-    fn read_row(&mut self, row: &Node, warnings: &mut Warnings) {
+    fn read_row(&mut self, row: &Node, warnings: &mut Warnings, pool: &mut value::Pool) {
         for child in &row.children {
             match child.name.as_str() {
-                "source_ip" => self.source_ip = value::ip(&child.text, warnings),
+                "source_ip" => self.source_ip = value::ip_in(pool, &child.text, warnings),
                 "count" => {
                     self.count = value::integer(Some(&child.text), "count", warnings).unwrap_or(0)
                 }
@@ -146,10 +161,16 @@ impl Record {
                         let text = Some(eval.text.as_str());
                         match eval.name.as_str() {
                             "disposition" => {
-                                self.disposition = value::opt_token(text, "disposition", warnings)
+                                self.disposition =
+                                    value::opt_token_in(pool, text, "disposition", warnings)
                             }
-                            "dkim" => self.dkim_aligned = value::opt_token(text, "dkim", warnings),
-                            "spf" => self.spf_aligned = value::opt_token(text, "spf", warnings),
+                            "dkim" => {
+                                self.dkim_aligned =
+                                    value::opt_token_in(pool, text, "dkim", warnings)
+                            }
+                            "spf" => {
+                                self.spf_aligned = value::opt_token_in(pool, text, "spf", warnings)
+                            }
                             "reason" => self.reasons.push(Reason {
                                 kind: value::token(
                                     eval.child_text("type").unwrap_or(""),
@@ -175,6 +196,80 @@ impl Record {
         }
         if self.source_ip.is_empty() {
             warnings.add("record without <source_ip>");
+        }
+    }
+
+    /// Empties this record into `spare` for the next one.
+    pub(crate) fn recycle(self, spare: &mut Spare) {
+        let Record {
+            source_ip,
+            disposition,
+            dkim_aligned,
+            spf_aligned,
+            header_from,
+            envelope_from,
+            envelope_to,
+            mut dkim,
+            mut spf,
+            ..
+        } = self;
+        spare.keep(source_ip);
+        for text in [
+            disposition,
+            dkim_aligned,
+            spf_aligned,
+            header_from,
+            envelope_from,
+            envelope_to,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            spare.keep(text);
+        }
+        for auth in dkim.drain(..) {
+            spare.keep(auth.domain);
+            spare.keep(auth.result);
+            if let Some(selector) = auth.selector {
+                spare.keep(selector);
+            }
+        }
+        for auth in spf.drain(..) {
+            spare.keep(auth.domain);
+            spare.keep(auth.result);
+            if let Some(scope) = auth.scope {
+                spare.keep(scope);
+            }
+        }
+        if spare.dkim.len() < SPARE_LISTS {
+            spare.dkim.push(dkim);
+        }
+        if spare.spf.len() < SPARE_LISTS {
+            spare.spf.push(spf);
+        }
+    }
+}
+
+/// Most strings kept in a [`Spare`]: enough for the records of one store batch.
+const SPARE_STRINGS: usize = 16 * 1024;
+/// Most lists of each kind kept in a [`Spare`].
+const SPARE_LISTS: usize = 1024;
+/// Strings longer than this are not kept.
+const SPARE_CAPACITY: usize = 256;
+
+/// Allocations of records read earlier, for the next records.
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    strings: value::Pool,
+    dkim: Vec<Vec<DkimAuth>>,
+    spf: Vec<Vec<SpfAuth>>,
+}
+
+impl Spare {
+    fn keep(&mut self, mut text: String) {
+        if self.strings.len() < SPARE_STRINGS && text.capacity() <= SPARE_CAPACITY {
+            text.clear();
+            self.strings.push(text);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The lenient, bounded XML layer under the aggregate-report reader: quick-xml events turned
 //! into small element trees, one top-level child of `<feedback>` at a time, so a report of any
-//! size is read in constant memory. Text is decoded leniently (invalid UTF-8 replaced and
+//! size is read in constant memory. Trees handed back with [`XmlPull::recycle`] are reused, so
+//! that reading a record allocates nothing in the steady state. Text is decoded leniently (invalid UTF-8 replaced and
 //! warned about, unknown entities kept verbatim); DOCTYPEs that declare entities are refused,
 //! and depth and element size are capped.
 
@@ -100,7 +101,9 @@ impl<R: BufRead> BufRead for Metered<R> {
     }
 
     fn consume(&mut self, amt: usize) {
-        self.used.fetch_add(amt as u64, Ordering::Relaxed);
+        // Only this reader's thread touches the counter: a plain add, not a locked one.
+        let used = self.used.load(Ordering::Relaxed);
+        self.used.store(used + amt as u64, Ordering::Relaxed);
         self.inner.consume(amt);
     }
 }
@@ -113,6 +116,8 @@ pub(crate) struct XmlPull<R: BufRead> {
     limits: Limits,
     in_root: bool,
     root_name: String,
+    /// Emptied nodes, kept with their allocations for the next tree.
+    pool: Vec<Node>,
 }
 
 impl<R: BufRead> std::fmt::Debug for XmlPull<R> {
@@ -123,12 +128,51 @@ impl<R: BufRead> std::fmt::Debug for XmlPull<R> {
     }
 }
 
-fn local(name: &[u8]) -> String {
-    let local = match name.iter().rposition(|b| *b == b':') {
+/// Most nodes kept for reuse (a record has about twenty).
+const POOL: usize = 256;
+/// Nodes whose text grew past this are dropped rather than kept for reuse.
+const POOL_TEXT: usize = 4096;
+
+/// The local part of a (possibly prefixed) element name.
+fn local(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|b| *b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
-    };
-    String::from_utf8_lossy(local).into_owned()
+    }
+}
+
+/// Appends `bytes` to `out`, replacing invalid UTF-8.
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// An empty node called `name` (its local part), reusing a recycled one when there is one.
+fn fresh(pool: &mut Vec<Node>, name: &[u8]) -> Node {
+    let mut node = pool.pop().unwrap_or_default();
+    push_lossy(&mut node.name, local(name));
+    node
+}
+
+/// Trims `text` in place; whether anything was removed.
+fn trim_in_place(text: &mut String) -> bool {
+    if !text.starts_with(char::is_whitespace) && !text.ends_with(char::is_whitespace) {
+        return false;
+    }
+    let end = text.trim_end().len();
+    let start = text.len() - text.trim_start().len();
+    if start == 0 && end == text.len() {
+        return false;
+    }
+    if start >= end {
+        text.clear();
+    } else {
+        text.truncate(end);
+        text.drain(..start);
+    }
+    true
 }
 
 impl<R: BufRead> XmlPull<R> {
@@ -153,6 +197,19 @@ impl<R: BufRead> XmlPull<R> {
             limits,
             in_root: false,
             root_name: String::new(),
+            pool: Vec::new(),
+        }
+    }
+
+    /// Takes back a tree the caller is done with, so that its allocations serve the next one.
+    pub(crate) fn recycle(&mut self, mut node: Node) {
+        while let Some(child) = node.children.pop() {
+            self.recycle(child);
+        }
+        if self.pool.len() < POOL && node.text.capacity() <= POOL_TEXT {
+            node.name.clear();
+            node.text.clear();
+            self.pool.push(node);
         }
     }
 
@@ -177,8 +234,9 @@ impl<R: BufRead> XmlPull<R> {
             };
             match event {
                 Event::Start(start) => {
-                    let name = local(start.name().as_ref());
                     if !self.in_root {
+                        let name =
+                            String::from_utf8_lossy(local(start.name().as_ref())).into_owned();
                         let namespace = start
                             .attributes()
                             .flatten()
@@ -188,22 +246,20 @@ impl<R: BufRead> XmlPull<R> {
                         self.root_name = name.clone();
                         return Ok(Item::Root { name, namespace });
                     }
-                    let node = self.read_subtree(name, warnings)?;
+                    let top = fresh(&mut self.pool, start.name().as_ref());
+                    let node = self.read_subtree(top, warnings)?;
                     return Ok(Item::Child(node));
                 }
                 Event::Empty(start) => {
-                    let name = local(start.name().as_ref());
                     if !self.in_root {
                         // `<feedback/>`: a root with nothing in it; the document ends next.
                         return Ok(Item::Root {
-                            name,
+                            name: String::from_utf8_lossy(local(start.name().as_ref()))
+                                .into_owned(),
                             namespace: None,
                         });
                     }
-                    return Ok(Item::Child(Node {
-                        name,
-                        ..Node::default()
-                    }));
+                    return Ok(Item::Child(fresh(&mut self.pool, start.name().as_ref())));
                 }
                 Event::End(_) => {
                     self.in_root = false;
@@ -237,12 +293,10 @@ impl<R: BufRead> XmlPull<R> {
         }
     }
 
-    /// Reads the element just opened (`name`) and everything in it into a [`Node`].
-    fn read_subtree(&mut self, name: String, warnings: &mut Warnings) -> Result<Node, ParseError> {
-        let mut stack = vec![Node {
-            name,
-            ..Node::default()
-        }];
+    /// Reads the element just opened (`top`, still empty) and everything in it into a
+    /// [`Node`].
+    fn read_subtree(&mut self, top: Node, warnings: &mut Warnings) -> Result<Node, ParseError> {
+        let mut stack = vec![top];
         let mut size = 0usize;
         loop {
             self.buf.clear();
@@ -252,41 +306,38 @@ impl<R: BufRead> XmlPull<R> {
             };
             match event {
                 Event::Start(start) => {
-                    let name = local(start.name().as_ref());
+                    let qname = start.name();
+                    let name = local(qname.as_ref());
                     // +1 for the root element.
                     if stack.len() + 1 >= self.limits.max_xml_depth {
                         return Err(ParseError::TooDeep {
                             limit: self.limits.max_xml_depth,
-                            element: name,
+                            element: String::from_utf8_lossy(name).into_owned(),
                         });
                     }
                     size += name.len();
-                    stack.push(Node {
-                        name,
-                        ..Node::default()
-                    });
+                    let node = fresh(&mut self.pool, name);
+                    stack.push(node);
                 }
                 Event::Empty(start) => {
-                    let name = local(start.name().as_ref());
+                    let qname = start.name();
+                    let name = local(qname.as_ref());
                     size += name.len();
+                    let node = fresh(&mut self.pool, name);
                     if let Some(top) = stack.last_mut() {
-                        top.children.push(Node {
-                            name,
-                            ..Node::default()
-                        });
+                        top.children.push(node);
                     }
                 }
                 Event::End(_) => {
                     let mut done = stack.pop().unwrap_or_default();
-                    let trimmed = done.text.trim();
-                    if trimmed.len() != done.text.len() {
-                        if done.children.is_empty() && !trimmed.is_empty() {
-                            warnings.add(format!(
-                                "whitespace around the value of <{}> trimmed",
-                                done.name
-                            ));
-                        }
-                        done.text = trimmed.to_owned();
+                    if trim_in_place(&mut done.text)
+                        && done.children.is_empty()
+                        && !done.text.is_empty()
+                    {
+                        warnings.add(format!(
+                            "whitespace around the value of <{}> trimmed",
+                            done.name
+                        ));
                     }
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(done),
@@ -296,7 +347,12 @@ impl<R: BufRead> XmlPull<R> {
                 Event::Text(text) => {
                     size += text.len();
                     if let Some(top) = stack.last_mut() {
-                        push_text(&mut top.text, &text, &top.name, warnings);
+                        // Indentation before a value or between elements would only be
+                        // trimmed again.
+                        let blank = text.iter().all(u8::is_ascii_whitespace);
+                        if !(blank && top.text.is_empty()) {
+                            push_text(&mut top.text, &text, &top.name, warnings);
+                        }
                     }
                 }
                 Event::CData(data) => {

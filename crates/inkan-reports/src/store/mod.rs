@@ -9,6 +9,7 @@ mod sqlite;
 use std::path::{Path, PathBuf};
 
 use crate::aggregate::Record;
+use crate::archive::Archiver;
 use crate::error::StoreError;
 use schema::Dialect;
 
@@ -145,6 +146,7 @@ impl std::fmt::Display for DbUrl {
 /// An open, migrated report store.
 pub struct Store {
     pub(crate) backend: Box<dyn Backend>,
+    pub(crate) archiver: Archiver,
 }
 
 impl std::fmt::Debug for Store {
@@ -162,7 +164,10 @@ impl Store {
             DbUrl::Sqlite(path) => Box::new(sqlite::SqliteBackend::open(path)?),
             DbUrl::Postgres(conn) => Box::new(postgres::PostgresBackend::connect(conn, None)?),
         };
-        let mut store = Store { backend };
+        let mut store = Store {
+            backend,
+            archiver: Archiver::default(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -172,6 +177,7 @@ impl Store {
     pub fn open_postgres_schema(url: &str, schema: &str) -> Result<Store, StoreError> {
         let mut store = Store {
             backend: Box::new(postgres::PostgresBackend::connect(url, Some(schema))?),
+            archiver: Archiver::default(),
         };
         store.migrate()?;
         Ok(store)

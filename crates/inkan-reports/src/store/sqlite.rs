@@ -62,6 +62,25 @@ fn record_sql(rows: usize) -> String {
     )
 }
 
+fn bind_records(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    report: i64,
+    records: &[Record],
+) -> Result<(), StoreError> {
+    let mut index = 1;
+    for record in records {
+        stmt.raw_bind_parameter(index, report)?;
+        stmt.raw_bind_parameter(index + 1, record.source_ip.as_str())?;
+        stmt.raw_bind_parameter(index + 2, record.count)?;
+        for (offset, text) in record_texts(record).into_iter().enumerate() {
+            stmt.raw_bind_parameter(index + 3 + offset, text)?;
+        }
+        stmt.raw_bind_parameter(index + 17, record_extra(record))?;
+        index += RECORD_WIDTH;
+    }
+    Ok(())
+}
+
 impl Backend for SqliteBackend {
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         Ok(self.conn.execute_batch(sql)?)
@@ -96,20 +115,20 @@ impl Backend for SqliteBackend {
     }
 
     fn insert_records(&mut self, report: i64, records: &[Record]) -> Result<(), StoreError> {
-        for chunk in records.chunks(BATCH) {
-            let sql = record_sql(chunk.len());
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut index = 1;
-            for record in chunk {
-                stmt.raw_bind_parameter(index, report)?;
-                stmt.raw_bind_parameter(index + 1, record.source_ip.as_str())?;
-                stmt.raw_bind_parameter(index + 2, record.count)?;
-                for (offset, text) in record_texts(record).into_iter().enumerate() {
-                    stmt.raw_bind_parameter(index + 3 + offset, text)?;
-                }
-                stmt.raw_bind_parameter(index + 17, record_extra(record))?;
-                index += RECORD_WIDTH;
+        // One statement for all the full chunks: rebinding reuses the buffers of the values
+        // bound before, while handing the statement back to the cache frees them all.
+        let full = records.len() - records.len() % BATCH;
+        if full > 0 {
+            let mut stmt = self.conn.prepare_cached(&record_sql(BATCH))?;
+            for chunk in records[..full].chunks(BATCH) {
+                bind_records(&mut stmt, report, chunk)?;
+                stmt.raw_execute()?;
             }
+        }
+        if full < records.len() {
+            let rest = &records[full..];
+            let mut stmt = self.conn.prepare_cached(&record_sql(rest.len()))?;
+            bind_records(&mut stmt, report, rest)?;
             stmt.raw_execute()?;
         }
         Ok(())

@@ -157,7 +157,7 @@ fn failures_are_kept_with_their_error_and_the_original_bytes() {
 }
 
 /// A report that breaks halfway leaves none of its records, while the other reports of the
-/// same input are kept (each report has its own savepoint inside the input's transaction).
+/// same input are kept (its rows are removed inside the input's transaction).
 #[test]
 fn a_broken_report_rolls_back_alone() {
     for mut t in backends() {

@@ -367,17 +367,23 @@ fn killed_ingest_leaves_a_consistent_database() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill once records are being written (the WAL grows), or after a few seconds at most.
-    let wal = dir.path().join("reports.sqlite3-wal");
+    // Kill once records are being written: the input is read three times (digest, archive,
+    // records), so past two and a half readings the transaction holds stored records.
+    let size = std::fs::metadata(&big).unwrap().len();
+    let io = format!("/proc/{}/io", child.id());
+    let read = || -> u64 {
+        std::fs::read_to_string(&io)
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix("rchar: ").map(str::to_owned))
+            })
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
     let start = std::time::Instant::now();
-    while start.elapsed() < std::time::Duration::from_secs(20) {
-        if std::fs::metadata(&wal)
-            .map(|m| m.len() > 4 << 20)
-            .unwrap_or(false)
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    while start.elapsed() < std::time::Duration::from_secs(60) && read() < size * 5 / 2 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
