@@ -504,7 +504,7 @@ impl Signer {
             tags.push(format!("x={}", now.saturating_add(after.max(1))));
         }
         if self.body_length {
-            let l = BodyHasher::new(message.body()).canonical_len(self.canonicalization.body);
+            let l = BodyHasher::for_message(message).canonical_len(self.canonicalization.body);
             tags.push(format!("l={l}"));
         }
         tags.push(format!("h={}", self.header_list(message)?.join(":")));
@@ -631,7 +631,7 @@ pub fn sign_template_as(
             "bh= and b= must be present and empty".into(),
         ));
     }
-    let body_hash = BodyHasher::new(message.body())
+    let body_hash = BodyHasher::for_message(message)
         .hash(body_canon, length, algorithm)
         .map_err(|len| {
             SignError::Template(format!(

@@ -366,7 +366,7 @@ pub fn header_hash(message: &Message, signature: &Signature, field: &HeaderField
 /// The body hash `signature` asks for (canonicalization, `l=`, hash), or `Err(len)` when
 /// `l=` is longer than the canonical body.
 pub fn body_hash(message: &Message, signature: &Signature) -> Result<Vec<u8>, u64> {
-    BodyHasher::new(message.body()).hash(
+    BodyHasher::for_message(message).hash(
         signature.canonicalization.body,
         signature.body_length,
         signature.algorithm,
@@ -450,7 +450,7 @@ fn verify_signatures(
     now: u64,
     keys: &dyn Fn(&str) -> Result<Arc<DkimKey>, Reason>,
 ) -> Vec<DkimOutput> {
-    let mut body = BodyHasher::new(message.body());
+    let mut body = BodyHasher::for_message(message);
     let from_count = message.header_fields("From").count();
     let mut outputs = Vec::with_capacity(signatures.len());
     for (field, signature) in signatures {
