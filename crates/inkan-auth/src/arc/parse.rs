@@ -6,7 +6,7 @@
 use super::{ArcHeader, ArcResult, MAX_INSTANCES};
 use crate::authres::AuthResults;
 use crate::dkim::{
-    Algorithm, Canon, Canonicalization, Signature, TagList, TagListError, decode_base64, strip_fws,
+    Algorithm, Signature, SignatureError, TagList, TagListError, decode_base64, strip_fws,
     valid_domain,
 };
 
@@ -57,9 +57,10 @@ pub enum ParseError {
         /// The value written.
         value: String,
     },
-    /// `c=` names an unknown canonicalization.
-    #[error("ARC-Message-Signature: unknown canonicalization c='{0}'")]
-    UnknownCanonicalization(String),
+    /// The DKIM-shaped tags of an ARC-Message-Signature break a DKIM-Signature rule
+    /// (RFC 8617 §4.1.2 defers to RFC 6376 §3.5: `a`, `b`, `bh`, `c`, `d`, `h`, `s`, ...).
+    #[error("ARC-Message-Signature: {0}")]
+    MessageSignature(SignatureError),
     /// A base64 tag does not decode or is empty.
     #[error("{header}: tag '{tag}=' is not valid base64: {detail}")]
     Base64 {
@@ -90,12 +91,6 @@ pub enum ParseError {
         /// The value.
         value: String,
     },
-    /// `h=` lists a name a header field cannot have.
-    #[error("ARC-Message-Signature: h= lists an invalid header name '{0}'")]
-    InvalidHeaderName(String),
-    /// `h=` does not list From (RFC 6376 §5.4, which the AMS follows).
-    #[error("ARC-Message-Signature: h= does not include From: '{0}'")]
-    FromNotSigned(String),
     /// `h=` lists ARC-Seal (RFC 8617 §4.1.2: the AMS MUST NOT sign ARC-Seal fields).
     #[error("ARC-Message-Signature: h= includes ARC-Seal, which an AMS must not sign")]
     SealSigned,
@@ -124,10 +119,7 @@ impl ParseError {
             | ParseError::InvalidNumber { header, .. }
             | ParseError::NotUtf8(header) => *header,
             ParseError::ChainValidation(_) => ArcHeader::Seal,
-            ParseError::UnknownCanonicalization(_)
-            | ParseError::InvalidHeaderName(_)
-            | ParseError::FromNotSigned(_)
-            | ParseError::SealSigned => ArcHeader::MessageSignature,
+            ParseError::MessageSignature(_) | ParseError::SealSigned => ArcHeader::MessageSignature,
             ParseError::AarInstance(_) | ParseError::AarAuthservId => {
                 ArcHeader::AuthenticationResults
             }
@@ -341,86 +333,25 @@ impl ArcSeal {
 }
 
 impl ArcMessageSignature {
-    /// Parses an ARC-Message-Signature field value (everything after the colon).
+    /// Parses an ARC-Message-Signature field value (everything after the colon): the instance,
+    /// then the DKIM-Signature tags through the DKIM parser, then the ARC rule that `h=` must not
+    /// list ARC-Seal.
     pub fn parse(value: &[u8]) -> Result<ArcMessageSignature, ParseError> {
         const H: ArcHeader = ArcHeader::MessageSignature;
         let tags = tags(H, value)?;
         let instance = instance(H, &tags)?;
-        let algorithm = algorithm(H, &tags)?;
-        let signature = base64_tag(H, &tags, "b")?;
-        let body_hash = base64_tag(H, &tags, "bh")?;
-        let canonicalization = match tags.get("c") {
-            // The AMS follows DKIM here (RFC 8617 §4.1.2): absent means simple/simple.
-            None => Canonicalization {
-                header: Canon::Simple,
-                body: Canon::Simple,
-            },
-            Some(raw) => {
-                let c = strip_fws(raw).to_ascii_lowercase();
-                let one = |s: &str| match s {
-                    "simple" => Ok(Canon::Simple),
-                    "relaxed" => Ok(Canon::Relaxed),
-                    _ => Err(ParseError::UnknownCanonicalization(
-                        c.chars().take(40).collect(),
-                    )),
-                };
-                match c.split_once('/') {
-                    Some((h, b)) => Canonicalization {
-                        header: one(h)?,
-                        body: one(b)?,
-                    },
-                    None => Canonicalization {
-                        header: one(&c)?,
-                        body: Canon::Simple,
-                    },
-                }
-            }
-        };
-        let domain = domain_tag(H, &tags, "d")?;
-        let selector = domain_tag(H, &tags, "s")?;
-        let h = required(H, &tags, "h")?;
-        let signed_headers: Vec<String> = h
-            .split(':')
-            .map(strip_fws)
-            .filter(|n| !n.is_empty())
-            .collect();
-        if let Some(bad) = signed_headers
-            .iter()
-            .find(|n| !n.bytes().all(|b| (33..=126).contains(&b)))
-        {
-            return Err(ParseError::InvalidHeaderName(
-                bad.chars().take(60).collect(),
-            ));
-        }
-        if signed_headers
+        let signature = Signature::from_arc_message_signature_tags(&tags)
+            .map_err(ParseError::MessageSignature)?;
+        if signature
+            .signed_headers
             .iter()
             .any(|n| n.eq_ignore_ascii_case("arc-seal"))
         {
             return Err(ParseError::SealSigned);
         }
-        if !signed_headers
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case("from"))
-        {
-            return Err(ParseError::FromNotSigned(
-                strip_fws(h).chars().take(80).collect(),
-            ));
-        }
         Ok(ArcMessageSignature {
             instance,
-            signature: Signature {
-                algorithm,
-                signature,
-                body_hash,
-                canonicalization,
-                domain,
-                signed_headers,
-                identity: None,
-                body_length: number(H, &tags, "l")?,
-                selector,
-                timestamp: number(H, &tags, "t")?,
-                expiration: number(H, &tags, "x")?,
-            },
+            signature,
         })
     }
 
@@ -587,9 +518,9 @@ mod tests {
     fn message_signature_errors_are_precise() {
         assert_eq!(
             ams("h=from:to", "h=to"),
-            Err(ParseError::FromNotSigned(
+            Err(ParseError::MessageSignature(SignatureError::FromNotSigned(
                 "to:subject:dkim-signature".into()
-            ))
+            )))
         );
         assert_eq!(
             ams("h=from", "h=arc-seal:from"),
@@ -597,14 +528,15 @@ mod tests {
         );
         assert_eq!(
             ams("bh=YWJj; ", ""),
-            Err(ParseError::MissingTag {
-                header: ArcHeader::MessageSignature,
-                tag: "bh"
-            })
+            Err(ParseError::MessageSignature(SignatureError::MissingTag(
+                "bh"
+            )))
         );
         assert!(matches!(
             ams("c=relaxed/relaxed", "c=loose"),
-            Err(ParseError::UnknownCanonicalization(_))
+            Err(ParseError::MessageSignature(
+                SignatureError::UnknownCanonicalization(_)
+            ))
         ));
         assert!(matches!(
             ams("i=1", "i=1.5"),
@@ -612,7 +544,9 @@ mod tests {
         ));
         assert_eq!(
             ams("h=from", "h=nämé:from"),
-            Err(ParseError::InvalidHeaderName("nämé".into()))
+            Err(ParseError::MessageSignature(
+                SignatureError::InvalidHeaderName("nämé".into())
+            ))
         );
     }
 

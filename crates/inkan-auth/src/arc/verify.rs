@@ -381,43 +381,39 @@ fn collect(message: &Message) -> Result<Vec<Slot>, ArcReason> {
             error,
         };
         let index = field.index();
-        let instance = match header {
+        let (instance, duplicate) = match header {
             ArcHeader::AuthenticationResults => {
                 let aar = ArcAuthenticationResults::parse(field.value()).map_err(malformed)?;
                 let i = aar.instance;
-                let slot = slot_at(&mut slots, i);
-                if slot.aar.replace((index, aar)).is_some() {
-                    Some(i)
-                } else {
-                    None
-                }
+                (i, fill(&mut slots, i, |s| &mut s.aar, (index, aar)))
             }
             ArcHeader::MessageSignature => {
                 let ams = ArcMessageSignature::parse(field.value()).map_err(malformed)?;
                 let i = ams.instance;
-                let slot = slot_at(&mut slots, i);
-                if slot.ams.replace((index, ams)).is_some() {
-                    Some(i)
-                } else {
-                    None
-                }
+                (i, fill(&mut slots, i, |s| &mut s.ams, (index, ams)))
             }
             ArcHeader::Seal => {
                 let seal = ArcSeal::parse(field.value()).map_err(malformed)?;
                 let i = seal.instance;
-                let slot = slot_at(&mut slots, i);
-                if slot.seal.replace((index, seal)).is_some() {
-                    Some(i)
-                } else {
-                    None
-                }
+                (i, fill(&mut slots, i, |s| &mut s.seal, (index, seal)))
             }
         };
-        if let Some(instance) = instance {
+        if duplicate {
             return Err(ArcReason::Duplicate { instance, header });
         }
     }
     Ok(slots)
+}
+
+/// Puts a parsed field into the part of its instance's slot that `part` picks; `true` when that
+/// part was already filled, i.e. the field is a duplicate.
+fn fill<T>(
+    slots: &mut Vec<Slot>,
+    instance: u32,
+    part: fn(&mut Slot) -> &mut Option<(usize, T)>,
+    field: (usize, T),
+) -> bool {
+    part(slot_at(slots, instance)).replace(field).is_some()
 }
 
 fn slot_at(slots: &mut Vec<Slot>, instance: u32) -> &mut Slot {

@@ -5,7 +5,7 @@
 //!
 //! The signing and hashing core is public so that ARC (RFC 8617), whose ARC-Message-Signature
 //! and ARC-Seal use the same tags, canonicalization and key rules, reuses it instead of copying:
-//! [`Signature::parse_arc_message_signature`] (AMS tags with the `i=` instance),
+//! the DKIM-Signature tag rules (the ARC parser reads AMS tags through them),
 //! [`canonical_headers`] and [`canonical_signature_field`] (header hash input for AMS and AS),
 //! [`BodyHasher`] (AMS body hash), [`fetch_key`] and [`check_key`] (key lookup and the RFC 8301
 //! rules), [`DkimKey::verify_signature`], [`SigningKey::sign_digest`] (AS) and

@@ -202,9 +202,6 @@ pub enum SignatureError {
         /// The `d=` value.
         domain: String,
     },
-    /// An ARC `i=` is not an instance number from 1 to 50.
-    #[error("i={0} is not an ARC instance from 1 to 50")]
-    InvalidInstance(String),
     /// `i=` has no `@`.
     #[error("i={0} has no '@'")]
     InvalidIdentity(String),
@@ -305,18 +302,13 @@ impl Signature {
         Self::from_tags(&tags, true)
     }
 
-    /// Parses an ARC-Message-Signature value (RFC 8617 §4.1.2): the DKIM-Signature tags without
-    /// `v=`, with `i=` the ARC instance (1 to 50) instead of an identity. Returns the instance
-    /// and the signature (whose `identity` is `None`).
-    pub fn parse_arc_message_signature(value: &[u8]) -> Result<(u32, Signature), SignatureError> {
-        let tags = TagList::parse(value)?;
-        let raw = strip_fws(tags.get("i").ok_or(SignatureError::MissingTag("i"))?);
-        let instance = raw
-            .parse::<u32>()
-            .ok()
-            .filter(|i| (1..=50).contains(i))
-            .ok_or(SignatureError::InvalidInstance(raw))?;
-        Ok((instance, Self::from_tags(&tags, false)?))
+    /// The DKIM-shaped part of an ARC-Message-Signature (RFC 8617 §4.1.2): the DKIM-Signature
+    /// tags without `v=`. Its `i=` is the ARC instance, which the ARC parser reads, so the
+    /// signature's `identity` is `None`.
+    pub(crate) fn from_arc_message_signature_tags(
+        tags: &TagList<'_>,
+    ) -> Result<Signature, SignatureError> {
+        Self::from_tags(tags, false)
     }
 
     fn from_tags(tags: &TagList<'_>, dkim_identity: bool) -> Result<Signature, SignatureError> {
@@ -586,25 +578,6 @@ mod tests {
         ));
         let msg = with("a=rsa-sha256", "a=rsa-md5").unwrap_err().to_string();
         assert_eq!(msg, "unknown signing algorithm a=rsa-md5");
-    }
-
-    #[test]
-    fn arc_message_signature_has_an_instance_not_an_identity() {
-        let ams = GOOD
-            .replace("v=1; ", "")
-            .replace("i=user@mail.example.com", "i=2");
-        let (instance, s) = Signature::parse_arc_message_signature(ams.as_bytes()).unwrap();
-        assert_eq!(
-            (instance, s.identity, s.domain.as_str()),
-            (2, None, "example.com")
-        );
-        let bad = GOOD
-            .replace("v=1; ", "")
-            .replace("i=user@mail.example.com", "i=51");
-        assert_eq!(
-            Signature::parse_arc_message_signature(bad.as_bytes()),
-            Err(SignatureError::InvalidInstance("51".into()))
-        );
     }
 
     #[test]

@@ -9,13 +9,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use inkan_auth::Message;
-use inkan_auth::arc::{ArcOutput, SealParams};
-use inkan_auth::authres::{AuthResults, MethodResult};
-use inkan_auth::dkim::{DkimOutput, DkimResult, SigningKey};
-use inkan_auth::dmarc::{DkimIdentifier, DmarcInput, OrgDomainMethod, SpfIdentifier, SpfScope};
-use inkan_auth::spf::{Identity, SpfVerdict, SpfVerifier};
-use inkan_dns::Resolver;
+use inkan_auth::arc::SealParams;
+use inkan_auth::authres::AuthResults;
+use inkan_auth::dkim::SigningKey;
+use inkan_auth::dmarc::OrgDomainMethod;
 
+use super::verify::{Envelope, evaluate};
 use crate::cli::GlobalArgs;
 use crate::exit::Exit;
 
@@ -75,86 +74,6 @@ impl ArcCommand {
     }
 }
 
-fn spf_result(verdict: &SpfVerdict) -> MethodResult {
-    let output = &verdict.output;
-    let method = MethodResult::new("spf", output.result.as_str());
-    match verdict.identity {
-        Identity::MailFrom => method.with_property("smtp", "mailfrom", output.sender.clone()),
-        Identity::Helo => method.with_property("smtp", "helo", verdict.domain.clone()),
-    }
-}
-
-fn dkim_result(output: &DkimOutput) -> MethodResult {
-    let mut method = MethodResult::new("dkim", output.result.as_str());
-    if output.result != DkimResult::Pass {
-        method = method.with_reason(output.reason.clone());
-    }
-    if !output.domain.is_empty() {
-        method = method.with_property("header", "d", output.domain.clone());
-    }
-    if !output.selector.is_empty() {
-        method = method.with_property("header", "s", output.selector.clone());
-    }
-    if !output.algorithm.is_empty() {
-        method = method.with_property("header", "a", output.algorithm.clone());
-    }
-    method
-}
-
-/// Everything this hop concludes about the message, as Authentication-Results method results,
-/// plus the chain verdict the new seal's `cv=` comes from.
-async fn evaluate(
-    resolver: &dyn Resolver,
-    message: &Message,
-    envelope: Option<(IpAddr, &str, &str)>,
-    now: u64,
-) -> (Vec<MethodResult>, ArcOutput) {
-    let mut results = Vec::new();
-    let spf = match envelope {
-        Some((ip, helo, mail_from)) => {
-            let verdict = SpfVerifier::new(resolver)
-                .verify(ip, helo, mail_from, now)
-                .await;
-            results.push(spf_result(&verdict));
-            Some(verdict)
-        }
-        None => None,
-    };
-    let dkim = inkan_auth::dkim::verify_at(resolver, message, now).await;
-    results.extend(dkim.iter().map(dkim_result));
-    if dkim.is_empty() {
-        results.push(MethodResult::new("dkim", "none"));
-    }
-    if let Ok(from_domain) = inkan_auth::dmarc::author_domain(message) {
-        let input = DmarcInput {
-            from_domain,
-            spf: spf.as_ref().map(|v| SpfIdentifier {
-                domain: v.domain.clone(),
-                scope: match v.identity {
-                    Identity::MailFrom => SpfScope::MailFrom,
-                    Identity::Helo => SpfScope::Helo,
-                },
-                result: v.output.result.as_str().to_owned(),
-            }),
-            dkim: dkim
-                .iter()
-                .filter(|d| !d.domain.is_empty())
-                .map(|d| DkimIdentifier {
-                    domain: d.domain.clone(),
-                    selector: Some(d.selector.clone()),
-                    result: d.result.as_str().to_owned(),
-                })
-                .collect(),
-        };
-        let verdict =
-            inkan_auth::dmarc::evaluate(resolver, &input, OrgDomainMethod::default()).await;
-        results.push(verdict.auth_result());
-    }
-    let arc = inkan_auth::arc::validate_at(resolver, message, now).await;
-    results.push(arc.auth_result());
-    (results, arc)
-}
-
 impl SealCommand {
     /// Seals the message and prints it. Exit 0 when sealed, 2 on any error.
     pub async fn run(
@@ -172,16 +91,20 @@ impl SealCommand {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let envelope = self.ip.map(|ip| {
-            (
-                ip,
-                self.helo.as_deref().unwrap_or_default(),
-                self.mail_from.as_deref().unwrap_or_default(),
-            )
-        });
-        let (results, arc) = evaluate(&*resolver, &message, envelope, now).await;
+        let envelope = self
+            .ip
+            .map(|ip| Envelope::new(ip, self.helo.as_deref(), self.mail_from.as_deref()))
+            .transpose()?;
+        let evaluation = evaluate(
+            &*resolver,
+            &message,
+            envelope.as_ref(),
+            OrgDomainMethod::default(),
+            now,
+        )
+        .await;
         let mut header = AuthResults::new(&self.authserv_id);
-        header.results = results;
+        header.results = evaluation.methods;
         let rendered = header.render("\r\n\t");
         // The AAR carries the payload after the authserv-id, which seal() writes itself.
         let payload = rendered
@@ -189,7 +112,7 @@ impl SealCommand {
             .map_or("", |(_, rest)| rest.trim_start());
         let mut params =
             SealParams::new(self.domain, self.selector, key, self.authserv_id, payload);
-        params.chain = arc.result;
+        params.chain = evaluation.arc.result;
         params.now = now;
         let sealed = inkan_auth::arc::seal(&message, &params).context("sealing the message")?;
         out.write_all(&sealed)?;

@@ -74,10 +74,32 @@ pub enum OrgMethodArg {
 
 /// The SMTP envelope the message came with.
 #[derive(Clone, Debug)]
-struct Envelope {
+pub(crate) struct Envelope {
     ip: IpAddr,
     helo: String,
     mail_from: String,
+}
+
+impl Envelope {
+    /// The envelope from the command line: `<>` or nothing as MAIL FROM is a bounce, and SPF
+    /// needs at least one of HELO and MAIL FROM.
+    pub(crate) fn new(
+        ip: IpAddr,
+        helo: Option<&str>,
+        mail_from: Option<&str>,
+    ) -> anyhow::Result<Envelope> {
+        let mail_from = mail_from.unwrap_or_default().trim();
+        let mail_from = if mail_from == "<>" { "" } else { mail_from };
+        let helo = helo.unwrap_or_default();
+        if helo.is_empty() && mail_from.is_empty() {
+            anyhow::bail!("--ip needs --helo or --mail-from: SPF checks one of them");
+        }
+        Ok(Envelope {
+            ip,
+            helo: helo.to_owned(),
+            mail_from: mail_from.to_owned(),
+        })
+    }
 }
 
 /// Everything that does not change from one message to the next.
@@ -107,26 +129,10 @@ impl VerifyCommand {
         globals: &GlobalArgs,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<Exit> {
-        let envelope = match self.ip {
-            Some(ip) => {
-                let mail_from = self.mail_from.clone().unwrap_or_default();
-                let mail_from = if mail_from.trim() == "<>" {
-                    String::new()
-                } else {
-                    mail_from.trim().to_owned()
-                };
-                let helo = self.helo.clone().unwrap_or_default();
-                if helo.is_empty() && mail_from.is_empty() {
-                    anyhow::bail!("--ip needs --helo or --mail-from: SPF checks one of them");
-                }
-                Some(Envelope {
-                    ip,
-                    helo,
-                    mail_from,
-                })
-            }
-            None => None,
-        };
+        let envelope = self
+            .ip
+            .map(|ip| Envelope::new(ip, self.helo.as_deref(), self.mail_from.as_deref()))
+            .transpose()?;
         let settings = Settings {
             envelope,
             authserv_id: self.authserv_id.clone(),
@@ -200,15 +206,29 @@ fn print_text(out: &mut dyn std::io::Write, report: &Report, quiet: bool) -> any
     Ok(())
 }
 
-/// SPF, DKIM, DMARC, ARC and the message rules for one message.
-async fn verify_message(
-    resolver: &Arc<dyn Resolver>,
+/// What a receiver concludes about one message before the message rules: SPF (with an
+/// envelope), every DKIM signature, DMARC and ARC, and the Authentication-Results method results
+/// in header order. `inkan arc seal` writes `methods` into its ARC-Authentication-Results.
+pub(crate) struct Evaluation {
+    spf: Option<SpfOutcome>,
+    dkim: Vec<DkimOutput>,
+    has_author: bool,
+    dmarc: DmarcVerdict,
+    pub(crate) arc: ArcOutput,
+    pub(crate) methods: Vec<MethodResult>,
+}
+
+/// Evaluates one message as a receiver does, at time `now` (Unix seconds).
+pub(crate) async fn evaluate(
+    resolver: &dyn Resolver,
     message: &Message,
-    settings: &Settings,
-) -> Report {
-    let dkim_outputs = dkim::verify(resolver.as_ref(), message).await;
-    let spf = match &settings.envelope {
-        Some(env) => Some(check_spf(resolver, env, unix_now()).await),
+    envelope: Option<&Envelope>,
+    method: OrgDomainMethod,
+    now: u64,
+) -> Evaluation {
+    let dkim_outputs = dkim::verify_at(resolver, message, now).await;
+    let spf = match envelope {
+        Some(env) => Some(check_spf(resolver, env, now).await),
         None => None,
     };
     let from_domain = dmarc::author_domain(message);
@@ -227,26 +247,51 @@ async fn verify_message(
                     })
                     .collect(),
             };
-            dmarc::evaluate(resolver.as_ref(), &input, settings.method).await
+            dmarc::evaluate(resolver, &input, method).await
         }
-        Err(err) => DmarcVerdict::without_author(err.to_string(), settings.method),
+        Err(err) => DmarcVerdict::without_author(err.to_string(), method),
     };
-    let arc = inkan_auth::arc::validate(resolver.as_ref(), message).await;
+    let arc = inkan_auth::arc::validate_at(resolver, message, now).await;
 
-    let mut header = AuthResults::new(&settings.authserv_id);
+    let mut methods = Vec::new();
     if let Some(spf) = &spf {
-        header.results.push(spf.method.clone());
+        methods.push(spf.method.clone());
     }
-    for output in &dkim_outputs {
-        header.results.push(dkim_method(message, output));
-    }
+    methods.extend(dkim_outputs.iter().map(|d| dkim_method(message, d)));
     if dkim_outputs.is_empty() {
-        header.results.push(MethodResult::new("dkim", "none"));
+        methods.push(MethodResult::new("dkim", "none"));
     }
-    header.results.push(dmarc_verdict.auth_result());
-    header.results.push(arc.auth_result());
+    methods.push(dmarc_verdict.auth_result());
+    methods.push(arc.auth_result());
+    Evaluation {
+        spf,
+        dkim: dkim_outputs,
+        has_author: from_domain.is_ok(),
+        dmarc: dmarc_verdict,
+        arc,
+        methods,
+    }
+}
 
-    let signatures: Vec<SignatureCoverage> = dkim_outputs
+/// SPF, DKIM, DMARC, ARC and the message rules for one message.
+async fn verify_message(
+    resolver: &Arc<dyn Resolver>,
+    message: &Message,
+    settings: &Settings,
+) -> Report {
+    let evaluation = evaluate(
+        resolver.as_ref(),
+        message,
+        settings.envelope.as_ref(),
+        settings.method,
+        unix_now(),
+    )
+    .await;
+    let mut header = AuthResults::new(&settings.authserv_id);
+    header.results = evaluation.methods;
+
+    let signatures: Vec<SignatureCoverage> = evaluation
+        .dkim
         .iter()
         .map(|d| SignatureCoverage {
             domain: d.domain.clone(),
@@ -257,15 +302,15 @@ async fn verify_message(
     let rules_report = rules::check_message(&RuleInput {
         raw: message.as_bytes(),
         signatures: &signatures,
-        dmarc: from_domain.is_ok().then_some(dmarc_verdict.result),
+        dmarc: evaluation.has_author.then_some(evaluation.dmarc.result),
         bulk: settings.bulk,
     });
 
     Report {
-        spf: spf.map(|s| s.json),
-        dkim: dkim_outputs,
-        dmarc: dmarc_verdict,
-        arc,
+        spf: evaluation.spf.map(|s| s.json),
+        dkim: evaluation.dkim,
+        dmarc: evaluation.dmarc,
+        arc: evaluation.arc,
         authentication_results: header.render("\r\n\t"),
         findings: rules_report.findings,
         bulk: rules_report.bulk,
@@ -279,8 +324,8 @@ struct SpfOutcome {
     json: Value,
 }
 
-async fn check_spf(resolver: &Arc<dyn Resolver>, env: &Envelope, now: u64) -> SpfOutcome {
-    let verdict = SpfVerifier::new(resolver.as_ref())
+async fn check_spf(resolver: &dyn Resolver, env: &Envelope, now: u64) -> SpfOutcome {
+    let verdict = SpfVerifier::new(resolver)
         .verify(env.ip, &env.helo, &env.mail_from, now)
         .await;
     let scope = match verdict.identity {
@@ -353,30 +398,31 @@ async fn run_batch(
     settings: &Settings,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    let items = if path.is_dir() {
+    // Messages are read as the stream pulls them, at most BATCH_CONCURRENCY ahead, so a large
+    // Maildir or mbox never sits whole in memory.
+    let items: Box<dyn Iterator<Item = BatchItem>> = if path.is_dir() {
         let mut files = Vec::new();
         collect_files(path, &mut files).with_context(|| format!("listing {}", path.display()))?;
         files.sort();
-        files
-            .into_iter()
-            .map(|file| BatchItem {
-                source: json!({"file": file.display().to_string()}),
-                bytes: std::fs::read(&file).with_context(|| format!("reading {}", file.display())),
-            })
-            .collect::<Vec<_>>()
+        Box::new(files.into_iter().map(|file| BatchItem {
+            source: json!({"file": file.display().to_string()}),
+            bytes: std::fs::read(&file).with_context(|| format!("reading {}", file.display())),
+        }))
     } else {
         let file =
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let reader = std::io::BufReader::new(file);
-        mail_parser::mailbox::mbox::MessageIterator::new(reader)
-            .enumerate()
-            .map(|(index, message)| BatchItem {
-                source: json!({"mbox": path.display().to_string(), "index": index}),
-                bytes: message
-                    .map(|m| m.unwrap_contents())
-                    .with_context(|| format!("reading message {index}")),
-            })
-            .collect()
+        let mbox = path.display().to_string();
+        Box::new(
+            mail_parser::mailbox::mbox::MessageIterator::new(reader)
+                .enumerate()
+                .map(move |(index, message)| BatchItem {
+                    source: json!({"mbox": mbox, "index": index}),
+                    bytes: message
+                        .map(|m| m.unwrap_contents())
+                        .with_context(|| format!("reading message {index}")),
+                }),
+        )
     };
     let mut worst = Exit::Pass;
     let mut results = futures::stream::iter(items)
