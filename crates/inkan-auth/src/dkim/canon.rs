@@ -694,7 +694,7 @@ mod tests {
                 state ^= state >> 7;
                 state ^= state << 17;
                 body.extend_from_slice(lines[(state % 6) as usize]);
-                if state % 97 == 0 {
+                if state.is_multiple_of(97) {
                     body.extend_from_slice(&[b'x'; STAGE]);
                 }
             }
