@@ -9,6 +9,7 @@ mod catalogue;
 pub mod checks;
 mod input;
 mod lookup;
+pub mod mta_sts;
 mod report;
 mod runner;
 mod summary;

@@ -3,7 +3,7 @@
 //! destinations, and whether external report destinations agree to receive the reports
 //! (`<domain>._report._dmarc.<destination>`, RFC 9990 §3).
 
-use inkan_auth::dmarc::{OrgDomainMethod, Policy, discover};
+use inkan_auth::dmarc::{Discovery, OrgDomainMethod, Policy, discover};
 use serde_json::json;
 
 use crate::lookup::{Lookup, error_evidence};
@@ -44,10 +44,31 @@ fn is_within(name: &str, domain: &str) -> bool {
     name == domain || name.ends_with(&format!(".{domain}"))
 }
 
+/// What DMARC discovery left for the checks that depend on it (BIMI).
+#[derive(Clone, Debug)]
+pub enum Found {
+    /// Discovery ran; [`Discovery::record`] may be `None`.
+    Discovered(Box<Discovery>),
+    /// Several records at the domain itself: receivers apply none of them.
+    Ambiguous,
+    /// Discovery failed.
+    Failed {
+        /// A timeout or SERVFAIL, as opposed to a permanent error.
+        temporary: bool,
+        /// Why, for a person.
+        reason: String,
+    },
+}
+
 /// The DMARC checks: `dmarc.record`, and when a record applies `dmarc.policy`,
 /// `dmarc.subdomain-policy`, `dmarc.alignment`, `dmarc.reporting` and
 /// `dmarc.external-destinations`.
 pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
+    check_and_find(lookup, domain).await.0
+}
+
+/// [`check`], also handing back what discovery found.
+pub async fn check_and_find(lookup: &Lookup<'_>, domain: &str) -> (Vec<Check>, Found) {
     let own_name = format!("_dmarc.{domain}");
     let (discovery, own) = futures::join!(
         discover(lookup, domain, OrgDomainMethod::TreeWalk),
@@ -65,16 +86,23 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
             } else {
                 Status::Fail
             };
-            return vec![
-                Check::new(
-                    "dmarc.record",
-                    Category::Dmarc,
-                    status,
-                    RULES,
-                    format!("DMARC discovery failed: {e}"),
-                )
-                .evidence(evidence),
-            ];
+            let found = Found::Failed {
+                temporary: e.is_temporary(),
+                reason: e.to_string(),
+            };
+            return (
+                vec![
+                    Check::new(
+                        "dmarc.record",
+                        Category::Dmarc,
+                        status,
+                        RULES,
+                        format!("DMARC discovery failed: {e}"),
+                    )
+                    .evidence(evidence),
+                ],
+                found,
+            );
         }
     };
     let own_records: Vec<String> = own
@@ -89,25 +117,28 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
         "records_at_domain": own_records,
     });
     if own_records.len() > 1 {
-        return vec![
-            Check::new(
-                "dmarc.record",
-                Category::Dmarc,
-                Status::Fail,
-                RULES,
-                format!(
-                    "{} DMARC records at {own_name}; receivers ignore them all",
-                    own_records.len()
-                ),
-            )
-            .evidence(evidence)
-            .fix(format!("keep exactly one v=DMARC1 record at {own_name}")),
-        ];
+        return (
+            vec![
+                Check::new(
+                    "dmarc.record",
+                    Category::Dmarc,
+                    Status::Fail,
+                    RULES,
+                    format!(
+                        "{} DMARC records at {own_name}; receivers ignore them all",
+                        own_records.len()
+                    ),
+                )
+                .evidence(evidence)
+                .fix(format!("keep exactly one v=DMARC1 record at {own_name}")),
+            ],
+            Found::Ambiguous,
+        );
     }
     let (Some(record), Some(record_domain)) = (&discovery.record, &discovery.record_domain) else {
-        return vec![Check::new("dmarc.record", Category::Dmarc, Status::Fail, RULES, format!("no DMARC record for {domain}"))
+        return (vec![Check::new("dmarc.record", Category::Dmarc, Status::Fail, RULES, format!("no DMARC record for {domain}"))
             .evidence(evidence)
-            .fix(format!("publish {own_name} TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}\", then move to p=quarantine or p=reject"))];
+            .fix(format!("publish {own_name} TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}\", then move to p=quarantine or p=reject"))], Found::Discovered(Box::new(discovery)));
     };
     evidence["record"] = json!(record);
     let inherited = if record_domain == domain {
@@ -267,7 +298,7 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
     if !external.is_empty() {
         checks.push(external_destinations(lookup, record_domain, &external).await);
     }
-    checks
+    (checks, Found::Discovered(Box::new(discovery)))
 }
 
 /// RFC 9990 §3: a destination outside the domain must publish

@@ -1,9 +1,11 @@
 //! The checks made for one domain, each in its own module, and the order they run in. Checks
 //! only ask DNS through [`Lookup`]; they never print and never read the clock.
 
+pub mod bimi;
 pub mod dkim;
 pub mod dmarc;
 pub mod domain;
+pub mod mta_sts;
 pub mod ptr;
 pub mod records;
 pub mod spf;
@@ -12,6 +14,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::lookup::Lookup;
+use crate::mta_sts::PolicyFetcher;
 use crate::report::Check;
 
 /// Selectors tried when none is named for a domain: the defaults of common mail platforms
@@ -52,6 +55,9 @@ pub struct AuditOptions {
     pub discovery_selectors: Vec<String>,
     /// Wait before the one retry of a timed-out or SERVFAIL lookup.
     pub retry_backoff: Duration,
+    /// Fetch and check the MTA-STS policy file over HTTPS (`--fetch-mta-sts`); `None` checks
+    /// the TXT record only.
+    pub mta_sts: Option<PolicyFetcher>,
 }
 
 impl Default for AuditOptions {
@@ -64,6 +70,7 @@ impl Default for AuditOptions {
                 .map(|s| (*s).to_owned())
                 .collect(),
             retry_backoff: Duration::from_millis(200),
+            mta_sts: None,
         }
     }
 }
@@ -75,13 +82,20 @@ pub async fn run_all(
     selectors: &[String],
     options: &AuditOptions,
 ) -> Vec<Check> {
-    let (existence, ptr, spf, dkim, dmarc, optional) = futures::join!(
+    let sts_policy = async {
+        match &options.mta_sts {
+            Some(fetcher) => mta_sts::check(lookup, domain, fetcher).await,
+            None => Vec::new(),
+        }
+    };
+    let (existence, ptr, spf, dkim, (dmarc, dmarc_found), (optional, bimi_record), sts_policy) = futures::join!(
         domain::check(lookup, domain),
         ptr::check(lookup, &options.sending_ips),
         spf::check(lookup, domain, &options.sending_ips),
         dkim::check(lookup, domain, selectors, &options.discovery_selectors),
-        dmarc::check(lookup, domain),
-        records::check(lookup, domain),
+        dmarc::check_and_find(lookup, domain),
+        records::check_and_find_bimi(lookup, domain),
+        sts_policy,
     );
     let mut checks = existence;
     checks.extend(ptr);
@@ -89,5 +103,11 @@ pub async fn run_all(
     checks.extend(dkim);
     checks.extend(dmarc);
     checks.extend(optional);
+    checks.extend(sts_policy);
+    if let Some(record) = bimi_record
+        && records::bimi_shows_logo(&record)
+    {
+        checks.push(bimi::dmarc_enforcement(lookup, domain, &dmarc_found).await);
+    }
     checks
 }

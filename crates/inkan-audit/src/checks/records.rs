@@ -1,7 +1,8 @@
 //! Optional TXT records a mail domain may publish, checked for syntax: MTA-STS
 //! (`_mta-sts.<domain>`, RFC 8461 §3.1), SMTP TLS reporting (`_smtp._tls.<domain>`, RFC 8460 §3)
 //! and BIMI (`default._bimi.<domain>`). Absent records are `skip`: no provider requires them.
-//! The MTA-STS policy file itself (HTTPS) is not fetched.
+//! The MTA-STS policy file is checked in `mta_sts` (when asked), BIMI's dependence on DMARC in
+//! `bimi`.
 
 use serde_json::json;
 
@@ -58,7 +59,8 @@ async fn records(
         .collect())
 }
 
-/// Common shape: failed lookup → unknown, none → skip, several → fail, one → `judge`.
+/// Common shape: failed lookup → unknown, none → skip, several → fail, one → `judge`. Also
+/// returns the record when there is exactly one and `judge` accepts it.
 async fn one_record(
     lookup: &Lookup<'_>,
     id: &'static str,
@@ -67,8 +69,9 @@ async fn one_record(
     version: &str,
     what: &str,
     judge: impl FnOnce(&str) -> Result<(Status, String, Option<String>), String>,
-) -> Check {
-    match records(lookup, &name, version).await {
+) -> (Check, Option<String>) {
+    let mut accepted = None;
+    let check = match records(lookup, &name, version).await {
         Err(e) => Check::new(
             id,
             category,
@@ -101,6 +104,7 @@ async fn one_record(
             let evidence = json!({ "name": name, "records": found });
             match judge(&found[0]) {
                 Ok((status, message, fix)) => {
+                    accepted = found.into_iter().next();
                     let check = Check::new(id, category, status, &[], message).evidence(evidence);
                     match fix {
                         Some(f) => check.fix(f),
@@ -118,7 +122,8 @@ async fn one_record(
                 .fix(format!("correct the {what} record at {name}")),
             }
         }
-    }
+    };
+    (check, accepted)
 }
 
 /// RFC 8461 §3.1: `v=STSv1; id=<1-32 alphanumerics>`.
@@ -133,7 +138,7 @@ pub fn judge_mta_sts(record: &str) -> Result<(Status, String, Option<String>), S
     }
     Ok((
         Status::Pass,
-        format!("MTA-STS record valid (id={id}); the policy file is not fetched"),
+        format!("MTA-STS record valid (id={id}); the policy file is checked with --fetch-mta-sts"),
         None,
     ))
 }
@@ -202,9 +207,23 @@ pub fn judge_bimi(record: &str) -> Result<(Status, String, Option<String>), Stri
     ))
 }
 
+/// True when a valid BIMI record asks for a logo to be shown (a non-empty `l=`), rather than
+/// declining.
+pub fn bimi_shows_logo(record: &str) -> bool {
+    tag_list(record).is_ok_and(|tags| get(&tags, "l").is_some_and(|l| !l.is_empty()))
+}
+
 /// `mta-sts.record`, `tls-rpt.record` and `bimi.record`.
 pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
-    let (sts, rpt, bimi) = futures::join!(
+    check_and_find_bimi(lookup, domain).await.0
+}
+
+/// [`check`], also returning the BIMI record when one valid record is published.
+pub async fn check_and_find_bimi(
+    lookup: &Lookup<'_>,
+    domain: &str,
+) -> (Vec<Check>, Option<String>) {
+    let ((sts, _), (rpt, _), (bimi, bimi_record)) = futures::join!(
         one_record(
             lookup,
             "mta-sts.record",
@@ -233,7 +252,7 @@ pub async fn check(lookup: &Lookup<'_>, domain: &str) -> Vec<Check> {
             judge_bimi
         ),
     );
-    vec![sts, rpt, bimi]
+    (vec![sts, rpt, bimi], bimi_record)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod arc;
 mod audit;
+mod audit_mta_sts;
 mod dkim;
 mod dns;
 mod harness;

@@ -3,6 +3,7 @@
 //! fleet. Glue only: the checks, verdicts and aggregates live in `inkan-audit`.
 
 mod html;
+mod mta_sts;
 mod text;
 
 use std::io::{BufRead, IsTerminal};
@@ -59,6 +60,8 @@ pub struct AuditCommand {
     /// Print the rule catalogue and the profiles instead of auditing.
     #[arg(long)]
     pub list_rules: bool,
+    #[command(flatten)]
+    pub mta_sts: mta_sts::MtaStsArgs,
 }
 
 fn parse_selector(s: &str) -> Result<String, String> {
@@ -136,6 +139,7 @@ impl AuditCommand {
             sending_ips: self.sending_ips.clone(),
             selectors: self.selectors.clone(),
             retry_backoff: Duration::from_millis(self.retry_backoff),
+            mta_sts: self.mta_sts.fetcher()?,
             ..AuditOptions::default()
         };
         let auditor = Arc::new(Auditor::new(resolver, options));
