@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use inkan_auth::spf::{SpfParams, SpfResult, SpfVerifier};
 use inkan_dns::{
     CacheConfig, CachingResolver, CoarseClock, MemoryResolver, NetworkOptions, NetworkResolver,
-    RData, Record, RecordType, Resolver, Txt,
+    RData, Record, RecordType, Resolver, StubResolver, Txt,
 };
 use inkan_testkit::DnsServer;
 
@@ -403,7 +403,8 @@ fn main() {
     );
     println!("{:<26} {:>11} {:>11}   {:>6}", "", "wall", "CPU", "q/check");
 
-    let network = NetworkResolver::with_servers(
+    // The CLI's network resolver (inkan-dns's stub), one query per question.
+    let network = StubResolver::with_servers(
         &[addr],
         NetworkOptions::default().with_timeout(Duration::from_secs(5)),
     )
@@ -424,7 +425,7 @@ fn main() {
     // A receiver's setup: the caching resolver reading the coarse clock, and the verifier's
     // parsed-record cache.
     let cached = CachingResolver::with_clock(
-        NetworkResolver::with_servers(&[addr], NetworkOptions::default()).unwrap(),
+        StubResolver::with_servers(&[addr], NetworkOptions::default()).unwrap(),
         CacheConfig::default(),
         CoarseClock::new(),
     );

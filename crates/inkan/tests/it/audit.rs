@@ -440,6 +440,39 @@ fn a_good_domain_passes_every_profile_and_exits_0() {
 }
 
 #[test]
+fn global_options_are_accepted_after_the_subcommand() {
+    // --timeout is global, and audit's own --mta-sts-timeout must not shadow it.
+    let run = inkan(&[
+        "audit",
+        "good.test",
+        "--zone",
+        &fixture_path(),
+        "--timeout",
+        "3",
+        "--format",
+        "json",
+        "--selector",
+        "s1",
+        "--sending-ip",
+        "192.0.2.10",
+        "--profile",
+        "gmail",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["verdicts"]["gmail"], "pass");
+    let bad = inkan(&[
+        "audit",
+        "good.test",
+        "--zone",
+        &fixture_path(),
+        "--timeout",
+        "soon",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("timeout"), "{}", bad.stderr);
+}
+
+#[test]
 fn text_output_reads_at_a_glance() {
     let run = inkan(&[
         "--zone",

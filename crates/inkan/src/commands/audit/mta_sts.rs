@@ -21,7 +21,7 @@ pub struct MtaStsArgs {
     /// Also trust the CA certificates in this PEM file when fetching policies (a private or
     /// test authority; the Mozilla roots are always trusted). Repeatable.
     #[arg(long = "mta-sts-ca", value_name = "FILE", requires = "fetch_mta_sts")]
-    pub ca: Vec<PathBuf>,
+    pub mta_sts_ca: Vec<PathBuf>,
     /// Seconds one policy fetch (connect, TLS, request, answer) may take; past it the policy is
     /// 'unknown'.
     #[arg(
@@ -30,7 +30,7 @@ pub struct MtaStsArgs {
         default_value_t = 10.0,
         requires = "fetch_mta_sts"
     )]
-    pub timeout: f64,
+    pub mta_sts_timeout: f64,
     /// The port policy servers are asked on (443; another only for tests).
     #[arg(
         long = "mta-sts-port",
@@ -39,7 +39,7 @@ pub struct MtaStsArgs {
         hide = true,
         requires = "fetch_mta_sts"
     )]
-    pub port: u16,
+    pub mta_sts_port: u16,
 }
 
 impl MtaStsArgs {
@@ -48,18 +48,18 @@ impl MtaStsArgs {
         if !self.fetch_mta_sts {
             return Ok(None);
         }
-        let timeout = match Duration::try_from_secs_f64(self.timeout) {
+        let timeout = match Duration::try_from_secs_f64(self.mta_sts_timeout) {
             Ok(t) if !t.is_zero() => t,
             _ => anyhow::bail!(
                 "--mta-sts-timeout must be a positive number of seconds, not '{}'",
-                self.timeout
+                self.mta_sts_timeout
             ),
         };
         let mut fetcher = PolicyFetcher::new()
             .context("setting up TLS for MTA-STS policy fetches")?
-            .with_port(self.port)
+            .with_port(self.mta_sts_port)
             .with_timeout(timeout);
-        for path in &self.ca {
+        for path in &self.mta_sts_ca {
             let pem = std::fs::read(path)
                 .with_context(|| format!("reading --mta-sts-ca {}", path.display()))?;
             fetcher
