@@ -7,6 +7,6 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if ! command -v opendkim-testmsg >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq opendkim-tools opendkim >/dev/null
 fi
-if ! python3 -c 'import dkim, nacl; assert dkim.__version__ == "1.1.8"' >/dev/null 2>&1; then
+if ! python3 -c 'import dkim, nacl, importlib.metadata as m; assert m.version("dkimpy") == "1.1.8"' >/dev/null 2>&1; then
     python3 -m pip install -q --disable-pip-version-check "dkimpy==1.1.8" "pynacl==1.6.2"
 fi

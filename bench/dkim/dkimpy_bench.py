@@ -1,5 +1,5 @@
 """dkimpy verification throughput on the messages `inkan-bench-dkim gen` wrote (one core, keys
-served from memory). Usage: python3 dkimpy_bench.py DIR rsa|ed"""
+served from memory; rates per second of CPU time). Usage: python3 dkimpy_bench.py DIR rsa|ed"""
 import json
 import os
 import sys
@@ -23,12 +23,15 @@ def main():
             name = name.decode()
         return keys.get(name.rstrip("."))
 
-    start = time.perf_counter()
+    wall = time.perf_counter()
+    cpu = time.process_time()
     for message in messages:
         if not dkim.verify(message, dnsfunc=dnsfunc):
             sys.exit("dkimpy did not verify a message")
-    elapsed = time.perf_counter() - start
-    print(f"dkimpy verify {alg}\t{len(messages) / elapsed:.0f} msg/s")
+    cpu = time.process_time() - cpu
+    wall = time.perf_counter() - wall
+    n = len(messages)
+    print(f"dkimpy verify {alg}\t{n / cpu:.0f} msg/s\t(wall {n / wall:.0f} msg/s)")
 
 
 if __name__ == "__main__":

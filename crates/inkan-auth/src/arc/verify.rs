@@ -620,7 +620,7 @@ pub async fn validate_at(resolver: &dyn Resolver, message: &Message, now: u64) -
     let mut checker = Checker {
         resolver,
         message,
-        body: BodyHasher::new(message.body()),
+        body: BodyHasher::for_message(message),
         keys: HashMap::new(),
         now,
     };

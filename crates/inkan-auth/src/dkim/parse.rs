@@ -138,8 +138,21 @@ pub fn decode_base64(value: &str) -> Result<Vec<u8>, base64::DecodeError> {
             .with_decode_padding_mode(DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    let clean: Vec<u8> = value.bytes().filter(|&b| !is_fws(b)).collect();
+    if !value.bytes().any(is_fws) {
+        return ENGINE.decode(value);
+    }
+    let mut clean = Vec::with_capacity(value.len());
+    clean.extend(value.bytes().filter(|&b| !is_fws(b)));
     ENGINE.decode(clean)
+}
+
+/// [`strip_fws`] without a copy when there is no folding whitespace (the usual case).
+fn fws_free(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.bytes().any(is_fws) {
+        std::borrow::Cow::Owned(strip_fws(value))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }
 
 /// Why a DKIM-Signature field is not usable (each is a PERMFAIL in RFC 6376 §6.1.1).
@@ -250,7 +263,7 @@ fn number(tags: &TagList<'_>, tag: &'static str) -> Result<Option<u64>, Signatur
     let Some(raw) = tags.get(tag) else {
         return Ok(None);
     };
-    let value = strip_fws(raw);
+    let value = fws_free(raw);
     // RFC 6376 limits these to 12 digits; more than u64 holds is an error, not a wrap.
     if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SignatureError::InvalidNumber {
@@ -261,7 +274,10 @@ fn number(tags: &TagList<'_>, tag: &'static str) -> Result<Option<u64>, Signatur
     value
         .parse()
         .map(Some)
-        .map_err(|_| SignatureError::InvalidNumber { tag, value })
+        .map_err(|_| SignatureError::InvalidNumber {
+            tag,
+            value: value.into_owned(),
+        })
 }
 
 pub(crate) fn valid_domain(name: &str) -> bool {
@@ -297,11 +313,15 @@ impl Signature {
 
     fn from_tags(tags: &TagList<'_>, dkim_identity: bool) -> Result<Signature, SignatureError> {
         let required = |tag: &'static str| tags.get(tag).ok_or(SignatureError::MissingTag(tag));
-        let algorithm = match strip_fws(required("a")?).to_ascii_lowercase().as_str() {
-            "rsa-sha256" => Algorithm::RsaSha256,
-            "ed25519-sha256" => Algorithm::Ed25519Sha256,
-            "rsa-sha1" => Algorithm::RsaSha1,
-            other => return Err(SignatureError::UnknownAlgorithm(other.into())),
+        let a = fws_free(required("a")?);
+        let algorithm = if a.eq_ignore_ascii_case("rsa-sha256") {
+            Algorithm::RsaSha256
+        } else if a.eq_ignore_ascii_case("ed25519-sha256") {
+            Algorithm::Ed25519Sha256
+        } else if a.eq_ignore_ascii_case("rsa-sha1") {
+            Algorithm::RsaSha1
+        } else {
+            return Err(SignatureError::UnknownAlgorithm(a.to_ascii_lowercase()));
         };
         let b64 = |tag: &'static str| -> Result<Vec<u8>, SignatureError> {
             let raw = required(tag)?;
@@ -322,11 +342,17 @@ impl Signature {
                 body: Canon::Simple,
             },
             Some(raw) => {
-                let c = strip_fws(raw).to_ascii_lowercase();
-                let one = |s: &str| match s {
-                    "simple" => Ok(Canon::Simple),
-                    "relaxed" => Ok(Canon::Relaxed),
-                    _ => Err(SignatureError::UnknownCanonicalization(c.clone())),
+                let c = fws_free(raw);
+                let one = |s: &str| {
+                    if s.eq_ignore_ascii_case("simple") {
+                        Ok(Canon::Simple)
+                    } else if s.eq_ignore_ascii_case("relaxed") {
+                        Ok(Canon::Relaxed)
+                    } else {
+                        Err(SignatureError::UnknownCanonicalization(
+                            c.to_ascii_lowercase(),
+                        ))
+                    }
                 };
                 match c.split_once('/') {
                     Some((h, b)) => Canonicalization {
@@ -340,11 +366,10 @@ impl Signature {
                 }
             }
         };
-        let domain = strip_fws(required("d")?).to_ascii_lowercase();
-        let domain = domain
-            .strip_suffix('.')
-            .map(str::to_owned)
-            .unwrap_or(domain);
+        let mut domain = fws_free(required("d")?).to_ascii_lowercase();
+        if domain.ends_with('.') {
+            domain.pop();
+        }
         if !valid_domain(&domain) {
             return Err(SignatureError::InvalidDomain {
                 tag: "d",
@@ -359,11 +384,13 @@ impl Signature {
             });
         }
         let h = required("h")?;
-        let signed_headers: Vec<String> = h
-            .split(':')
-            .map(strip_fws)
-            .filter(|n| !n.is_empty())
-            .collect();
+        let mut signed_headers: Vec<String> = Vec::with_capacity(h.len() / 4 + 1);
+        for name in h.split(':') {
+            let name = fws_free(name);
+            if !name.is_empty() {
+                signed_headers.push(name.into_owned());
+            }
+        }
         if let Some(bad) = signed_headers
             .iter()
             .find(|n| !n.bytes().all(|b| (33..=126).contains(&b)))

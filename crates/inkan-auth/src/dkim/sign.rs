@@ -1,8 +1,13 @@
-//! Signing (RFC 6376 §5) and key generation: private keys from PEM (PKCS#1 or PKCS#8 RSA,
-//! PKCS#8 Ed25519), a default header set that covers what receivers and RFC 8058 one-click
+//! Signing (RFC 6376 §5) and key generation: private keys from PEM (PKCS#1 or PKCS#8 RSA of
+//! 1024 to 4096 bits, PKCS#8 Ed25519), a default header set that covers what receivers and RFC 8058 one-click
 //! unsubscribe need with From, Subject and the unsubscribe headers over-signed, relaxed/relaxed
 //! by default, `t=` always and `x=` on request, and the TXT record to publish split into
 //! strings of at most 255 bytes (RFC 1035 §3.3.14 via RFC 6376 §3.6.2.2).
+//!
+//! aws-lc signs only with RSA keys of 2048 bits and more, while receivers accept 1024 (RFC 8301
+//! §3.2, Gmail's sender rules): keys of 1024 to 2047 bits are signed by the RustCrypto `rsa`
+//! crate (constant-time big-integer arithmetic, blinded with randomness from aws-lc), everything
+//! else by aws-lc.
 
 use std::sync::Arc;
 
@@ -12,6 +17,9 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self as sig, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+use rsa::traits::PublicKeyParts;
 
 use super::canon::{BodyHasher, canonical_headers, canonical_signature_field};
 use super::parse::{TagList, decode_base64, strip_fws};
@@ -71,15 +79,15 @@ pub enum KeyFileError {
         detail: String,
     },
     /// The RSA key is over 4096 bits.
-    #[error("RSA key is {0} bits; inkan signs with 2048 to 4096-bit keys")]
+    #[error("RSA key is {0} bits; inkan signs with 1024 to 4096-bit keys")]
     RsaSize(u32),
-    /// The RSA key is under 2048 bits: aws-lc refuses to sign with it.
+    /// The RSA key is under 1024 bits: receivers fail its signatures (RFC 8301 §3.2).
     #[error(
-        "RSA key is under 2048 bits: inkan signs with 2048 to 4096-bit keys (receivers accept 1024 but it is weak); make a new one with 'inkan keygen'"
+        "RSA key is under 1024 bits: receivers fail signatures made with it (RFC 8301); make a 2048-bit key with 'inkan keygen'"
     )]
     RsaTooSmall,
     /// Key generation was asked for a size it cannot make.
-    #[error("cannot generate a {0}-bit RSA key: choose 2048, 3072 or 4096")]
+    #[error("cannot generate a {0}-bit RSA key: choose 1024, 2048, 3072 or 4096")]
     GenerateSize(u32),
     /// The crypto library failed.
     #[error("crypto failure: {0}")]
@@ -120,10 +128,60 @@ pub enum SignError {
 /// A private key that signs.
 #[derive(Clone, Debug)]
 pub enum SigningKey {
-    /// An RSA key pair.
+    /// An RSA key pair of 2048 to 4096 bits (signed by aws-lc).
     Rsa(Arc<RsaKeyPair>),
+    /// An RSA key of 1024 to 2047 bits, which aws-lc refuses to sign with (signed by the
+    /// RustCrypto `rsa` crate).
+    RsaUnder2048(Arc<rsa::PrivateKey>),
     /// An Ed25519 key pair.
     Ed25519(Arc<Ed25519KeyPair>),
+}
+
+/// The DER prefix of a PKCS#1 v1.5 SHA-256 `DigestInfo` (RFC 8017 §9.2, note 1): what precedes
+/// the 32 digest bytes inside an rsa-sha256 signature.
+const SHA256_DIGEST_INFO: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
+
+/// aws-lc's system random generator as the `rand_core` source the `rsa` crate asks for (key
+/// generation and signature blinding).
+struct SystemRng;
+
+impl rsa::rand_core::TryRng for SystemRng {
+    type Error = aws_lc_rs::error::Unspecified;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0; 4];
+        aws_lc_rs::rand::fill(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0; 8];
+        aws_lc_rs::rand::fill(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        aws_lc_rs::rand::fill(dst)
+    }
+}
+
+impl rsa::rand_core::TryCryptoRng for SystemRng {}
+
+/// Reads an RSA key aws-lc refused as too small (`der` in PKCS#1 or PKCS#8): one of 1024 to 2047
+/// bits, or [`KeyFileError::RsaTooSmall`].
+fn rsa_under_2048(der: &[u8], pkcs8: bool) -> Result<SigningKey, KeyFileError> {
+    let key = if pkcs8 {
+        rsa::PrivateKey::from_pkcs8_der(der).ok()
+    } else {
+        rsa::PrivateKey::from_pkcs1_der(der).ok()
+    };
+    match key {
+        Some(k) if k.size() * 8 >= 1024 => Ok(SigningKey::RsaUnder2048(Arc::new(k))),
+        _ => Err(KeyFileError::RsaTooSmall),
+    }
 }
 
 impl SigningKey {
@@ -142,27 +200,21 @@ impl SigningKey {
         }
         let der = decode_base64(&rest[body_start..body_end])
             .map_err(|e| KeyFileError::Base64(e.to_string()))?;
-        let invalid = |detail: String| {
-            if detail == "TooSmall" {
-                KeyFileError::RsaTooSmall
-            } else {
-                KeyFileError::InvalidKey {
-                    label: label.clone(),
-                    detail,
-                }
-            }
+        let invalid = |detail: String| KeyFileError::InvalidKey {
+            label: label.clone(),
+            detail,
         };
         let key = match label.as_str() {
-            "RSA PRIVATE KEY" => SigningKey::Rsa(Arc::new(
-                RsaKeyPair::from_der(&der).map_err(|e| invalid(e.to_string()))?,
-            )),
+            "RSA PRIVATE KEY" => match RsaKeyPair::from_der(&der) {
+                Ok(k) => SigningKey::Rsa(Arc::new(k)),
+                Err(e) if e.to_string() == "TooSmall" => rsa_under_2048(&der, false)?,
+                Err(e) => return Err(invalid(e.to_string())),
+            },
             "PRIVATE KEY" => match RsaKeyPair::from_pkcs8(&der) {
                 Ok(k) => SigningKey::Rsa(Arc::new(k)),
                 Err(rsa_err) => match Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
                     Ok(k) => SigningKey::Ed25519(Arc::new(k)),
-                    Err(_) if rsa_err.to_string() == "TooSmall" => {
-                        return Err(KeyFileError::RsaTooSmall);
-                    }
+                    Err(_) if rsa_err.to_string() == "TooSmall" => rsa_under_2048(&der, true)?,
                     Err(ed_err) => {
                         return Err(invalid(format!("as RSA: {rsa_err}; as Ed25519: {ed_err}")));
                     }
@@ -170,11 +222,10 @@ impl SigningKey {
             },
             other => return Err(KeyFileError::UnsupportedLabel(other.into())),
         };
-        if let SigningKey::Rsa(_) = &key {
-            let bits = key.bits();
-            if bits > 4096 {
-                return Err(KeyFileError::RsaSize(bits));
-            }
+        if let SigningKey::Rsa(_) = &key
+            && key.bits() > 4096
+        {
+            return Err(KeyFileError::RsaSize(key.bits()));
         }
         Ok(key)
     }
@@ -192,7 +243,7 @@ impl SigningKey {
     /// The algorithm this key signs with by default.
     pub fn default_algorithm(&self) -> Algorithm {
         match self {
-            SigningKey::Rsa(_) => Algorithm::RsaSha256,
+            SigningKey::Rsa(_) | SigningKey::RsaUnder2048(_) => Algorithm::RsaSha256,
             SigningKey::Ed25519(_) => Algorithm::Ed25519Sha256,
         }
     }
@@ -201,6 +252,7 @@ impl SigningKey {
     pub fn bits(&self) -> u32 {
         match self {
             SigningKey::Rsa(k) => u32::try_from(k.public_modulus_len() * 8).unwrap_or(u32::MAX),
+            SigningKey::RsaUnder2048(k) => u32::try_from(k.size() * 8).unwrap_or(u32::MAX),
             SigningKey::Ed25519(_) => 256,
         }
     }
@@ -208,7 +260,7 @@ impl SigningKey {
     /// The `k=` token of the matching key record.
     pub fn key_type_name(&self) -> &'static str {
         match self {
-            SigningKey::Rsa(_) => "rsa",
+            SigningKey::Rsa(_) | SigningKey::RsaUnder2048(_) => "rsa",
             SigningKey::Ed25519(_) => "ed25519",
         }
     }
@@ -221,6 +273,11 @@ impl SigningKey {
                 .public_key()
                 .as_der()
                 .map(|d| d.as_ref().to_vec())
+                .map_err(|e| KeyFileError::Crypto(e.to_string())),
+            SigningKey::RsaUnder2048(k) => k
+                .to_public_key()
+                .to_public_key_der()
+                .map(|d| d.as_bytes().to_vec())
                 .map_err(|e| KeyFileError::Crypto(e.to_string())),
             SigningKey::Ed25519(k) => Ok(k.public_key().as_ref().to_vec()),
         }
@@ -237,11 +294,21 @@ impl SigningKey {
 
     /// The private key as PKCS#8 PEM.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyFileError> {
+        let crypto = |e: &dyn std::fmt::Display| KeyFileError::Crypto(e.to_string());
         let der = match self {
-            SigningKey::Rsa(k) => k.as_der().map(|d| d.as_ref().to_vec()),
-            SigningKey::Ed25519(k) => k.to_pkcs8v1().map(|d| d.as_ref().to_vec()),
-        }
-        .map_err(|e| KeyFileError::Crypto(e.to_string()))?;
+            SigningKey::Rsa(k) => k
+                .as_der()
+                .map(|d| d.as_ref().to_vec())
+                .map_err(|e| crypto(&e)),
+            SigningKey::RsaUnder2048(k) => k
+                .to_pkcs8_der()
+                .map(|d| d.as_bytes().to_vec())
+                .map_err(|e| crypto(&e)),
+            SigningKey::Ed25519(k) => k
+                .to_pkcs8v1()
+                .map(|d| d.as_ref().to_vec())
+                .map_err(|e| crypto(&e)),
+        }?;
         let b64 = STANDARD.encode(der);
         let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
         for chunk in b64.as_bytes().chunks(64) {
@@ -267,6 +334,14 @@ impl SigningKey {
                     .map_err(|_| SignError::Crypto)?;
                 Ok(out)
             }
+            (SigningKey::RsaUnder2048(k), Algorithm::RsaSha256) => {
+                let padding = rsa::Pkcs1v15Sign {
+                    hash_len: Some(digest::SHA256_OUTPUT_LEN),
+                    prefix: Box::new(SHA256_DIGEST_INFO),
+                };
+                k.sign_with_rng(&mut SystemRng, padding, digest_bytes)
+                    .map_err(|_| SignError::Crypto)
+            }
             (SigningKey::Ed25519(k), Algorithm::Ed25519Sha256) => {
                 Ok(k.sign(digest_bytes).as_ref().to_vec())
             }
@@ -278,9 +353,14 @@ impl SigningKey {
     }
 }
 
-/// A new RSA key of `bits` (2048, 3072 or 4096).
+/// A new RSA key of `bits` (1024, 2048, 3072 or 4096).
 pub fn generate_rsa(bits: u32) -> Result<SigningKey, KeyFileError> {
     let size = match bits {
+        1024 => {
+            return rsa::PrivateKey::new(&mut SystemRng, 1024)
+                .map(|k| SigningKey::RsaUnder2048(Arc::new(k)))
+                .map_err(|e| KeyFileError::Crypto(e.to_string()));
+        }
         2048 => KeySize::Rsa2048,
         3072 => KeySize::Rsa3072,
         4096 => KeySize::Rsa4096,
@@ -424,7 +504,7 @@ impl Signer {
             tags.push(format!("x={}", now.saturating_add(after.max(1))));
         }
         if self.body_length {
-            let l = BodyHasher::new(message.body()).canonical_len(self.canonicalization.body);
+            let l = BodyHasher::for_message(message).canonical_len(self.canonicalization.body);
             tags.push(format!("l={l}"));
         }
         tags.push(format!("h={}", self.header_list(message)?.join(":")));
@@ -551,7 +631,7 @@ pub fn sign_template_as(
             "bh= and b= must be present and empty".into(),
         ));
     }
-    let body_hash = BodyHasher::new(message.body())
+    let body_hash = BodyHasher::for_message(message)
         .hash(body_canon, length, algorithm)
         .map_err(|len| {
             SignError::Template(format!(
@@ -677,6 +757,54 @@ mod tests {
             generate_rsa(1000),
             Err(KeyFileError::GenerateSize(1000))
         ));
+    }
+
+    /// A 512-bit RSA key made by `openssl genrsa -traditional 512`, for the refusal test.
+    const RSA512_PKCS1: &str = "-----BEGIN RSA PRIVATE KEY-----\n\
+MIIBOQIBAAJBAMONIs1DkoWqmaZO46aH+AVSOfU3BFZwtaGXRBbuA8bJG61mPR9z\n\
+YUg6u5Xzi+CE1UlyFB6IJlpYT2FTxZq9ih0CAwEAAQJALjp+QLI5wDmtayB5NtQr\n\
+8O4YX3zrHJg2iAXfheAsqmBUQf/njyuAZaGndQ+ROdKGQSA/kR45VMBJknAYxF5K\n\
+QQIhAPet6HwtCxD+xYU97MIW/ZL47wMtqNEdC3eju4U78ZbxAiEAyh7qmhUKOAtt\n\
+bZ62yvQ2gcmScC1FAwB/6WzmI+izne0CIEefuwNt4y1e/6+wYK8gBuRhqHy6z37p\n\
+b0+BwdCdrReBAiAR98GfRPONm+Z0ckGJtUALNaIg+sVByQ+V7qpe0tb02QIgehB6\n\
+HBA1TGP3aT5pSA8d/E9lYLEHigJ275Aqa0RY7nM=\n\
+-----END RSA PRIVATE KEY-----\n";
+
+    /// Keys aws-lc refuses (1024 to 2047 bits) sign through the `rsa` crate; their signatures
+    /// verify with aws-lc, and the PEM round-trips. Keys under 1024 bits are refused.
+    #[test]
+    fn rsa_keys_under_2048_bits_sign_and_verify() {
+        let key = generate_rsa(1024).unwrap();
+        assert!(matches!(key, SigningKey::RsaUnder2048(_)));
+        assert_eq!(
+            (key.bits(), key.default_algorithm()),
+            (1024, Algorithm::RsaSha256)
+        );
+        let back = SigningKey::from_pem(&key.to_pkcs8_pem().unwrap()).unwrap();
+        assert_eq!(
+            back.public_key_bytes().unwrap(),
+            key.public_key_bytes().unwrap()
+        );
+        let record = super::super::DkimKey::parse(key.txt_value().unwrap()).unwrap();
+        assert_eq!(record.bits, Some(1024));
+        let d = digest::digest(&digest::SHA256, b"header hash input");
+        let signature = back.sign_digest(Algorithm::RsaSha256, d.as_ref()).unwrap();
+        assert_eq!(signature.len(), 128);
+        assert!(record.verify_signature(Algorithm::RsaSha256, d.as_ref(), &signature));
+        assert!(!record.verify_signature(
+            Algorithm::RsaSha256,
+            digest::digest(&digest::SHA256, b"other").as_ref(),
+            &signature
+        ));
+        assert!(matches!(
+            back.sign_digest(Algorithm::RsaSha256, b"short"),
+            Err(SignError::Crypto)
+        ));
+
+        assert_eq!(
+            SigningKey::from_pem(RSA512_PKCS1).unwrap_err(),
+            KeyFileError::RsaTooSmall
+        );
     }
 
     #[test]

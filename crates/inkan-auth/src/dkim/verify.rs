@@ -244,14 +244,15 @@ impl DkimOutput {
         &self.reason_kind
     }
 
-    fn new(field: &HeaderField<'_>, signature: Option<&Signature>, reason: Reason) -> Self {
+    /// The facts `signature` states about itself; the reason is set by [`Self::set_reason`].
+    fn new(field: &HeaderField<'_>, signature: Option<&Signature>) -> Self {
         let mut out = DkimOutput {
             domain: String::new(),
             selector: String::new(),
             algorithm: String::new(),
-            result: reason.result(),
-            reason: reason.to_string(),
-            reason_code: reason.code(),
+            result: DkimResult::PermError,
+            reason: String::new(),
+            reason_code: "",
             identity: None,
             canonicalization: None,
             signed_headers: Vec::new(),
@@ -267,7 +268,7 @@ impl DkimOutput {
             list_unsubscribe_signed: false,
             list_unsubscribe_post_signed: false,
             header_index: field.index(),
-            reason_kind: reason,
+            reason_kind: Reason::TooManySignatures,
         };
         match signature {
             Some(s) => {
@@ -365,7 +366,7 @@ pub fn header_hash(message: &Message, signature: &Signature, field: &HeaderField
 /// The body hash `signature` asks for (canonicalization, `l=`, hash), or `Err(len)` when
 /// `l=` is longer than the canonical body.
 pub fn body_hash(message: &Message, signature: &Signature) -> Result<Vec<u8>, u64> {
-    BodyHasher::new(message.body()).hash(
+    BodyHasher::for_message(message).hash(
         signature.canonicalization.body,
         signature.body_length,
         signature.algorithm,
@@ -380,62 +381,109 @@ pub async fn verify(resolver: &dyn Resolver, message: &Message) -> Vec<DkimOutpu
     verify_at(resolver, message, now).await
 }
 
-/// Verifies every DKIM-Signature on `message` as of `now` (seconds since the Unix epoch).
+/// Verifies every DKIM-Signature on `message` as of `now` (seconds since the Unix epoch),
+/// fetching each key named by a signature once.
 pub async fn verify_at(resolver: &dyn Resolver, message: &Message, now: u64) -> Vec<DkimOutput> {
-    let mut body = BodyHasher::new(message.body());
-    let mut outputs = Vec::new();
-    for (n, field) in message.header_fields("DKIM-Signature").enumerate() {
-        if n >= MAX_SIGNATURES {
-            outputs.push(DkimOutput::new(&field, None, Reason::TooManySignatures));
-            continue;
+    let signatures = parse_signatures(message);
+    let mut keys: Vec<(String, Result<Arc<DkimKey>, Reason>)> = Vec::new();
+    for signature in signatures.iter().filter_map(|(_, s)| s.as_ref().ok()) {
+        if needs_key(signature, now) {
+            let name = signature.key_name();
+            if !keys.iter().any(|(n, _)| *n == name) {
+                let key = fetch_key(resolver, &name).await.map(Arc::new);
+                keys.push((name, key));
+            }
         }
-        let signature = match Signature::parse(field.value()) {
+    }
+    let lookup = |name: &str| match keys.iter().find(|(n, _)| n == name) {
+        Some((_, key)) => key.clone(),
+        None => Err(Reason::KeyAbsent {
+            name: name.to_owned(),
+        }),
+    };
+    verify_signatures(message, signatures, now, &lookup)
+}
+
+/// Verifies every DKIM-Signature on `message` with keys already at hand (`keys` maps the key
+/// name `selector._domainkey.domain` to the parsed key), as of `now`. Signatures whose key is
+/// not in `keys` get [`Reason::KeyAbsent`]. For hot loops that cache keys themselves.
+pub fn verify_with_keys(
+    message: &Message,
+    keys: &dyn Fn(&str) -> Option<Arc<DkimKey>>,
+    now: u64,
+) -> Vec<DkimOutput> {
+    let lookup = |name: &str| {
+        keys(name).ok_or_else(|| Reason::KeyAbsent {
+            name: name.to_owned(),
+        })
+    };
+    verify_signatures(message, parse_signatures(message), now, &lookup)
+}
+
+/// Every DKIM-Signature field, top to bottom, with its parsed value; fields past
+/// [`MAX_SIGNATURES`] are not parsed.
+fn parse_signatures(message: &Message) -> Vec<(HeaderField<'_>, Result<Signature, Reason>)> {
+    message
+        .header_fields("DKIM-Signature")
+        .enumerate()
+        .map(|(n, field)| {
+            let signature = if n >= MAX_SIGNATURES {
+                Err(Reason::TooManySignatures)
+            } else {
+                Signature::parse(field.value()).map_err(Reason::Malformed)
+            };
+            (field, signature)
+        })
+        .collect()
+}
+
+/// True when `signature` is judged by its key (not refused before for rsa-sha1 or expiry).
+fn needs_key(signature: &Signature, now: u64) -> bool {
+    signature.algorithm != Algorithm::RsaSha1 && signature.expiration.is_none_or(|x| x >= now)
+}
+
+/// The loop [`verify_at`] and [`verify_with_keys`] share: each parsed signature checked with the
+/// key `keys` gives for its key name, sharing body hashes between signatures.
+fn verify_signatures(
+    message: &Message,
+    signatures: Vec<(HeaderField<'_>, Result<Signature, Reason>)>,
+    now: u64,
+    keys: &dyn Fn(&str) -> Result<Arc<DkimKey>, Reason>,
+) -> Vec<DkimOutput> {
+    let mut body = BodyHasher::for_message(message);
+    let from_count = message.header_fields("From").count();
+    let mut outputs = Vec::with_capacity(signatures.len());
+    for (field, signature) in signatures {
+        let signature = match signature {
             Ok(s) => s,
-            Err(e) => {
-                outputs.push(DkimOutput::new(&field, None, Reason::Malformed(e)));
+            Err(reason) => {
+                let mut out = DkimOutput::new(&field, None);
+                out.set_reason(reason);
+                outputs.push(out);
                 continue;
             }
         };
-        let mut out = DkimOutput::new(&field, Some(&signature), Reason::Verified);
-        let from_count = message.header_fields("From").count();
-        let from_listed = signature
+        let mut out = DkimOutput::new(&field, Some(&signature));
+        out.from_oversigned = signature
             .signed_headers
             .iter()
             .filter(|h| h.eq_ignore_ascii_case("from"))
-            .count();
-        out.from_oversigned = from_listed > from_count;
-        let reason = verify_one(
-            resolver, message, &field, &signature, &mut body, now, &mut out,
-        )
-        .await;
+            .count()
+            > from_count;
+        let reason = if signature.algorithm == Algorithm::RsaSha1 {
+            Reason::Sha1
+        } else if let Some(x) = signature.expiration.filter(|&x| x < now) {
+            Reason::Expired { expiration: x, now }
+        } else {
+            match keys(&signature.key_name()) {
+                Ok(key) => verify_with_key(message, &field, &signature, &key, &mut body, &mut out),
+                Err(reason) => reason,
+            }
+        };
         out.set_reason(reason);
         outputs.push(out);
     }
     outputs
-}
-
-async fn verify_one(
-    resolver: &dyn Resolver,
-    message: &Message,
-    field: &HeaderField<'_>,
-    signature: &Signature,
-    body: &mut BodyHasher<'_>,
-    now: u64,
-    out: &mut DkimOutput,
-) -> Reason {
-    if signature.algorithm == Algorithm::RsaSha1 {
-        return Reason::Sha1;
-    }
-    if let Some(x) = signature.expiration
-        && x < now
-    {
-        return Reason::Expired { expiration: x, now };
-    }
-    let key = match fetch_key(resolver, &signature.key_name()).await {
-        Ok(k) => Arc::new(k),
-        Err(reason) => return reason,
-    };
-    verify_with_key(message, field, signature, &key, body, out)
 }
 
 /// The key rules every DKIM-style signature (DKIM-Signature, ARC-Message-Signature, ARC-Seal)
@@ -490,15 +538,16 @@ fn verify_with_key(
             return Reason::StrictIdentity;
         }
     }
-    let canon_len = body.canonical_len(signature.canonicalization.body);
-    if let Some(l) = signature.body_length {
-        out.unsigned_body_bytes = Some(canon_len.saturating_sub(l));
-    }
-    let body_ok = match body.hash(
+    let body_hash = body.hash(
         signature.canonicalization.body,
         signature.body_length,
         signature.algorithm,
-    ) {
+    );
+    if let Some(l) = signature.body_length {
+        let canon_len = body.canonical_len(signature.canonicalization.body);
+        out.unsigned_body_bytes = Some(canon_len.saturating_sub(l));
+    }
+    let body_ok = match body_hash {
         Ok(h) => h == signature.body_hash,
         Err(actual) => {
             return Reason::BodyTooShort {
@@ -515,55 +564,6 @@ fn verify_with_key(
         (false, headers_intact) => Reason::BodyHashMismatch { headers_intact },
         (true, false) => Reason::SignatureMismatch,
     }
-}
-
-/// Verifies every DKIM-Signature on `message` with keys already at hand (`keys` maps the key
-/// name `selector._domainkey.domain` to the parsed key), as of `now`. Signatures whose key is
-/// not in `keys` get [`Reason::KeyAbsent`]. For hot loops that cache keys themselves.
-pub fn verify_with_keys(
-    message: &Message,
-    keys: &dyn Fn(&str) -> Option<Arc<DkimKey>>,
-    now: u64,
-) -> Vec<DkimOutput> {
-    let mut body = BodyHasher::new(message.body());
-    let mut outputs = Vec::new();
-    for (n, field) in message.header_fields("DKIM-Signature").enumerate() {
-        if n >= MAX_SIGNATURES {
-            outputs.push(DkimOutput::new(&field, None, Reason::TooManySignatures));
-            continue;
-        }
-        let signature = match Signature::parse(field.value()) {
-            Ok(s) => s,
-            Err(e) => {
-                outputs.push(DkimOutput::new(&field, None, Reason::Malformed(e)));
-                continue;
-            }
-        };
-        let mut out = DkimOutput::new(&field, Some(&signature), Reason::Verified);
-        let from_count = message.header_fields("From").count();
-        out.from_oversigned = signature
-            .signed_headers
-            .iter()
-            .filter(|h| h.eq_ignore_ascii_case("from"))
-            .count()
-            > from_count;
-        let reason = if signature.algorithm == Algorithm::RsaSha1 {
-            Reason::Sha1
-        } else if let Some(x) = signature.expiration.filter(|&x| x < now) {
-            Reason::Expired { expiration: x, now }
-        } else {
-            let name = signature.key_name();
-            match keys(&name) {
-                Some(key) => {
-                    verify_with_key(message, &field, &signature, &key, &mut body, &mut out)
-                }
-                None => Reason::KeyAbsent { name },
-            }
-        };
-        out.set_reason(reason);
-        outputs.push(out);
-    }
-    outputs
 }
 
 #[cfg(test)]

@@ -177,8 +177,31 @@ fn preview(line: &[u8]) -> String {
     String::from_utf8_lossy(cut).trim_end().to_owned()
 }
 
+/// True when some LF in `input` does not follow a CR. Written as a branch-free pass over
+/// blocks, which the compiler vectorizes: most mail has none, and this runs on every message.
+fn has_bare_lf(input: &[u8]) -> bool {
+    if input.first() == Some(&b'\n') {
+        return true;
+    }
+    let Some(last) = input.len().checked_sub(1) else {
+        return false;
+    };
+    input[..last]
+        .chunks(512)
+        .zip(input[1..].chunks(512))
+        .any(|(before, at)| {
+            before
+                .iter()
+                .zip(at)
+                .fold(false, |bare, (&b, &a)| bare | ((a == b'\n') & (b != b'\r')))
+        })
+}
+
 /// Converts every bare LF to CRLF; returns `None` when there is none.
 fn to_crlf(input: &[u8]) -> Option<Vec<u8>> {
+    if !has_bare_lf(input) {
+        return None;
+    }
     let is_bare = |i: usize| i == 0 || input[i - 1] != b'\r';
     let bare = memchr::memchr_iter(b'\n', input)
         .filter(|&i| is_bare(i))
@@ -493,5 +516,21 @@ mod tests {
             Message::parse_with_limits(long, limits),
             Err(MessageError::HeaderTooLarge { limit: 20 })
         );
+    }
+
+    #[test]
+    fn bare_lf_is_found_anywhere() {
+        assert!(!has_bare_lf(b""));
+        assert!(has_bare_lf(b"\n"));
+        assert!(!has_bare_lf(b"a\r\nb\r\n"));
+        let mut long = b"x\r\n".repeat(700);
+        assert!(!has_bare_lf(&long));
+        for at in [1, 511, 512, 513, 1500, long.len()] {
+            let mut with = long.clone();
+            with.insert(at, b'\n');
+            assert!(has_bare_lf(&with), "LF inserted at {at}");
+        }
+        long.push(b'\r');
+        assert!(!has_bare_lf(&long));
     }
 }

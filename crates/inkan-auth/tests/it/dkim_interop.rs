@@ -50,6 +50,22 @@ struct Keys {
     ed_seed: PathBuf,
     rsa: SigningKey,
     ed: SigningKey,
+    /// A 1024-bit RSA key (PKCS#1, from OpenSSL): the smallest receivers accept, and one aws-lc
+    /// refuses to sign with.
+    rsa1024: SigningKey,
+}
+
+/// An RSA key of `bits` in PKCS#1 PEM made by OpenSSL.
+fn openssl_rsa(path: &Path, bits: u32) -> SigningKey {
+    let status = Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(path)
+        .arg(bits.to_string())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("openssl is missing ({e}): run .ci/setup"));
+    assert!(status.success(), "openssl genrsa failed");
+    SigningKey::from_pem(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 impl Keys {
@@ -65,15 +81,8 @@ impl Keys {
         }
         // An RSA key in PKCS#1 (what dkimpy reads), made by OpenSSL; inkan reads it too.
         let rsa_pem = dir.join("rsa.pem");
-        let status = Command::new("openssl")
-            .args(["genrsa", "-traditional", "-out"])
-            .arg(&rsa_pem)
-            .arg("2048")
-            .stderr(Stdio::null())
-            .status()
-            .unwrap_or_else(|e| panic!("openssl is missing ({e}): run .ci/setup"));
-        assert!(status.success(), "openssl genrsa failed");
-        let rsa = SigningKey::from_pem(&std::fs::read_to_string(&rsa_pem).unwrap()).unwrap();
+        let rsa = openssl_rsa(&rsa_pem, 2048);
+        let rsa1024 = openssl_rsa(&dir.join("rsa1024.pem"), 1024);
         // An Ed25519 key in PKCS#8 (what OpenDKIM reads) and as a base64 seed (what dkimpy reads).
         let ed = dkim::generate_ed25519().unwrap();
         let ed_pem = dir.join("ed.pem");
@@ -101,6 +110,7 @@ impl Keys {
             ed_seed,
             rsa,
             ed,
+            rsa1024,
         }
     }
 
@@ -113,6 +123,10 @@ impl Keys {
             (
                 format!("ed._domainkey.{DOMAIN}"),
                 self.ed.txt_value().unwrap(),
+            ),
+            (
+                format!("rsa1024._domainkey.{DOMAIN}"),
+                self.rsa1024.txt_value().unwrap(),
             ),
         ]
     }
@@ -291,11 +305,20 @@ fn opendkim_verify(keys: &Keys, message: &[u8]) -> String {
 
 fn inkan_sign(keys: &Keys, algorithm: Algorithm, canon: (Canon, Canon), length: bool) -> Vec<u8> {
     let key = if algorithm == Algorithm::Ed25519Sha256 {
-        keys.ed.clone()
+        &keys.ed
     } else {
-        keys.rsa.clone()
+        &keys.rsa
     };
-    let mut signer = Signer::new(DOMAIN, selector(algorithm), key);
+    inkan_sign_with(key, selector(algorithm), canon, length)
+}
+
+fn inkan_sign_with(
+    key: &SigningKey,
+    selector: &str,
+    canon: (Canon, Canon),
+    length: bool,
+) -> Vec<u8> {
+    let mut signer = Signer::new(DOMAIN, selector, key.clone());
     signer.canonicalization = Canonicalization {
         header: canon.0,
         body: canon.1,
@@ -434,6 +457,40 @@ fn inkan_signed_messages_verify_in_opendkim() {
         false,
     ))
     .unwrap();
+    let output = opendkim_verify(&keys, signed.replace("Hello Bob", "Hello Eve").as_bytes());
+    assert!(
+        output.contains("failed") && !output.contains(") succeeded"),
+        "tampered body: OpenDKIM said\n{output}"
+    );
+}
+
+/// Issue #4: a 1024-bit RSA key (the smallest Gmail and RFC 8301 accept), which aws-lc refuses
+/// to sign with, signs through the `rsa` crate, and the signatures verify in dkimpy, OpenDKIM
+/// and inkan in every canonicalization, with and without `l=`.
+#[test]
+fn inkan_signed_with_a_1024_bit_rsa_key_verifies_in_dkimpy_and_opendkim() {
+    dkimpy_available();
+    let keys = Keys::new("rsa1024");
+    assert_eq!(keys.rsa1024.bits(), 1024);
+    for canon in CANONS {
+        for length in [false, true] {
+            let signed = inkan_sign_with(&keys.rsa1024, "rsa1024", canon, length);
+            let case = format!("inkan rsa-sha256 1024-bit {} l={length}", canon_str(canon));
+            assert_eq!(dkimpy_verify(&keys, &signed), ["pass"], "{case}");
+            let output = opendkim_verify(&keys, &signed);
+            assert!(
+                output.contains(") succeeded"),
+                "{case}: OpenDKIM said\n{output}"
+            );
+            let out = inkan_verify(&keys, &signed);
+            assert_eq!(out[0].result, DkimResult::Pass, "{case}: {}", out[0].reason);
+            assert_eq!(out[0].key_bits, Some(1024), "{case}");
+        }
+    }
+    let signed =
+        String::from_utf8(inkan_sign_with(&keys.rsa1024, "rsa1024", CANONS[1], false)).unwrap();
+    let header_changed = signed.replace("To: Bob", "To: Eve");
+    assert_eq!(dkimpy_verify(&keys, header_changed.as_bytes()), ["fail"]);
     let output = opendkim_verify(&keys, signed.replace("Hello Bob", "Hello Eve").as_bytes());
     assert!(
         output.contains("failed") && !output.contains(") succeeded"),

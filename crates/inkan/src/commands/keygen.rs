@@ -33,7 +33,7 @@ pub struct KeygenCommand {
     /// Key algorithm.
     #[arg(long, value_enum, default_value_t = KeyAlgorithm::Rsa)]
     pub algorithm: KeyAlgorithm,
-    /// RSA key size: 2048 (default), 3072 or 4096.
+    /// RSA key size: 2048 (default), 3072, 4096, or 1024 (the smallest receivers accept).
     #[arg(long, default_value_t = 2048)]
     pub bits: u32,
     /// Where to write the private key (PKCS#8 PEM, mode 0600).

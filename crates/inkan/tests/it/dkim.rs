@@ -390,3 +390,85 @@ fn keys_from_a_real_dns_server_and_dns_failure_is_temperror() {
     assert_eq!(json["dkim"][0]["reason_code"], "dns_failure");
     assert_eq!(json["dkim"][1]["result"], "pass");
 }
+
+/// Issue #4: `keygen --bits 1024` makes the smallest key receivers accept, `sign` signs with it
+/// (aws-lc refuses keys under 2048 bits, so inkan signs them another way), and the signature
+/// verifies; a size keygen cannot make is refused with the sizes it can.
+#[test]
+fn rsa_1024_bit_keys_are_made_signed_with_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rsa1024.pem");
+    let run = inkan(&[
+        "keygen",
+        "--domain",
+        "example.test",
+        "--selector",
+        "rsa1024",
+        "--bits",
+        "1024",
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["bits"], 1024);
+    let value = json["txt_value"].as_str().unwrap();
+    assert_eq!(DkimKey::parse(value).unwrap().bits, Some(1024));
+    let zone = dir.path().join("keys.zone");
+    std::fs::write(
+        &zone,
+        format!("$TTL 300\n{}\n", json["zone_line"].as_str().unwrap()),
+    )
+    .unwrap();
+    let key = out.to_str().unwrap();
+    let signed = inkan_with_stdin(
+        &[
+            "sign",
+            "-",
+            "--domain",
+            "example.test",
+            "--selector",
+            "rsa1024",
+            "--key",
+            key,
+        ],
+        MESSAGE.as_bytes(),
+    );
+    assert_eq!(signed.code, 0, "sign failed: {}", signed.stderr);
+    let verified = inkan_with_stdin(
+        &[
+            "dkim",
+            "verify",
+            "--zone",
+            zone.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        signed.stdout.as_bytes(),
+    );
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    let dkim = &verified.json()["dkim"][0];
+    assert_eq!(dkim["result"], "pass");
+    assert_eq!(dkim["algorithm"], "rsa-sha256");
+    assert_eq!(dkim["key_bits"], 1024);
+
+    let odd = inkan(&[
+        "keygen",
+        "--domain",
+        "example.test",
+        "--selector",
+        "odd",
+        "--bits",
+        "1536",
+        "--out",
+        dir.path().join("odd.pem").to_str().unwrap(),
+    ]);
+    assert_eq!(odd.code, 2);
+    assert!(
+        odd.stderr.contains("choose 1024, 2048, 3072 or 4096"),
+        "{}",
+        odd.stderr
+    );
+}
