@@ -2,12 +2,15 @@
 //! and walked inside one transaction; a report that breaks halfway leaves nothing behind but
 //! its error (an aggregate report's rows are deleted, other kinds run in a savepoint) while
 //! the rest of the input is kept.
+//! The records of a large aggregate report are parsed on the calling thread while a second
+//! thread stores them, on the same connection and in the same transaction.
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::mpsc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -17,12 +20,14 @@ use crate::container::{Visitor, file_reader, walk};
 use crate::error::{ParseError, StoreError};
 use crate::feedback::FeedbackReport;
 use crate::limits::Limits;
-use crate::store::{Store, Value};
+use crate::store::{Backend, Store, Value};
 use crate::tlsrpt::TlsReport;
 use crate::warnings::Warnings;
 
 /// Records per bulk insert.
 const RECORD_BATCH: usize = 1000;
+/// Record batches parsed ahead of the storing thread in a large aggregate report.
+const PIPELINE_DEPTH: usize = 4;
 /// Files up to this size are read into memory once, for the digest, the archive and the
 /// parse; larger ones are streamed three times.
 const IN_MEMORY: u64 = 8 << 20;
@@ -208,23 +213,23 @@ impl StoreVisitor<'_> {
                 Value::Int(report),
             ],
         )?;
+        // The first batch is stored here; only a report with more records than that starts
+        // the storing thread, so the many small reports pay nothing for it.
         let mut batch: Vec<Record> = Vec::with_capacity(RECORD_BATCH);
-        loop {
+        while batch.len() < RECORD_BATCH {
             match reader.next_record() {
-                Ok(Some(record)) => {
-                    batch.push(record);
-                    if batch.len() == RECORD_BATCH {
-                        self.store.backend.insert_records(report, &batch)?;
-                        for record in batch.drain(..) {
-                            reader.recycle(record);
-                        }
-                    }
-                }
+                Ok(Some(record)) => batch.push(record),
                 Ok(None) => break,
                 Err(err) => return Ok(Err(err)),
             }
         }
-        self.store.backend.insert_records(report, &batch)?;
+        if batch.len() < RECORD_BATCH {
+            self.store.backend.insert_records(report, &batch)?;
+        } else if let Err(err) =
+            store_pipelined(&mut *self.store.backend, report, &mut reader, batch)?
+        {
+            return Ok(Err(err));
+        }
         let trailer = match reader.finish() {
             Ok(trailer) => trailer,
             Err(err) => return Ok(Err(err)),
@@ -464,6 +469,70 @@ impl Visitor for StoreVisitor<'_> {
     fn failed(&mut self, location: &str, error: ParseError) -> Result<(), StoreError> {
         self.record_error(location, &error)
     }
+}
+
+/// Parses the rest of a large aggregate report on this thread while a second thread stores
+/// the records, `first` (a full batch) included. The two meet through a bounded channel of
+/// record batches, so at most [`PIPELINE_DEPTH`] batches wait between them; stored batches
+/// come back emptied and their records are recycled into the parser. Both use the same
+/// connection and transaction, one after the other: the backend is lent to the storing
+/// thread until it has stored everything sent, so a parse error found here still sees every
+/// earlier record stored (and the caller deletes them), and a store error stops the parse.
+fn store_pipelined(
+    backend: &mut dyn Backend,
+    report: i64,
+    reader: &mut AggregateReader<Box<dyn BufRead + '_>>,
+    first: Vec<Record>,
+) -> Result<Result<(), ParseError>, StoreError> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Record>>(PIPELINE_DEPTH);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Record>>();
+    std::thread::scope(|scope| {
+        let storer = scope.spawn(move || -> Result<(), StoreError> {
+            for batch in full_rx {
+                backend.insert_records(report, &batch)?;
+                // The parser may be done already; the batch is then simply dropped.
+                let _ = empty_tx.send(batch);
+            }
+            Ok(())
+        });
+        let mut parsed = Ok(());
+        let mut batch = first;
+        loop {
+            if batch.len() == RECORD_BATCH {
+                if full_tx.send(batch).is_err() {
+                    // The storing thread stopped on an error, which `join` returns below.
+                    batch = Vec::new();
+                    break;
+                }
+                batch = match empty_rx.try_recv() {
+                    Ok(mut spare) => {
+                        for record in spare.drain(..) {
+                            reader.recycle(record);
+                        }
+                        spare
+                    }
+                    Err(_) => Vec::with_capacity(RECORD_BATCH),
+                };
+            }
+            match reader.next_record() {
+                Ok(Some(record)) => batch.push(record),
+                Ok(None) => break,
+                Err(err) => {
+                    parsed = Err(err);
+                    break;
+                }
+            }
+        }
+        if parsed.is_ok() && !batch.is_empty() {
+            // An error here means the storing thread failed; `join` returns it.
+            let _ = full_tx.send(batch);
+        }
+        drop(full_tx);
+        let stored = storer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        stored.map(|()| parsed)
+    })
 }
 
 fn hex(digest: &[u8]) -> String {

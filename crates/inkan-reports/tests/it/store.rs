@@ -189,6 +189,45 @@ fn a_broken_report_rolls_back_alone() {
     }
 }
 
+/// The same for reports long enough to be stored by the second thread while they are parsed:
+/// one breaks after several batches were stored and leaves nothing; one of a count that is
+/// no multiple of the batch size is kept whole.
+#[test]
+fn a_long_report_broken_late_rolls_back_alone() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = dir.path().join("long.xml");
+        write_big_report(&long, "long.example", "long-1", 5_500);
+        let full = std::fs::read(&long).unwrap();
+        let cut = full.len() * 9 / 10;
+        let kept = dir.path().join("kept.xml");
+        write_big_report(&kept, "kept.example", "kept-1", 2_345);
+        let kept = std::fs::read(kept).unwrap();
+        let archive = zip(&[("cut.xml", &full[..cut]), ("kept.xml", &kept)]);
+        let path = write(dir.path(), "long.zip", &archive);
+        let totals = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        assert_eq!((totals.reports, totals.records), (1, 2_345), "{}", t.name);
+        assert_eq!(totals.errors.len(), 1, "{}", t.name);
+        assert_eq!(totals.errors[0].location, "cut.xml", "{}", t.name);
+        assert_eq!(
+            t.store
+                .count("SELECT COUNT(*) FROM aggregate_records")
+                .unwrap(),
+            2_345,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.store.count("SELECT COUNT(*) FROM reports").unwrap(),
+            1,
+            "{}",
+            t.name
+        );
+        let again = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        assert_eq!((again.reports, again.duplicates), (0, 1), "{}", t.name);
+    }
+}
+
 #[test]
 fn summary_has_exact_numbers() {
     for mut t in backends() {
