@@ -7,9 +7,12 @@
 //! core, so numbers taken under load stay comparable. `raw/rsa-2048-sign` is the RSA signing
 //! rate the `sign/rsa-sha256` goal is measured against.
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
+use support::thread_cpu_time;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self as sig, KeyPair};
@@ -18,11 +21,6 @@ use inkan_auth::Message;
 use inkan_auth::dkim::{self, DkimKey, DkimResult, Signer, SigningKey};
 
 const NOW: u64 = 1_795_000_000;
-
-fn thread_cpu_time() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
 
 /// Runs `f` `iters` times and returns the CPU time it took.
 fn cpu<R>(iters: u64, mut f: impl FnMut() -> R) -> Duration {

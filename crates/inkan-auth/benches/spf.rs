@@ -8,9 +8,11 @@
 //!
 //! `cargo bench -p inkan-auth --bench spf`
 
+mod support;
+
 use std::hint::black_box;
 use std::net::IpAddr;
-use std::time::Duration;
+use support::thread_cpu_time;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use inkan_auth::spf::{SpfParams, SpfResult, SpfVerifier};
@@ -64,15 +66,6 @@ fn zone() -> MemoryResolver {
             "v=spf1 ip4:203.0.113.128/28 ip4:203.0.113.160/28 ip4:203.0.113.192/28 ip6:2001:db8:4::/48 ~all",
         ),
     ])
-}
-
-/// CPU time the current thread has used.
-fn thread_cpu_time() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(
-        u64::try_from(t.tv_sec).unwrap_or(0),
-        u32::try_from(t.tv_nsec).unwrap_or(0),
-    )
 }
 
 fn bench(c: &mut Criterion) {

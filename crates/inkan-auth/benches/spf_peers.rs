@@ -8,12 +8,15 @@
 //! `cargo bench -p inkan-auth --bench spf_peers` (or `bench/spf/run.sh`, which builds the
 //! mail-auth side first)
 
+mod support;
+
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::thread_cpu_time;
 
 use inkan_auth::spf::{SpfParams, SpfResult, SpfVerifier};
 use inkan_dns::{
@@ -260,15 +263,6 @@ async fn run(verifier: &SpfVerifier<'_>, checks: &[(IpAddr, String)]) -> usize {
         passed += usize::from(verifier.check_host(&params).await.result == SpfResult::Pass);
     }
     passed
-}
-
-/// CPU time the current thread has used.
-fn thread_cpu_time() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(
-        u64::try_from(t.tv_sec).unwrap_or(0),
-        u32::try_from(t.tv_nsec).unwrap_or(0),
-    )
 }
 
 /// Wall-clock and CPU time of a timed pass, each the smallest of the passes.
