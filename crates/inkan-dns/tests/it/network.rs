@@ -113,6 +113,33 @@ pub(crate) fn zone() -> MemoryResolver {
     ])
 }
 
+/// Asks `net` each question and checks the answer is the one `zone` gives in memory: the same
+/// records (in any order), CNAME chain, NXDOMAIN or NODATA and negative TTL.
+pub(crate) async fn assert_answers_match_zone(
+    net: &dyn Resolver,
+    zone: &MemoryResolver,
+    questions: &[(&str, RecordType)],
+) {
+    for &(name, rtype) in questions {
+        let expected = zone.answer(name, rtype).unwrap();
+        let got = net
+            .lookup(name, rtype)
+            .await
+            .unwrap_or_else(|e| panic!("{name} {rtype}: {e}"));
+        match (&expected, &got) {
+            (Answer::Records(want), Answer::Records(have)) => {
+                let mut want_records = want.records.clone();
+                let mut have_records = have.records.clone();
+                want_records.sort_by_key(|r| r.data.to_string());
+                have_records.sort_by_key(|r| r.data.to_string());
+                assert_eq!(have_records, want_records, "{name} {rtype}");
+                assert_eq!(have.cname_chain, want.cname_chain, "{name} {rtype}");
+            }
+            _ => assert_eq!(got, expected, "{name} {rtype}"),
+        }
+    }
+}
+
 fn resolver(server: &DnsServer, timeout: Duration) -> NetworkResolver {
     NetworkResolver::with_servers(
         &[server.addr()],
@@ -146,24 +173,7 @@ async fn udp_answers_are_exactly_the_zone() {
         ("host.example.test", RecordType::Txt),
         ("dangling.example.test", RecordType::A),
     ];
-    for (name, rtype) in questions {
-        let expected = zone.answer(name, rtype).unwrap();
-        let got = net
-            .lookup(name, rtype)
-            .await
-            .unwrap_or_else(|e| panic!("{name} {rtype}: {e}"));
-        match (&expected, &got) {
-            (Answer::Records(want), Answer::Records(have)) => {
-                let mut want_records = want.records.clone();
-                let mut have_records = have.records.clone();
-                want_records.sort_by_key(|r| r.data.to_string());
-                have_records.sort_by_key(|r| r.data.to_string());
-                assert_eq!(have_records, want_records, "{name} {rtype}");
-                assert_eq!(have.cname_chain, want.cname_chain, "{name} {rtype}");
-            }
-            _ => assert_eq!(got, expected, "{name} {rtype}"),
-        }
-    }
+    assert_answers_match_zone(&net, &zone, &questions).await;
     let Answer::Records(www) = net.lookup("www.example.test", RecordType::A).await.unwrap() else {
         panic!()
     };
