@@ -11,7 +11,6 @@ use clap::{Args, Subcommand};
 use inkan_auth::Message;
 use inkan_auth::arc::SealParams;
 use inkan_auth::authres::AuthResults;
-use inkan_auth::dkim::SigningKey;
 use inkan_auth::dmarc::OrgDomainMethod;
 
 use super::verify::{Envelope, evaluate};
@@ -83,10 +82,7 @@ impl SealCommand {
     ) -> anyhow::Result<Exit> {
         let raw = super::input::read_message(self.file.as_deref())?;
         let message = Message::parse(raw).context("reading the message")?;
-        let pem = std::fs::read_to_string(&self.key)
-            .with_context(|| format!("reading key file {}", self.key.display()))?;
-        let key = SigningKey::from_pem(&pem)
-            .with_context(|| format!("reading key file {}", self.key.display()))?;
+        let key = super::input::read_signing_key(&self.key)?;
         let resolver = crate::resolver::build(globals)?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inkan_auth::Message;
-use inkan_auth::dkim::{Algorithm, Canon, Canonicalization, Signer, SigningKey};
+use inkan_auth::dkim::{Algorithm, Canon, Canonicalization, Signer};
 
 use crate::cli::GlobalArgs;
 use crate::exit::Exit;
@@ -86,10 +86,7 @@ impl SignCommand {
         _globals: &GlobalArgs,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<Exit> {
-        let pem = std::fs::read_to_string(&self.key)
-            .with_context(|| format!("reading key {}", self.key.display()))?;
-        let key = SigningKey::from_pem(&pem)
-            .with_context(|| format!("reading key {}", self.key.display()))?;
+        let key = super::input::read_signing_key(&self.key)?;
         let raw = super::input::read_message(self.file.as_deref())?;
         let message = Message::parse(raw).context("reading the message")?;
         let mut signer = Signer::new(self.domain, self.selector, key);
