@@ -17,8 +17,12 @@
 //! first, then the least recently used eighth of the shard.
 //!
 //! The hit path is built for SPF and DMARC at millions of checks per second: the name is looked
-//! up as given when it is already lower-case without a trailing dot (no allocation), one short
-//! lock on one of up to 16 shards is taken, and the answer is an `Arc` clone.
+//! up as given when it is already lower-case without a trailing dot (no allocation), one keyed
+//! hash of name and type (foldhash, seeded at random per cache) picks one of up to 16 shards and
+//! finds the entry in its table, one short lock is taken, and the answer is an `Arc` clone.
+//! Names come from whoever publishes DNS, so the hash is keyed; it is not a cryptographic
+//! defence against an attacker who can time lookups, but a shard holds a bounded number of
+//! entries, so collisions cost at most a longer probe within that bound.
 //! [`CachingResolver::get_cached`] (and [`Resolver::lookup_ready`], which calls it) is that path
 //! alone; [`Resolver::lookup`] adds the boxed future the trait returns.
 //!
@@ -27,12 +31,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 use futures::future::{FutureExt, Shared};
+use hashbrown::HashTable;
 
 use crate::types::{Answer, DnsError, RecordType};
 use crate::{LookupFuture, Resolver};
@@ -268,19 +274,37 @@ pub struct CacheStats {
 type Outcome = Result<Answer, DnsError>;
 type Flight = Shared<oneshot::Receiver<Outcome>>;
 
+/// A question as the cache keys it: the name lower-case without its trailing dot (borrowed when
+/// it already is), the type, and the cache's keyed hash of both, computed once per lookup and
+/// used both to pick the shard and to probe its table.
 #[derive(Debug)]
-struct Slot {
+struct Key<'n> {
+    name: Cow<'n, str>,
+    rtype: RecordType,
+    hash: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The [`Key::hash`] it was stored under, so the table grows without hashing again.
+    hash: u64,
+    name: Box<str>,
     rtype: RecordType,
     outcome: Outcome,
     expires: Instant,
     last_used: u64,
 }
 
+impl Entry {
+    fn is(&self, key: &Key<'_>) -> bool {
+        self.rtype == key.rtype && *self.name == *key.name
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
-    /// Answers by name, then by type: keyed by name alone so a hit looks up a borrowed `&str`.
-    entries: HashMap<Box<str>, Vec<Slot>>,
-    len: usize,
+    /// One entry per name and type, found by [`Key::hash`].
+    entries: HashTable<Entry>,
     in_flight: HashMap<(Box<str>, RecordType), Flight>,
     tick: u64,
     hits: u64,
@@ -290,78 +314,61 @@ struct Shard {
 }
 
 impl Shard {
-    fn get(&mut self, name: &str, rtype: RecordType, now: Instant) -> Option<Outcome> {
+    fn get(&mut self, key: &Key<'_>, now: Instant) -> Option<Outcome> {
         self.tick += 1;
         let tick = self.tick;
-        let slot = self
-            .entries
-            .get_mut(name)?
-            .iter_mut()
-            .find(|s| s.rtype == rtype)?;
-        if slot.expires <= now {
+        let entry = self.entries.find_mut(key.hash, |e| e.is(key))?;
+        if entry.expires <= now {
             return None;
         }
-        slot.last_used = tick;
+        entry.last_used = tick;
         self.hits += 1;
-        Some(slot.outcome.clone())
+        Some(entry.outcome.clone())
     }
 
     fn insert(
         &mut self,
-        name: &str,
-        rtype: RecordType,
+        key: &Key<'_>,
         outcome: Outcome,
         expires: Instant,
         now: Instant,
         cap: usize,
     ) {
         self.tick += 1;
-        let slot = Slot {
-            rtype,
-            outcome,
-            expires,
-            last_used: self.tick,
-        };
-        if let Some(slots) = self.entries.get_mut(name)
-            && let Some(existing) = slots.iter_mut().find(|s| s.rtype == rtype)
-        {
-            *existing = slot;
+        let last_used = self.tick;
+        if let Some(existing) = self.entries.find_mut(key.hash, |e| e.is(key)) {
+            existing.outcome = outcome;
+            existing.expires = expires;
+            existing.last_used = last_used;
             return;
         }
-        if self.len >= cap {
+        if self.entries.len() >= cap {
             self.evict(now, cap);
         }
-        self.entries.entry(name.into()).or_default().push(slot);
-        self.len += 1;
+        let entry = Entry {
+            hash: key.hash,
+            name: key.name.as_ref().into(),
+            rtype: key.rtype,
+            outcome,
+            expires,
+            last_used,
+        };
+        self.entries.insert_unique(key.hash, entry, |e| e.hash);
     }
 
     /// Drops expired answers, then the least recently used until at most 7/8 of `cap` remain,
     /// so a full shard scans once per `cap / 8` inserts rather than on each.
     fn evict(&mut self, now: Instant, cap: usize) {
         let target = cap - (cap / 8).max(1);
-        let before = self.len;
-        self.retain(|slot| slot.expires > now);
-        if self.len > target {
-            let mut ages: Vec<u64> = self
-                .entries
-                .values()
-                .flatten()
-                .map(|s| s.last_used)
-                .collect();
-            let (_, &mut newest_dropped, _) = ages.select_nth_unstable(self.len - target - 1);
-            self.retain(|slot| slot.last_used > newest_dropped);
+        let before = self.entries.len();
+        self.entries.retain(|e| e.expires > now);
+        if self.entries.len() > target {
+            let mut ages: Vec<u64> = self.entries.iter().map(|e| e.last_used).collect();
+            let (_, &mut newest_dropped, _) =
+                ages.select_nth_unstable(self.entries.len() - target - 1);
+            self.entries.retain(|e| e.last_used > newest_dropped);
         }
-        self.evictions += (before - self.len) as u64;
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(&Slot) -> bool) {
-        let mut len = 0;
-        self.entries.retain(|_, slots| {
-            slots.retain(&mut keep);
-            len += slots.len();
-            !slots.is_empty()
-        });
-        self.len = len;
+        self.evictions += (before - self.entries.len()) as u64;
     }
 }
 
@@ -372,6 +379,9 @@ pub struct CachingResolver<R, C = SystemClock> {
     config: CacheConfig,
     shards: Box<[Mutex<Shard>]>,
     shard_capacity: usize,
+    /// Keyed with a secret seed per cache: names come from whoever publishes DNS (an SPF
+    /// include, a sender's domain), so their hashes must not be predictable.
+    hasher: foldhash::fast::RandomState,
 }
 
 impl<R, C> fmt::Debug for CachingResolver<R, C> {
@@ -412,6 +422,7 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
             config,
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
             shard_capacity,
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
@@ -423,9 +434,9 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
     /// The cached answer to this question, if one is held and fresh. Never asks the inner
     /// resolver, never allocates when `name` is lower-case without a trailing dot.
     pub fn get_cached(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
-        let name = cache_key(name);
+        let key = self.key(name, rtype);
         let now = self.clock.now();
-        self.shard(&name).get(&name, rtype, now)
+        self.shard(&key).get(&key, now)
     }
 
     /// The counters so far.
@@ -437,7 +448,7 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
             stats.misses += shard.misses;
             stats.coalesced += shard.coalesced;
             stats.evictions += shard.evictions;
-            stats.entries += shard.len as u64;
+            stats.entries += shard.entries.len() as u64;
         }
         stats
     }
@@ -447,21 +458,30 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
         for shard in &self.shards {
             let mut shard = lock(shard);
             shard.entries.clear();
-            shard.len = 0;
         }
     }
 
-    fn shard(&self, name: &str) -> MutexGuard<'_, Shard> {
-        lock(&self.shards[shard_index(name, self.shards.len())])
+    /// The question as the cache keys it (see [`Key`]).
+    fn key<'n>(&self, name: &'n str, rtype: RecordType) -> Key<'n> {
+        let name = cache_key(name);
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(name.as_bytes());
+        rtype.hash(&mut hasher);
+        Key {
+            name,
+            rtype,
+            hash: hasher.finish(),
+        }
     }
 
     /// The slow path: ask the inner resolver once for everybody waiting on the same question.
-    async fn resolve(&self, name: &str, rtype: RecordType) -> Outcome {
+    async fn resolve(&self, key: &Key<'_>) -> Outcome {
+        let (name, rtype) = (key.name.as_ref(), key.rtype);
         loop {
             let now = self.clock.now();
             let (flight, sender) = {
-                let mut shard = self.shard(name);
-                if let Some(hit) = shard.get(name, rtype, now) {
+                let mut shard = self.shard(key);
+                if let Some(hit) = shard.get(key, now) {
                     return hit;
                 }
                 match shard.in_flight.get(&(Box::from(name), rtype)).cloned() {
@@ -488,8 +508,7 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
             }
             let mut leader = Leader {
                 cache: self,
-                name,
-                rtype,
+                key,
                 sender,
             };
             let outcome = self.inner.lookup(name, rtype).await;
@@ -499,12 +518,17 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
     }
 }
 
+impl<R, C> CachingResolver<R, C> {
+    fn shard(&self, key: &Key<'_>) -> MutexGuard<'_, Shard> {
+        lock(&self.shards[shard_index(key.hash, self.shards.len())])
+    }
+}
+
 /// The caller asking the inner resolver on behalf of everybody waiting. Dropped before
 /// [`Leader::complete`], it withdraws the question so that a waiting caller asks again.
 struct Leader<'c, R, C> {
     cache: &'c CachingResolver<R, C>,
-    name: &'c str,
-    rtype: RecordType,
+    key: &'c Key<'c>,
     sender: Option<oneshot::Sender<Outcome>>,
 }
 
@@ -514,12 +538,13 @@ impl<R: Resolver, C: Clock> Leader<'_, R, C> {
         let now = cache.clock.now();
         let lifetime = cache.config.lifetime(outcome);
         {
-            let mut shard = cache.shard(self.name);
-            shard.in_flight.remove(&(Box::from(self.name), self.rtype));
+            let mut shard = cache.shard(self.key);
+            shard
+                .in_flight
+                .remove(&(Box::from(self.key.name.as_ref()), self.key.rtype));
             if !lifetime.is_zero() {
                 shard.insert(
-                    self.name,
-                    self.rtype,
+                    self.key,
                     outcome.clone(),
                     now + lifetime,
                     now,
@@ -537,22 +562,22 @@ impl<R: Resolver, C: Clock> Leader<'_, R, C> {
 impl<R, C> Drop for Leader<'_, R, C> {
     fn drop(&mut self) {
         if self.sender.is_some() {
-            let index = shard_index(self.name, self.cache.shards.len());
-            lock(&self.cache.shards[index])
+            self.cache
+                .shard(self.key)
                 .in_flight
-                .remove(&(Box::from(self.name), self.rtype));
+                .remove(&(Box::from(self.key.name.as_ref()), self.key.rtype));
         }
     }
 }
 
 impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
     fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
-        let key = cache_key(name);
+        let key = self.key(name, rtype);
         let now = self.clock.now();
-        if let Some(hit) = self.shard(&key).get(&key, rtype, now) {
+        if let Some(hit) = self.shard(&key).get(&key, now) {
             return Box::pin(std::future::ready(hit));
         }
-        Box::pin(async move { self.resolve(&key, rtype).await })
+        Box::pin(async move { self.resolve(&key).await })
     }
 
     fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
@@ -563,23 +588,21 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
 /// The name as the cache keys it: lower-case without the trailing dot, borrowed when it already
 /// is.
 fn cache_key(name: &str) -> Cow<'_, str> {
-    if name.ends_with('.') || name.bytes().any(|b| b.is_ascii_uppercase()) {
+    // A fold rather than `any`: no early exit, so the scan of a short name is vectorized.
+    let upper = name
+        .bytes()
+        .fold(false, |seen, b| seen | b.is_ascii_uppercase());
+    if upper || name.ends_with('.') {
         Cow::Owned(crate::normalize_name(name))
     } else {
         Cow::Borrowed(name)
     }
 }
 
-/// Picks a shard from the name's bytes (FNV-1a): cheap, and the maps inside keep their
-/// flooding-resistant hasher.
-fn shard_index(name: &str, shards: usize) -> usize {
-    if shards == 1 {
-        return 0;
-    }
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (hash as usize) & (shards - 1)
+/// Picks a shard from bits of the key's hash that the shard's table does not use: hashbrown
+/// places by the low bits and tags by the top seven.
+fn shard_index(hash: u64, shards: usize) -> usize {
+    (hash >> 32) as usize & (shards - 1)
 }
 
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 use inkan_dns::{Answer, DnsError, FailureKind, RData, RecordSet, RecordType, Resolver};
@@ -244,7 +245,7 @@ pub struct SpfVerdict {
 #[derive(Clone, Debug)]
 enum Selection {
     None,
-    One(Arc<SpfRecord>),
+    One(Rc<SpfRecord>),
     Multiple(usize),
     Invalid(ParseError),
 }
@@ -257,7 +258,8 @@ thread_local! {
     /// once. An entry holds its answer, so the address cannot be reused by another answer while
     /// the entry lives, and the table can be shared by every verifier on the thread. One table
     /// per thread: a hit takes no lock (a shared lock's atomic operations cost more than the
-    /// rest of the lookup on the machines this runs on).
+    /// rest of the lookup on the machines this runs on), and the records are shared by `Rc`,
+    /// whose count is a plain increment.
     static PARSED_RECORDS: RefCell<ParsedRecords> = RefCell::default();
 }
 
@@ -348,6 +350,26 @@ impl<'r> SpfVerifier<'r> {
     /// therefore one pass that creates no future; with cold DNS each question is still asked
     /// once, in the order the RFC's evaluation asks it.
     pub async fn check_host(&self, params: &SpfParams<'_>) -> SpfOutput {
+        let mut fetched: Vec<Fetched> = Vec::new();
+        loop {
+            match self.pass(params, &fetched) {
+                Ok(output) => return output,
+                Err((name, rtype)) => {
+                    let answer = self.resolver.lookup(&name, rtype).await;
+                    fetched.push((name, rtype, answer));
+                }
+            }
+        }
+    }
+
+    /// One synchronous evaluation over the answers at hand: the output, or the first question
+    /// it lacked. Parsed records are shared through `Rc` in here and never outlive the pass, so
+    /// the future of [`SpfVerifier::check_host`] stays `Send`.
+    fn pass(
+        &self,
+        params: &SpfParams<'_>,
+        fetched: &[Fetched],
+    ) -> Result<SpfOutput, (String, RecordType)> {
         let owned_sender;
         let sender = if params.sender.is_empty() {
             owned_sender = format!("postmaster@{}", params.helo);
@@ -364,64 +386,61 @@ impl<'r> SpfVerifier<'r> {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(params.ip, IpAddr::V4),
             v4 => v4,
         };
-        let checkable = is_fqdn(domain);
-        let mut fetched: Vec<Fetched> = Vec::new();
-        loop {
-            let mut eval = Eval {
-                resolver: self.resolver,
-                record_cache: self.record_cache,
-                fetched: &fetched,
-                ip,
-                sender,
-                local,
-                sender_domain: domain,
-                helo: params.helo,
-                receiver: params.receiver,
-                now: params.now,
-                lookups: 0,
-                voids: 0,
-                trace: params.trace.then(Vec::new),
-                validated_name: None,
-                missing: None,
-            };
-            let outcome = if checkable {
-                eval.check(domain, Via::Top)
-            } else {
-                Outcome::stop(SpfResult::None, SpfReason::InvalidDomain(domain.to_owned()))
-            };
-            let Eval {
-                lookups,
-                voids,
-                trace,
-                missing,
-                ..
-            } = eval;
-            if let Some((name, rtype)) = missing {
-                let answer = self.resolver.lookup(&name, rtype).await;
-                fetched.push((name, rtype, answer));
-                continue;
-            }
-            let (mechanism, mechanism_domain) = match outcome.mechanism {
-                Some(m) => (
-                    Some(m.record.directives[m.index].text.to_string()),
-                    Some(m.domain.unwrap_or_else(|| domain.to_owned())),
-                ),
-                None => (None, None),
-            };
-            return SpfOutput {
-                result: outcome.result,
-                domain: domain.to_owned(),
-                sender: sender.to_owned(),
-                explanation: outcome.explanation.as_ref().map(|(e, _)| e.clone()),
-                explanation_source: outcome.explanation.map(|(_, s)| s),
-                mechanism,
-                mechanism_domain,
-                dns_lookups: lookups,
-                void_lookups: voids,
-                reason: outcome.reason,
-                trace: trace.unwrap_or_default(),
-            };
+        let mut eval = Eval {
+            resolver: self.resolver,
+            record_cache: self.record_cache,
+            fetched,
+            ip,
+            sender,
+            local,
+            sender_domain: domain,
+            helo: params.helo,
+            receiver: params.receiver,
+            now: params.now,
+            lookups: 0,
+            voids: 0,
+            trace: params.trace.then(Vec::new),
+            validated_name: None,
+            missing: None,
+        };
+        let outcome = if is_fqdn(domain) {
+            eval.check(domain, Via::Top)
+        } else {
+            Outcome::stop(SpfResult::None, SpfReason::InvalidDomain(domain.to_owned()))
+        };
+        let Eval {
+            lookups,
+            voids,
+            trace,
+            missing,
+            ..
+        } = eval;
+        if let Some(question) = missing {
+            return Err(question);
         }
+        let (mechanism, mechanism_domain) = match outcome.mechanism {
+            Some(m) => (
+                Some(m.record.directives[m.index].text.to_string()),
+                Some(m.domain.unwrap_or_else(|| domain.to_owned())),
+            ),
+            None => (None, None),
+        };
+        let (explanation, explanation_source) = outcome
+            .explanation
+            .map_or((None, None), |(text, source)| (Some(text), Some(source)));
+        Ok(SpfOutput {
+            result: outcome.result,
+            domain: domain.to_owned(),
+            sender: sender.to_owned(),
+            explanation,
+            explanation_source,
+            mechanism,
+            mechanism_domain,
+            dns_lookups: lookups,
+            void_lookups: voids,
+            reason: outcome.reason,
+            trace: trace.unwrap_or_default(),
+        })
     }
 
     /// The SPF result a receiver uses for a message: MAIL FROM when it is not empty, else the
@@ -491,7 +510,7 @@ type Fetched = (String, RecordType, Result<Answer, DnsError>);
 
 /// The directive that decided a result; its text is copied out only for the final output.
 struct MatchedTerm {
-    record: Arc<SpfRecord>,
+    record: Rc<SpfRecord>,
     index: usize,
     /// The domain whose record holds it, when that is not the domain checked (a `redirect=`
     /// target).
@@ -679,7 +698,7 @@ impl<'a> Eval<'a> {
                     reason: SpfReason::Matched,
                     // Under an include the caller reports its own term instead.
                     mechanism: (via != Via::Include).then(|| MatchedTerm {
-                        record: Arc::clone(&record),
+                        record: Rc::clone(&record),
                         index,
                         domain: (via == Via::Redirect).then(|| domain.to_owned()),
                     }),
@@ -793,7 +812,7 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn fetch_record(&mut self, domain: &str) -> Step<Option<Arc<SpfRecord>>> {
+    fn fetch_record(&mut self, domain: &str) -> Step<Option<Rc<SpfRecord>>> {
         let answer = match self.lookup(domain, RecordType::Txt)? {
             Ok(a) => a,
             Err(e) if e.kind == FailureKind::InvalidName => return Ok(None),
@@ -1009,7 +1028,7 @@ fn select(set: &RecordSet) -> Selection {
     match (count, found) {
         (0, _) | (_, None) => Selection::None,
         (1, Some(txt)) => match parse_record(&txt.concat()) {
-            Ok(r) => Selection::One(Arc::new(r)),
+            Ok(r) => Selection::One(Rc::new(r)),
             Err(e) => Selection::Invalid(e),
         },
         (n, Some(_)) => Selection::Multiple(n),
@@ -1092,6 +1111,18 @@ mod tests {
             &SpfParams::new(ip.parse().unwrap(), "mail.example.org", sender),
         )
         .await
+    }
+
+    #[test]
+    fn check_host_future_is_send() {
+        fn spawnable<F: std::future::Future + Send>(future: F) -> F {
+            future
+        }
+        let zone = MemoryResolver::from_records(vec![txt("example.com", "v=spf1 -all")]);
+        let verifier = SpfVerifier::new(&zone).with_record_cache();
+        let params = SpfParams::new([192, 0, 2, 1].into(), "mail.example.org", "a@example.com");
+        let out = futures::executor::block_on(spawnable(verifier.check_host(&params)));
+        assert_eq!(out.result, SpfResult::Fail);
     }
 
     #[tokio::test]
