@@ -24,7 +24,9 @@
 //! defence against an attacker who can time lookups, but a shard holds a bounded number of
 //! entries, so collisions cost at most a longer probe within that bound.
 //! [`CachingResolver::get_cached`] (and [`Resolver::lookup_ready`], which calls it) is that path
-//! alone; [`Resolver::lookup`] adds the boxed future the trait returns.
+//! alone; [`Resolver::visit_ready`] is that path without the `Arc` clone (the caller's closure
+//! reads the answer under the lock); [`Resolver::lookup`] adds the boxed future the trait
+//! returns.
 //!
 //! TTLs inside a cached answer are the ones received; they are not counted down.
 
@@ -314,7 +316,8 @@ struct Shard {
 }
 
 impl Shard {
-    fn get(&mut self, key: &Key<'_>, now: Instant) -> Option<Outcome> {
+    /// The fresh answer to `key`, counted as a hit.
+    fn get(&mut self, key: &Key<'_>, now: Instant) -> Option<&Outcome> {
         self.tick += 1;
         let tick = self.tick;
         let entry = self.entries.find_mut(key.hash, |e| e.is(key))?;
@@ -323,7 +326,7 @@ impl Shard {
         }
         entry.last_used = tick;
         self.hits += 1;
-        Some(entry.outcome.clone())
+        Some(&entry.outcome)
     }
 
     fn insert(
@@ -436,7 +439,7 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
     pub fn get_cached(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
         let key = self.key(name, rtype);
         let now = self.clock.now();
-        self.shard(&key).get(&key, now)
+        self.shard(&key).get(&key, now).cloned()
     }
 
     /// The counters so far.
@@ -482,7 +485,7 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
             let (flight, sender) = {
                 let mut shard = self.shard(key);
                 if let Some(hit) = shard.get(key, now) {
-                    return hit;
+                    return hit.clone();
                 }
                 match shard.in_flight.get(&(Box::from(name), rtype)).cloned() {
                     Some(flight) => {
@@ -574,7 +577,7 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
     fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
         let key = self.key(name, rtype);
         let now = self.clock.now();
-        if let Some(hit) = self.shard(&key).get(&key, now) {
+        if let Some(hit) = self.shard(&key).get(&key, now).cloned() {
             return Box::pin(std::future::ready(hit));
         }
         Box::pin(async move { self.resolve(&key).await })
@@ -583,20 +586,60 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
     fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
         self.get_cached(name, rtype)
     }
+
+    /// The hit path without the `Arc` clone: `visit` sees the cached answer under the shard's
+    /// lock.
+    fn visit_ready(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
+    ) -> bool {
+        let key = self.key(name, rtype);
+        let now = self.clock.now();
+        match self.shard(&key).get(&key, now) {
+            Some(hit) => {
+                visit(hit);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The name as the cache keys it: lower-case without the trailing dot, borrowed when it already
 /// is.
 fn cache_key(name: &str) -> Cow<'_, str> {
-    // A fold rather than `any`: no early exit, so the scan of a short name is vectorized.
-    let upper = name
-        .bytes()
-        .fold(false, |seen, b| seen | b.is_ascii_uppercase());
-    if upper || name.ends_with('.') {
+    if has_ascii_uppercase(name.as_bytes()) || name.ends_with('.') {
         Cow::Owned(crate::normalize_name(name))
     } else {
         Cow::Borrowed(name)
     }
+}
+
+/// True when some byte is `A`–`Z`, tested eight bytes at a time: a name is short, and a loop
+/// byte by byte costs more than the rest of a cache hit's hashing.
+fn has_ascii_uppercase(bytes: &[u8]) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Per byte with its top bit cleared (at most 0x7f, so no carry crosses a byte), the top
+    // bit of `x + (0x80 - c)` says `x >= c`; a byte whose own top bit is set is not ASCII.
+    let upper = |w: u64| {
+        let x = w & LOW7;
+        let at_least_a = x + 0x3f3f_3f3f_3f3f_3f3f;
+        let past_z = x + 0x2525_2525_2525_2525;
+        at_least_a & !past_z & !w & HIGH != 0
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut found = false;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        found |= upper(u64::from_le_bytes(word));
+    }
+    let mut tail = [0; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    found | upper(u64::from_le_bytes(tail))
 }
 
 /// Picks a shard from bits of the key's hash that the shard's table does not use: hashbrown
@@ -689,6 +732,48 @@ mod tests {
         assert_eq!(calls(&cache), 2);
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.entries), (2, 2, 1));
+    }
+
+    #[test]
+    fn uppercase_is_found_in_any_position_and_only_there() {
+        for len in 0..40 {
+            for at in 0..len {
+                for (byte, upper) in [(b'A', true), (b'Z', true), (b'@', false), (b'[', false)] {
+                    let mut name = vec![b'a'; len];
+                    name[at] = byte;
+                    assert_eq!(has_ascii_uppercase(&name), upper, "{len} {at} {byte}");
+                }
+            }
+            assert!(!has_ascii_uppercase(&vec![b'z'; len]));
+        }
+        for byte in 0..=255u8 {
+            assert_eq!(
+                has_ascii_uppercase(&[b'x', byte, b'y']),
+                byte.is_ascii_uppercase(),
+                "{byte:#x}"
+            );
+            assert_eq!(
+                has_ascii_uppercase(&[byte; 9]),
+                byte.is_ascii_uppercase(),
+                "{byte:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn visit_ready_shows_the_cached_answer_until_it_expires() {
+        let (cache, clock) = new_cache(CacheConfig::default());
+        let mut seen = Vec::new();
+        let mut visit = |a: &Outcome| seen.push(a.clone());
+        assert!(!cache.visit_ready("example.test", RecordType::Txt, &mut visit));
+        let first = ask(&cache, "example.test", RecordType::Txt);
+        assert!(cache.visit_ready("EXAMPLE.test.", RecordType::Txt, &mut visit));
+        assert!(!cache.visit_ready("example.test", RecordType::A, &mut visit));
+        clock.advance(Duration::from_secs(60));
+        assert!(!cache.visit_ready("example.test", RecordType::Txt, &mut visit));
+        assert_eq!(seen, [first]);
+        assert_eq!(calls(&cache), 1);
+        assert_eq!(cache.stats().hits, 1);
     }
 
     #[test]

@@ -46,6 +46,26 @@ pub trait Resolver: Send + Sync {
         let _ = (name, rtype);
         None
     }
+
+    /// Shows the answer [`Resolver::lookup_ready`] would give to `visit`, without handing out
+    /// a copy of it (for a cache: no reference count taken and dropped per hit). Returns
+    /// `false`, without calling `visit`, when no answer is ready.
+    ///
+    /// A cache may hold a lock while `visit` runs: `visit` must not ask this resolver anything.
+    fn visit_ready(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
+    ) -> bool {
+        match self.lookup_ready(name, rtype) {
+            Some(answer) => {
+                visit(&answer);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for &R {
@@ -55,6 +75,15 @@ impl<R: Resolver + ?Sized> Resolver for &R {
 
     fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
         (**self).lookup_ready(name, rtype)
+    }
+
+    fn visit_ready(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
+    ) -> bool {
+        (**self).visit_ready(name, rtype, visit)
     }
 }
 
@@ -66,6 +95,15 @@ impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
     fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
         (**self).lookup_ready(name, rtype)
     }
+
+    fn visit_ready(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
+    ) -> bool {
+        (**self).visit_ready(name, rtype, visit)
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for Box<R> {
@@ -75,6 +113,15 @@ impl<R: Resolver + ?Sized> Resolver for Box<R> {
 
     fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
         (**self).lookup_ready(name, rtype)
+    }
+
+    fn visit_ready(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
+    ) -> bool {
+        (**self).visit_ready(name, rtype, visit)
     }
 }
 

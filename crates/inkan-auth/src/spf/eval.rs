@@ -402,6 +402,8 @@ impl<'r> SpfVerifier<'r> {
             trace: params.trace.then(Vec::new),
             validated_name: None,
             missing: None,
+            matched: None,
+            explanation: None,
         };
         let outcome = if is_fqdn(domain) {
             eval.check(domain, Via::Top)
@@ -413,20 +415,23 @@ impl<'r> SpfVerifier<'r> {
             voids,
             trace,
             missing,
+            matched,
+            explanation,
             ..
         } = eval;
         if let Some(question) = missing {
             return Err(question);
         }
-        let (mechanism, mechanism_domain) = match outcome.mechanism {
+        let decided_by_term = outcome.reason == SpfReason::Matched;
+        let (mechanism, mechanism_domain) = match matched.filter(|_| decided_by_term) {
             Some(m) => (
                 Some(m.record.directives[m.index].text.to_string()),
                 Some(m.domain.unwrap_or_else(|| domain.to_owned())),
             ),
             None => (None, None),
         };
-        let (explanation, explanation_source) = outcome
-            .explanation
+        let (explanation, explanation_source) = explanation
+            .filter(|_| decided_by_term)
             .map_or((None, None), |(text, source)| (Some(text), Some(source)));
         Ok(SpfOutput {
             result: outcome.result,
@@ -477,15 +482,25 @@ pub async fn check_host(resolver: &dyn Resolver, params: &SpfParams<'_>) -> SpfO
 /// bytes, at most 253 bytes, no domain literal.
 pub(crate) fn is_fqdn(domain: &str) -> bool {
     let d = domain.strip_suffix('.').unwrap_or(domain);
-    if d.is_empty() || d.len() > 253 || !d.contains('.') {
+    if d.len() > 253 {
         return false;
     }
-    d.split('.').all(|l| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'[' && b != b']')
-    })
+    // One pass over the bytes (this runs on every check).
+    let (mut dots, mut label) = (0, 0);
+    for &b in d.as_bytes() {
+        if b == b'.' {
+            if label == 0 {
+                return false;
+            }
+            dots += 1;
+            label = 0;
+        } else if b.is_ascii_graphic() && b != b'[' && b != b']' && label < 63 {
+            label += 1;
+        } else {
+            return false;
+        }
+    }
+    dots > 0 && label > 0
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -517,21 +532,17 @@ struct MatchedTerm {
     domain: Option<String>,
 }
 
+/// What one `check_host()` level concluded. The matched term and the explanation, which only
+/// the top level and `redirect=` targets report, are kept in [`Eval`] instead, so the value
+/// passed back up through the includes stays small.
 struct Outcome {
     result: SpfResult,
     reason: SpfReason,
-    mechanism: Option<MatchedTerm>,
-    explanation: Option<(String, ExplanationSource)>,
 }
 
 impl Outcome {
     fn stop(result: SpfResult, reason: SpfReason) -> Self {
-        Outcome {
-            result,
-            reason,
-            mechanism: None,
-            explanation: None,
-        }
+        Outcome { result, reason }
     }
 
     /// Ends a pass that met a question with no answer at hand ([`Eval::missing`] says which);
@@ -559,6 +570,10 @@ struct Eval<'a> {
     validated_name: Option<Option<String>>,
     /// The first question this pass needed and could not answer at once.
     missing: Option<(String, RecordType)>,
+    /// The term that decided the result, set by the top level or a `redirect=` target.
+    matched: Option<MatchedTerm>,
+    /// The explanation of a `fail` decided there.
+    explanation: Option<(String, ExplanationSource)>,
 }
 
 /// Ends a term's evaluation early with an outcome.
@@ -688,22 +703,18 @@ impl<'a> Eval<'a> {
             }
             if matched {
                 let result = directive.qualifier.result();
-                let explanation = if result == SpfResult::Fail && via != Via::Include {
-                    Some(self.explain(&record, domain)?)
-                } else {
-                    None
-                };
-                return Ok(Outcome {
-                    result,
-                    reason: SpfReason::Matched,
-                    // Under an include the caller reports its own term instead.
-                    mechanism: (via != Via::Include).then(|| MatchedTerm {
+                // Under an include the caller reports its own term instead.
+                if via != Via::Include {
+                    if result == SpfResult::Fail {
+                        self.explanation = Some(self.explain(&record, domain)?);
+                    }
+                    self.matched = Some(MatchedTerm {
                         record: Rc::clone(&record),
                         index,
                         domain: (via == Via::Redirect).then(|| domain.to_owned()),
-                    }),
-                    explanation,
-                });
+                    });
+                }
+                return Ok(Outcome::stop(result, SpfReason::Matched));
             }
         }
         if let Some(spec) = &record.redirect {
@@ -768,34 +779,55 @@ impl<'a> Eval<'a> {
     /// The answer to a question: one this check already fetched, or one the resolver has
     /// ready. Neither: remember the question and end the pass (the `Err` arm).
     fn lookup(&mut self, name: &str, rtype: RecordType) -> Step<Result<Answer, DnsError>> {
+        self.lookup_with(name, rtype, Clone::clone)
+    }
+
+    /// [`Eval::lookup`] handing the answer to `read` instead of returning a copy: from a cache,
+    /// `read` runs on the cached answer itself ([`Resolver::visit_ready`]), so it must not ask
+    /// DNS.
+    fn lookup_with<T>(
+        &mut self,
+        name: &str,
+        rtype: RecordType,
+        read: impl FnOnce(&Result<Answer, DnsError>) -> T,
+    ) -> Step<T> {
+        let describe = self.trace.is_some();
+        let mut read = Some(read);
+        let mut out = None;
+        let mut summary = None;
+        let mut visit = |answer: &Result<Answer, DnsError>| {
+            if describe {
+                summary = Some(describe_answer(answer));
+            }
+            if let Some(read) = read.take() {
+                out = Some(read(answer));
+            }
+        };
         let fetched = self
             .fetched
             .iter()
-            .find(|(n, t, _)| *t == rtype && n == name)
-            .map(|(_, _, a)| a.clone());
-        let answer = match fetched.or_else(|| self.resolver.lookup_ready(name, rtype)) {
-            Some(answer) => answer,
-            None => {
-                if self.missing.is_none() {
-                    self.missing = Some((name.to_owned(), rtype));
-                }
-                return Err(Outcome::pending());
+            .find(|(n, t, _)| *t == rtype && n == name);
+        let ready = match fetched {
+            Some((_, _, answer)) => {
+                visit(answer);
+                true
             }
+            None => self.resolver.visit_ready(name, rtype, &mut visit),
         };
-        if let Some(t) = &mut self.trace {
-            let answer = match &answer {
-                Ok(Answer::Records(set)) => format!("{} records", set.records.len()),
-                Ok(Answer::NxDomain { .. }) => "nxdomain".to_owned(),
-                Ok(Answer::NoData { .. }) => "nodata".to_owned(),
-                Err(e) => format!("{}: {}", e.kind, e.detail),
-            };
+        let Some(out) = out.filter(|_| ready) else {
+            if self.missing.is_none() {
+                self.missing = Some((name.to_owned(), rtype));
+            }
+            return Err(Outcome::pending());
+        };
+        if let (Some(t), Some(answer)) = (&mut self.trace, summary) {
             t.push(TraceStep::Lookup {
                 name: name.to_owned(),
                 rtype: rtype.as_str(),
                 answer,
             });
         }
-        Ok(answer)
+        Ok(out)
     }
 
     /// The answer for a term's query: a DNS failure ends evaluation with temperror; a name
@@ -813,15 +845,18 @@ impl<'a> Eval<'a> {
     }
 
     fn fetch_record(&mut self, domain: &str) -> Step<Option<Rc<SpfRecord>>> {
-        let answer = match self.lookup(domain, RecordType::Txt)? {
-            Ok(a) => a,
+        let record_cache = self.record_cache;
+        let selected = self.lookup_with(domain, RecordType::Txt, |answer| match answer {
+            Ok(Answer::Records(set)) => Ok(Some(selection(set, record_cache))),
+            Ok(Answer::NxDomain { .. } | Answer::NoData { .. }) => Ok(None),
+            Err(e) => Err(e.clone()),
+        })?;
+        let selection = match selected {
+            Ok(Some(s)) => s,
+            Ok(None) => return Ok(None),
             Err(e) if e.kind == FailureKind::InvalidName => return Ok(None),
             Err(e) => return Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
         };
-        let Answer::Records(set) = answer else {
-            return Ok(None);
-        };
-        let selection = selection(&set, self.record_cache);
         match selection {
             Selection::None => Ok(None),
             Selection::One(r) => Ok(Some(r)),
@@ -842,24 +877,25 @@ impl<'a> Eval<'a> {
         } else {
             RecordType::Aaaa
         };
-        let answer = if count_void {
-            self.term_lookup(name, rtype)?
-        } else {
-            match self.lookup(name, rtype)? {
-                Ok(a) => Some(a),
-                Err(e) if e.kind == FailureKind::InvalidName => None,
-                Err(e) => return Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
+        let ip = self.ip;
+        // Some(matched), or None for an empty answer; read in place from a cache.
+        let found = self.lookup_with(name, rtype, |answer| match answer {
+            Ok(a) if a.is_empty() => Ok(None),
+            Ok(a) => Ok(Some(any_address_matches(ip, a, v4, v6))),
+            Err(e) => Err(e.clone()),
+        })?;
+        match found {
+            Ok(Some(matched)) => Ok(matched),
+            Ok(None) => {
+                // A void lookup counts for the term's own query, not for an MX host's.
+                if count_void {
+                    self.count_void()?;
+                }
+                Ok(false)
             }
-        };
-        Ok(answer.is_some_and(|a| self.any_address_matches(&a, v4, v6)))
-    }
-
-    fn any_address_matches(&self, answer: &Answer, v4: u8, v6: u8) -> bool {
-        answer.records().iter().any(|r| match (&r.data, self.ip) {
-            (RData::A(a), IpAddr::V4(ip)) => ipv4_match(ip, *a, v4),
-            (RData::Aaaa(a), IpAddr::V6(ip)) => ipv6_match(ip, *a, v6),
-            _ => false,
-        })
+            Err(e) if e.kind == FailureKind::InvalidName => Ok(false),
+            Err(e) => Err(Outcome::stop(SpfResult::TempError, SpfReason::Dns(e))),
+        }
     }
 
     fn match_mx(&mut self, name: &str, v4: u8, v6: u8) -> Step<bool> {
@@ -912,7 +948,7 @@ impl<'a> Eval<'a> {
                 continue;
             }
             if let Ok(addrs) = self.lookup(name, rtype)?
-                && self.any_address_matches(&addrs, 32, 128)
+                && any_address_matches(self.ip, &addrs, 32, 128)
             {
                 valid.push(name.to_owned());
             }
@@ -983,6 +1019,25 @@ impl<'a> Eval<'a> {
             .expand_into(&self.ctx(domain), &mut out)
             .ok()
             .map(|()| out))
+    }
+}
+
+/// Some address record of `answer` covers `ip` with the mechanism's prefix lengths.
+fn any_address_matches(ip: IpAddr, answer: &Answer, v4: u8, v6: u8) -> bool {
+    answer.records().iter().any(|r| match (&r.data, ip) {
+        (RData::A(a), IpAddr::V4(ip)) => ipv4_match(ip, *a, v4),
+        (RData::Aaaa(a), IpAddr::V6(ip)) => ipv6_match(ip, *a, v6),
+        _ => false,
+    })
+}
+
+/// How a trace shows an answer: `N records`, `nxdomain`, `nodata`, or the failure.
+fn describe_answer(answer: &Result<Answer, DnsError>) -> String {
+    match answer {
+        Ok(Answer::Records(set)) => format!("{} records", set.records.len()),
+        Ok(Answer::NxDomain { .. }) => "nxdomain".to_owned(),
+        Ok(Answer::NoData { .. }) => "nodata".to_owned(),
+        Err(e) => format!("{}: {}", e.kind, e.detail),
     }
 }
 
@@ -1111,6 +1166,36 @@ mod tests {
             &SpfParams::new(ip.parse().unwrap(), "mail.example.org", sender),
         )
         .await
+    }
+
+    #[test]
+    fn fqdn_rules() {
+        let long_label = "a".repeat(63);
+        let too_long_label = "a".repeat(64);
+        let long_name = format!("{}example", "a.".repeat(123));
+        assert_eq!(long_name.len(), 253);
+        for (d, want) in [
+            ("example.com", true),
+            ("example.com.", true),
+            ("a.b", true),
+            ("com", false),
+            ("com.", false),
+            ("", false),
+            (".", false),
+            (".example.com", false),
+            ("example..com", false),
+            ("example.com..", false),
+            ("exa mple.com", false),
+            ("[192.0.2.1]", false),
+            ("192.0.2.1", true),
+            ("exé.com", false),
+            (&format!("{long_label}.com"), true),
+            (&format!("{too_long_label}.com"), false),
+            (&long_name, true),
+            (&format!("ab{long_name}"), false),
+        ] {
+            assert_eq!(is_fqdn(d), want, "{d:?}");
+        }
     }
 
     #[test]
