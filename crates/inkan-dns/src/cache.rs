@@ -630,16 +630,20 @@ fn has_ascii_uppercase(bytes: &[u8]) -> bool {
         let past_z = x + 0x2525_2525_2525_2525;
         at_least_a & !past_z & !w & HIGH != 0
     };
-    let mut chunks = bytes.chunks_exact(8);
-    let mut found = false;
-    for chunk in &mut chunks {
+    let word = |chunk: &[u8]| {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        found |= upper(u64::from_le_bytes(word));
-    }
-    let mut tail = [0; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    found | upper(u64::from_le_bytes(tail))
+        u64::from_le_bytes(word)
+    };
+    let Some(last) = bytes.len().checked_sub(8) else {
+        return bytes.iter().any(u8::is_ascii_uppercase);
+    };
+    // Whole words, then the last eight bytes (overlapping the words before them): loads of a
+    // fixed size, no copy of a partial tail.
+    let found = bytes
+        .chunks_exact(8)
+        .fold(false, |found, chunk| found | upper(word(chunk)));
+    found | upper(word(&bytes[last..]))
 }
 
 /// Picks a shard from bits of the key's hash that the shard's table does not use: hashbrown

@@ -12,6 +12,7 @@
 //! [`SpfVerifier::check_host`] awaits only the question it lacks and evaluates again. A warm
 //! check therefore creates no future and takes no lock beyond the DNS cache's.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
@@ -204,14 +205,18 @@ pub enum TraceStep {
 }
 
 /// What `check_host()` concluded, with how it got there.
+///
+/// The domain, the sender and the matched term's domain borrow from the [`SpfParams`] when
+/// they can, so a check allocates nothing for them; [`SpfOutput::into_owned`] detaches the
+/// output from the parameters.
 #[derive(Clone, Debug, Serialize)]
-pub struct SpfOutput {
+pub struct SpfOutput<'a> {
     /// The result.
     pub result: SpfResult,
     /// The domain checked (`<domain>` of RFC 7208 §4.1).
-    pub domain: String,
+    pub domain: Cow<'a, str>,
     /// The sender used (`postmaster@<helo>` when MAIL FROM was empty).
-    pub sender: String,
+    pub sender: Cow<'a, str>,
     /// On `fail`: the explanation (RFC 7208 §6.2).
     pub explanation: Option<String>,
     /// Where the explanation came from.
@@ -219,7 +224,7 @@ pub struct SpfOutput {
     /// The term that decided the result, as published.
     pub mechanism: Option<String>,
     /// The domain whose record holds that term.
-    pub mechanism_domain: Option<String>,
+    pub mechanism_domain: Option<Cow<'a, str>>,
     /// DNS-querying terms evaluated (RFC 7208 §4.6.4).
     pub dns_lookups: u32,
     /// Void lookups seen (RFC 7208 §4.6.4).
@@ -230,15 +235,34 @@ pub struct SpfOutput {
     pub trace: Vec<TraceStep>,
 }
 
+impl SpfOutput<'_> {
+    /// The same output owning all its text.
+    pub fn into_owned(self) -> SpfOutput<'static> {
+        SpfOutput {
+            result: self.result,
+            domain: Cow::Owned(self.domain.into_owned()),
+            sender: Cow::Owned(self.sender.into_owned()),
+            explanation: self.explanation,
+            explanation_source: self.explanation_source,
+            mechanism: self.mechanism,
+            mechanism_domain: self.mechanism_domain.map(|d| Cow::Owned(d.into_owned())),
+            dns_lookups: self.dns_lookups,
+            void_lookups: self.void_lookups,
+            reason: self.reason,
+            trace: self.trace,
+        }
+    }
+}
+
 /// The SPF verdict on a message: which identity was checked and what came out.
 #[derive(Clone, Debug, Serialize)]
-pub struct SpfVerdict {
+pub struct SpfVerdict<'a> {
     /// The identity checked: MAIL FROM, or HELO when MAIL FROM is empty.
     pub identity: Identity,
     /// The domain of that identity.
     pub domain: String,
     /// The `check_host()` output for it.
-    pub output: SpfOutput,
+    pub output: SpfOutput<'a>,
 }
 
 /// The record selected at a name: none, one (parsed), or a reason for permerror.
@@ -349,7 +373,7 @@ impl<'r> SpfVerifier<'r> {
     /// and evaluates again from the start with the answer kept. With warm caches a check is
     /// therefore one pass that creates no future; with cold DNS each question is still asked
     /// once, in the order the RFC's evaluation asks it.
-    pub async fn check_host(&self, params: &SpfParams<'_>) -> SpfOutput {
+    pub async fn check_host<'p>(&self, params: &SpfParams<'p>) -> SpfOutput<'p> {
         let mut fetched: Vec<Fetched> = Vec::new();
         loop {
             match self.pass(params, &fetched) {
@@ -365,22 +389,25 @@ impl<'r> SpfVerifier<'r> {
     /// One synchronous evaluation over the answers at hand: the output, or the first question
     /// it lacked. Parsed records are shared through `Rc` in here and never outlive the pass, so
     /// the future of [`SpfVerifier::check_host`] stays `Send`.
-    fn pass(
+    fn pass<'p>(
         &self,
-        params: &SpfParams<'_>,
+        params: &SpfParams<'p>,
         fetched: &[Fetched],
-    ) -> Result<SpfOutput, (String, RecordType)> {
-        let owned_sender;
-        let sender = if params.sender.is_empty() {
-            owned_sender = format!("postmaster@{}", params.helo);
-            owned_sender.as_str()
+    ) -> Result<SpfOutput<'p>, (String, RecordType)> {
+        let after_at = |s: &'p str| s.rsplit_once('@').map_or(s, |(_, d)| d);
+        // The domain is what follows the sender's last `@`; for `postmaster@<helo>` that is a
+        // suffix of the HELO name, so it borrows from the parameters either way.
+        let (sender, domain) = if params.sender.is_empty() {
+            (
+                Cow::Owned(format!("postmaster@{}", params.helo)),
+                after_at(params.helo),
+            )
         } else {
-            params.sender
+            (Cow::Borrowed(params.sender), after_at(params.sender))
         };
-        let (local, domain) = match sender.rsplit_once('@') {
-            Some(("", d)) => ("postmaster", d),
-            Some((l, d)) => (l, d),
-            None => ("postmaster", sender),
+        let local = match sender.rsplit_once('@') {
+            Some(("", _)) | None => "postmaster",
+            Some((l, _)) => l,
         };
         let ip = match params.ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(params.ip, IpAddr::V4),
@@ -391,7 +418,7 @@ impl<'r> SpfVerifier<'r> {
             record_cache: self.record_cache,
             fetched,
             ip,
-            sender,
+            sender: &sender,
             local,
             sender_domain: domain,
             helo: params.helo,
@@ -426,7 +453,7 @@ impl<'r> SpfVerifier<'r> {
         let (mechanism, mechanism_domain) = match matched.filter(|_| decided_by_term) {
             Some(m) => (
                 Some(m.record.directives[m.index].text.to_string()),
-                Some(m.domain.unwrap_or_else(|| domain.to_owned())),
+                Some(m.domain.map_or(Cow::Borrowed(domain), Cow::Owned)),
             ),
             None => (None, None),
         };
@@ -435,8 +462,8 @@ impl<'r> SpfVerifier<'r> {
             .map_or((None, None), |(text, source)| (Some(text), Some(source)));
         Ok(SpfOutput {
             result: outcome.result,
-            domain: domain.to_owned(),
-            sender: sender.to_owned(),
+            domain: Cow::Borrowed(domain),
+            sender,
             explanation,
             explanation_source,
             mechanism,
@@ -450,7 +477,13 @@ impl<'r> SpfVerifier<'r> {
 
     /// The SPF result a receiver uses for a message: MAIL FROM when it is not empty, else the
     /// HELO identity (RFC 7208 §2.3, §2.4; what DMARC aligns on).
-    pub async fn verify(&self, ip: IpAddr, helo: &str, mail_from: &str, now: u64) -> SpfVerdict {
+    pub async fn verify<'a>(
+        &self,
+        ip: IpAddr,
+        helo: &'a str,
+        mail_from: &'a str,
+        now: u64,
+    ) -> SpfVerdict<'a> {
         let params = SpfParams {
             ip,
             helo,
@@ -467,14 +500,14 @@ impl<'r> SpfVerifier<'r> {
         };
         SpfVerdict {
             identity,
-            domain: output.domain.clone(),
+            domain: output.domain.clone().into_owned(),
             output,
         }
     }
 }
 
 /// `check_host()` with no record cache: see [`SpfVerifier`].
-pub async fn check_host(resolver: &dyn Resolver, params: &SpfParams<'_>) -> SpfOutput {
+pub async fn check_host<'p>(resolver: &dyn Resolver, params: &SpfParams<'p>) -> SpfOutput<'p> {
     SpfVerifier::new(resolver).check_host(params).await
 }
 
@@ -1159,7 +1192,7 @@ mod tests {
         }
     }
 
-    async fn run(records: Vec<Record>, ip: &str, sender: &str) -> SpfOutput {
+    async fn run<'s>(records: Vec<Record>, ip: &str, sender: &'s str) -> SpfOutput<'s> {
         let r = MemoryResolver::from_records(records);
         check_host(
             &r,

@@ -79,7 +79,7 @@ struct CheckReport<'a> {
     ip: IpAddr,
     helo: &'a str,
     #[serde(flatten)]
-    output: &'a SpfOutput,
+    output: &'a SpfOutput<'a>,
 }
 
 impl CheckArgs {
@@ -148,7 +148,7 @@ fn write_json(out: &mut dyn Write, value: &impl Serialize, compact: bool) -> any
 
 fn write_check_text(
     out: &mut dyn Write,
-    o: &SpfOutput,
+    o: &SpfOutput<'_>,
     identity: Identity,
     ip: IpAddr,
     globals: &GlobalArgs,
