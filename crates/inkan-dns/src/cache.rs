@@ -33,7 +33,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -465,16 +465,16 @@ impl<R: Resolver, C: Clock> CachingResolver<R, C> {
     }
 
     /// The question as the cache keys it (see [`Key`]).
+    // Inlined on the hit path: returned through memory, the key's fields are read back before
+    // the stores have landed, which stalls.
+    #[inline(always)]
     fn key<'n>(&self, name: &'n str, rtype: RecordType) -> Key<'n> {
         let name = cache_key(name);
         let mut hasher = self.hasher.build_hasher();
         hasher.write(name.as_bytes());
-        rtype.hash(&mut hasher);
-        Key {
-            name,
-            rtype,
-            hash: hasher.finish(),
-        }
+        // The type is ours, not the publisher's: mixing it in after the keyed hash is enough.
+        let hash = hasher.finish() ^ (rtype as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        Key { name, rtype, hash }
     }
 
     /// The slow path: ask the inner resolver once for everybody waiting on the same question.
@@ -609,6 +609,7 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
 
 /// The name as the cache keys it: lower-case without the trailing dot, borrowed when it already
 /// is.
+#[inline(always)]
 fn cache_key(name: &str) -> Cow<'_, str> {
     if has_ascii_uppercase(name.as_bytes()) || name.ends_with('.') {
         Cow::Owned(crate::normalize_name(name))
@@ -619,6 +620,7 @@ fn cache_key(name: &str) -> Cow<'_, str> {
 
 /// True when some byte is `A`–`Z`, tested eight bytes at a time: a name is short, and a loop
 /// byte by byte costs more than the rest of a cache hit's hashing.
+#[inline(always)]
 fn has_ascii_uppercase(bytes: &[u8]) -> bool {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;

@@ -394,20 +394,22 @@ impl<'r> SpfVerifier<'r> {
         params: &SpfParams<'p>,
         fetched: &[Fetched],
     ) -> Result<SpfOutput<'p>, (String, RecordType)> {
-        let after_at = |s: &'p str| s.rsplit_once('@').map_or(s, |(_, d)| d);
+        let postmaster = params
+            .sender
+            .is_empty()
+            .then(|| format!("postmaster@{}", params.helo));
         // The domain is what follows the sender's last `@`; for `postmaster@<helo>` that is a
         // suffix of the HELO name, so it borrows from the parameters either way.
-        let (sender, domain) = if params.sender.is_empty() {
-            (
-                Cow::Owned(format!("postmaster@{}", params.helo)),
-                after_at(params.helo),
-            )
-        } else {
-            (Cow::Borrowed(params.sender), after_at(params.sender))
-        };
-        let local = match sender.rsplit_once('@') {
-            Some(("", _)) | None => "postmaster",
-            Some((l, _)) => l,
+        let (local, domain): (&str, &'p str) = match &postmaster {
+            None => match params.sender.rsplit_once('@') {
+                Some(("", d)) => ("postmaster", d),
+                Some((l, d)) => (l, d),
+                None => ("postmaster", params.sender),
+            },
+            Some(p) => (
+                p.rsplit_once('@').map_or("postmaster", |(l, _)| l),
+                params.helo.rsplit_once('@').map_or(params.helo, |(_, d)| d),
+            ),
         };
         let ip = match params.ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(params.ip, IpAddr::V4),
@@ -418,7 +420,7 @@ impl<'r> SpfVerifier<'r> {
             record_cache: self.record_cache,
             fetched,
             ip,
-            sender: &sender,
+            sender: postmaster.as_deref().unwrap_or(params.sender),
             local,
             sender_domain: domain,
             helo: params.helo,
@@ -452,7 +454,7 @@ impl<'r> SpfVerifier<'r> {
         let decided_by_term = outcome.reason == SpfReason::Matched;
         let (mechanism, mechanism_domain) = match matched.filter(|_| decided_by_term) {
             Some(m) => (
-                Some(m.record.directives[m.index].text.to_string()),
+                Some(String::from(&*m.record.directives[m.index].text)),
                 Some(m.domain.map_or(Cow::Borrowed(domain), Cow::Owned)),
             ),
             None => (None, None),
@@ -463,7 +465,7 @@ impl<'r> SpfVerifier<'r> {
         Ok(SpfOutput {
             result: outcome.result,
             domain: Cow::Borrowed(domain),
-            sender,
+            sender: postmaster.map_or(Cow::Borrowed(params.sender), Cow::Owned),
             explanation,
             explanation_source,
             mechanism,
