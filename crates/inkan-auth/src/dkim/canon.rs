@@ -483,7 +483,10 @@ fn next_change(hay: &[u8]) -> Option<usize> {
         }
         from += BLOCK;
     }
-    (from..hay.len()).find(|&at| changes(hay[at], hay.get(at + 1).copied().unwrap_or(b'x')))
+    let last = hay.len().saturating_sub(1);
+    (from..last)
+        .find(|&at| changes(hay[at], hay[at + 1]))
+        .or_else(|| (last < hay.len() && hay[last] == b'\t').then_some(last))
 }
 
 /// Writes `line`, turning every whitespace run other than a single space into one space.

@@ -54,9 +54,12 @@ pub enum TagListError {
 
 /// A parsed tag list: names with their values, in the order written. Values have surrounding
 /// whitespace removed but keep inner folding whitespace.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct TagList<'a> {
-    tags: Vec<(&'a str, &'a str)>,
+    /// The first `len` entries are the tags; held inline, as a list is parsed for every
+    /// signature and is never long.
+    tags: [(&'a str, &'a str); MAX_TAGS],
+    len: usize,
 }
 
 fn is_fws(b: u8) -> bool {
@@ -70,7 +73,10 @@ impl<'a> TagList<'a> {
         let text = std::str::from_utf8(input).map_err(|_| TagListError::NotUtf8)?;
         // Every delimiter is ASCII, so byte positions found here are char boundaries.
         let bytes = text.as_bytes();
-        let mut tags: Vec<(&'a str, &'a str)> = Vec::with_capacity(16);
+        let mut tags = TagList {
+            tags: [("", ""); MAX_TAGS],
+            len: 0,
+        };
         let mut from = 0;
         while from <= bytes.len() {
             let end = memchr::memchr(b';', &bytes[from..]).map_or(bytes.len(), |p| from + p);
@@ -103,17 +109,18 @@ impl<'a> TagList<'a> {
             if tags.iter().any(|(n, _)| same(n, name)) {
                 return Err(TagListError::Duplicate { name: name.into() });
             }
-            if tags.len() >= MAX_TAGS {
+            if tags.len >= MAX_TAGS {
                 return Err(TagListError::TooManyTags);
             }
-            tags.push((name, value));
+            tags.tags[tags.len] = (name, value);
+            tags.len += 1;
         }
-        Ok(TagList { tags })
+        Ok(tags)
     }
 
     /// The value of tag `name`.
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.tags
+        self.tags[..self.len]
             .iter()
             .find(|(n, _)| same(n, name))
             .map(|(_, v)| *v)
@@ -121,7 +128,7 @@ impl<'a> TagList<'a> {
 
     /// Every tag in the order written.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.tags.iter().copied()
+        self.tags[..self.len].iter().copied()
     }
 }
 
@@ -131,6 +138,12 @@ fn has_control(value: &[u8]) -> bool {
     value.iter().fold(false, |bad, &b| {
         bad | ((b < 0x20) & (b != b'\t') & (b != b'\r') & (b != b'\n')) | (b == 0x7f)
     })
+}
+
+impl std::fmt::Debug for TagList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
 }
 
 /// `a == b` for the one- and two-letter tag names, without a call to `memcmp`.
@@ -285,9 +298,12 @@ const KNOWN_HEADERS: &[(&str, &str)] = &[
 ];
 
 fn known_header(name: &str) -> Option<&'static (&'static str, &'static str)> {
-    KNOWN_HEADERS
-        .iter()
-        .find(|(_, lower)| lower.len() == name.len() && lower.eq_ignore_ascii_case(name))
+    let first = name.as_bytes().first()?.to_ascii_lowercase();
+    KNOWN_HEADERS.iter().find(|(_, lower)| {
+        lower.len() == name.len()
+            && lower.as_bytes()[0] == first
+            && lower.eq_ignore_ascii_case(name)
+    })
 }
 
 /// `name` as written, borrowed from [`KNOWN_HEADERS`] when it is there in that spelling.
@@ -624,7 +640,11 @@ impl Signature {
 
     /// The DNS name of the key: `selector._domainkey.domain`.
     pub fn key_name(&self) -> String {
-        format!("{}._domainkey.{}", self.selector, self.domain)
+        let mut name = String::with_capacity(self.selector.len() + self.domain.len() + 12);
+        name.push_str(&self.selector);
+        name.push_str("._domainkey.");
+        name.push_str(&self.domain);
+        name
     }
 }
 

@@ -280,7 +280,7 @@ impl DkimOutput {
         self.selector = s.selector;
         self.algorithm = s.algorithm.as_str().into();
         self.identity = s.identity;
-        self.canonicalization = Some(s.canonicalization.to_string());
+        self.canonicalization = Some(s.canonicalization.as_str().into());
         self.signed_headers = s
             .signed_headers
             .into_iter()
@@ -346,7 +346,7 @@ pub async fn fetch_key(resolver: &dyn Resolver, name: &str) -> Result<DkimKey, R
 /// The header hash of `signature` as it appears in `field` (RFC 6376 §3.7): the fields
 /// listed in `h=` then the signature field without its `b=` value, canonicalized and hashed.
 pub fn header_hash(message: &Message, signature: &Signature, field: &HeaderField<'_>) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(1024);
+    let mut buf = Vec::with_capacity(4096);
     canonical_headers(
         message,
         &signature.signed_headers,

@@ -248,7 +248,7 @@ impl Message {
                 limit: limits.max_message_bytes,
             });
         }
-        let mut fields: Vec<FieldSpan> = Vec::new();
+        let mut fields: Vec<FieldSpan> = Vec::with_capacity(32);
         let mut pos = 0;
         let mut line_no = 0;
         let mut body_start = raw.len();
