@@ -11,7 +11,7 @@
 //! inkan-bench-dkim sign-inkan DIR rsa|ed
 //! inkan-bench-dkim sign-mail-auth DIR rsa|ed
 //! inkan-bench-dkim raw DIR rsa-verify|ed-verify|rsa-sign|sha256   # the aws-lc ceiling
-//! inkan-bench-dkim ratio DIR          # inkan as % of the ceiling, measured interleaved
+//! inkan-bench-dkim ratio DIR          # inkan (and mail-auth) as % of the ceiling, interleaved
 //! ```
 //!
 //! `ratio` exists because the machines are shared: run one after the other, `verify-inkan` and
@@ -235,8 +235,8 @@ impl DnsCache for Caches {
     }
 }
 
-fn verify_mail_auth(dir: &Path, alg: &str) {
-    let messages = load(&dir.join(alg));
+/// mail-auth's verifier with every key of `dir` in its cache, and the runtime to drive it.
+fn mail_auth_verifier(dir: &Path) -> impl Fn(&[u8]) {
     let txt = keys(dir)
         .into_iter()
         .map(|(k, v)| {
@@ -262,7 +262,7 @@ fn verify_mail_auth(dir: &Path, alg: &str) {
         .unwrap();
     let auth =
         rt.block_on(async { MessageAuthenticator::new(config, ResolverOpts::default()).unwrap() });
-    timed(&format!("mail-auth verify {alg}"), &messages, |raw| {
+    move |raw: &[u8]| {
         rt.block_on(async {
             let m = AuthenticatedMessage::parse(raw).unwrap();
             let out = auth
@@ -270,7 +270,13 @@ fn verify_mail_auth(dir: &Path, alg: &str) {
                 .await;
             assert_eq!(out[0].result(), &mail_auth::DkimResult::Pass);
         })
-    });
+    }
+}
+
+fn verify_mail_auth(dir: &Path, alg: &str) {
+    let messages = load(&dir.join(alg));
+    let verify = mail_auth_verifier(dir);
+    timed(&format!("mail-auth verify {alg}"), &messages, verify);
 }
 
 fn sign_inkan(dir: &Path, alg: &str) {
@@ -406,7 +412,8 @@ fn ratio(dir: &Path) {
     };
     // Short segments track the load as it changes; signing is ~100 times slower than
     // verifying, so it gets fewer messages per segment.
-    let mut shares: [Vec<f64>; 3] = Default::default();
+    let mail_auth = mail_auth_verifier(dir);
+    let mut shares: [Vec<f64>; 5] = Default::default();
     for round in 0..ROUNDS_INTERLEAVED {
         let seg = |all: &'_ [Vec<u8>], n: usize| -> std::ops::Range<usize> {
             let start = (round * n) % (all.len() - n + 1);
@@ -424,7 +431,9 @@ fn ratio(dir: &Path) {
         let raw_ed = micros(&plain[v.clone()], |_| {
             ed_pub.verify_sig(d.as_ref(), ed_sig.as_ref()).unwrap()
         });
-        let inkan_ed = micros(&signed[1][v], verify);
+        let inkan_ed = micros(&signed[1][v.clone()], verify);
+        let mail_auth_rsa = micros(&signed[0][v.clone()], &mail_auth);
+        let mail_auth_ed = micros(&signed[1][v], &mail_auth);
         let raw_sign = micros(&plain[s.clone()], |_| {
             let mut out = vec![0; rsa.public_modulus_len()];
             rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut out)
@@ -437,14 +446,20 @@ fn ratio(dir: &Path) {
         shares[0].push((raw_rsa + sha) / inkan_rsa);
         shares[1].push((raw_ed + sha) / inkan_ed);
         shares[2].push(raw_sign / inkan_sign);
+        shares[3].push((raw_rsa + sha) / mail_auth_rsa);
+        shares[4].push((raw_ed + sha) / mail_auth_ed);
     }
-    for (label, mut v) in ["verify rsa", "verify ed", "sign rsa"]
-        .into_iter()
-        .zip(shares)
-    {
+    let labels = [
+        "inkan verify rsa",
+        "inkan verify ed",
+        "inkan sign rsa",
+        "mail-auth verify rsa",
+        "mail-auth verify ed",
+    ];
+    for (label, mut v) in labels.into_iter().zip(shares) {
         v.sort_by(f64::total_cmp);
         println!(
-            "inkan {label}\t{:.1} % of the ceiling (median of {ROUNDS_INTERLEAVED} interleaved rounds; lowest {:.1}, highest {:.1})",
+            "{label}\t{:.1} % of the ceiling (median of {ROUNDS_INTERLEAVED} interleaved rounds; lowest {:.1}, highest {:.1})",
             100.0 * v[v.len() / 2],
             100.0 * v[0],
             100.0 * v[v.len() - 1]
