@@ -1,9 +1,11 @@
 //! Ingesting inputs into the store: each input file is archived (gzip-compressed, in chunks)
-//! and walked inside one transaction; a report that breaks halfway leaves nothing behind but
-//! its error (an aggregate report's rows are deleted, other kinds run in a savepoint) while
-//! the rest of the input is kept.
-//! The records of a large aggregate report are parsed on the calling thread while a second
-//! thread stores them, on the same connection and in the same transaction.
+//! and walked inside one transaction, or, for a batch of small files, inside a savepoint of a
+//! transaction they share; a report that breaks halfway leaves nothing behind but its error
+//! (an aggregate report's rows are deleted, other kinds run in a savepoint) while the rest of
+//! the input is kept.
+//! The small files of a batch are read, hashed, archived and parsed ahead on helper threads
+//! (`prepare`); the records of a large aggregate report are parsed on the calling thread while
+//! a second thread stores them, on the same connection and in the same transaction.
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
@@ -838,11 +840,11 @@ impl Store {
 
     /// Commits the transaction shared by small files, if one is open.
     fn commit_group(&mut self) -> Result<(), StoreError> {
-        if self.group.take().is_some() {
-            if let Err(err) = self.backend.control("COMMIT") {
-                let _ = self.backend.batch("ROLLBACK");
-                return Err(err);
-            }
+        if self.group.take().is_some()
+            && let Err(err) = self.backend.control("COMMIT")
+        {
+            let _ = self.backend.batch("ROLLBACK");
+            return Err(err);
         }
         Ok(())
     }
