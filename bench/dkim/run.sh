@@ -2,8 +2,9 @@
 # DKIM throughput on the same ~10 KB messages (1,000 by default): inkan and mail-auth 0.15 (this
 # bench-only crate), dkimpy 1.1.8 and Node mailauth@4 (the peer in tests/peers/mailauth); each
 # pinned to one core, keys cached; prints messages per second of CPU time (and of wall time),
-# then the raw aws-lc rates that bound them. Needs `.ci/setup` (dkimpy, mailauth). No network;
-# the mail-auth resolver points at 127.0.0.1 and is never asked (every key is in its cache).
+# then the raw aws-lc rates that bound them and inkan's share of that bound. Needs `.ci/setup`
+# (dkimpy, mailauth). No network; the mail-auth resolver points at 127.0.0.1 and is never asked
+# (every key is in its cache).
 #   bash bench/dkim/run.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,3 +39,5 @@ done
 for op in rsa-verify ed-verify rsa-sign sha256; do
     $PIN "$BIN" raw "$OUT/msgs" "$op"
 done
+# inkan as a share of those bounds, measured interleaved so that load changes cancel.
+$PIN "$BIN" ratio "$OUT/msgs"

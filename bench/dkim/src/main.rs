@@ -11,7 +11,14 @@
 //! inkan-bench-dkim sign-inkan DIR rsa|ed
 //! inkan-bench-dkim sign-mail-auth DIR rsa|ed
 //! inkan-bench-dkim raw DIR rsa-verify|ed-verify|rsa-sign|sha256   # the aws-lc ceiling
+//! inkan-bench-dkim ratio DIR          # inkan (and mail-auth) as % of the ceiling, interleaved
 //! ```
+//!
+//! `ratio` exists because the machines are shared: run one after the other, `verify-inkan` and
+//! `raw` see different loads, and the quotient of their rates moves by ±15 %. It alternates
+//! short runs (50 messages; 3 for signing) of inkan and of the raw operations, 301 rounds, and
+//! prints the median of the per-round quotients, so that both sides of each quotient saw about
+//! the same load.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -51,6 +58,7 @@ fn main() {
         "sign-inkan" => sign_inkan(&dir, arg3),
         "sign-mail-auth" => sign_mail_auth(&dir, arg3),
         "raw" => raw(&dir, arg3),
+        "ratio" => ratio(&dir),
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
@@ -227,8 +235,8 @@ impl DnsCache for Caches {
     }
 }
 
-fn verify_mail_auth(dir: &Path, alg: &str) {
-    let messages = load(&dir.join(alg));
+/// mail-auth's verifier with every key of `dir` in its cache, and the runtime to drive it.
+fn mail_auth_verifier(dir: &Path) -> impl Fn(&[u8]) {
     let txt = keys(dir)
         .into_iter()
         .map(|(k, v)| {
@@ -254,7 +262,7 @@ fn verify_mail_auth(dir: &Path, alg: &str) {
         .unwrap();
     let auth =
         rt.block_on(async { MessageAuthenticator::new(config, ResolverOpts::default()).unwrap() });
-    timed(&format!("mail-auth verify {alg}"), &messages, |raw| {
+    move |raw: &[u8]| {
         rt.block_on(async {
             let m = AuthenticatedMessage::parse(raw).unwrap();
             let out = auth
@@ -262,7 +270,13 @@ fn verify_mail_auth(dir: &Path, alg: &str) {
                 .await;
             assert_eq!(out[0].result(), &mail_auth::DkimResult::Pass);
         })
-    });
+    }
+}
+
+fn verify_mail_auth(dir: &Path, alg: &str) {
+    let messages = load(&dir.join(alg));
+    let verify = mail_auth_verifier(dir);
+    timed(&format!("mail-auth verify {alg}"), &messages, verify);
 }
 
 fn sign_inkan(dir: &Path, alg: &str) {
@@ -348,5 +362,107 @@ fn raw(dir: &Path, op: &str) {
         _ => timed("raw sha256 of the message", &messages, |m| {
             std::hint::black_box(digest::digest(&digest::SHA256, m));
         }),
+    }
+}
+
+/// CPU time per call of `f` over `messages`, in microseconds.
+fn micros(messages: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> f64 {
+    let cpu = thread_cpu_time();
+    for m in messages {
+        f(m);
+    }
+    (thread_cpu_time() - cpu).as_secs_f64() * 1e6 / messages.len() as f64
+}
+
+/// inkan's verify and sign rates as a share of the ceiling, each round timing inkan and the raw
+/// operations back to back: verify against one verification of a digest plus SHA-256 of the
+/// message, sign against one RSA-2048 signature (as the issue defines the goals).
+fn ratio(dir: &Path) {
+    use aws_lc_rs::digest;
+    use aws_lc_rs::signature::{self as sig, KeyPair};
+    const ROUNDS_INTERLEAVED: usize = 301;
+    let plain = load(&dir.join("plain"));
+    let signed = [load(&dir.join("rsa")), load(&dir.join("ed"))];
+    let parsed: HashMap<String, Arc<DkimKey>> = keys(dir)
+        .into_iter()
+        .map(|(k, v)| (k, Arc::new(DkimKey::parse(v).unwrap())))
+        .collect();
+    let lookup = |name: &str| parsed.get(name).cloned();
+    let pem = |alg: &str| {
+        SigningKey::from_pem(&std::fs::read_to_string(dir.join(format!("{alg}.pem"))).unwrap())
+            .unwrap()
+    };
+    let signer = Signer::new("example.com", "rsa", pem("rsa"));
+    let (SigningKey::Rsa(rsa), SigningKey::Ed25519(ed)) = (pem("rsa"), pem("ed")) else {
+        panic!("key types")
+    };
+    let d = digest::digest(&digest::SHA256, b"header hash input");
+    let mut rsa_sig = vec![0; rsa.public_modulus_len()];
+    rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut rsa_sig)
+        .unwrap();
+    let rsa_pub =
+        sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref())
+            .unwrap();
+    let ed_sig = ed.sign(d.as_ref());
+    let ed_pub = sig::ParsedPublicKey::new(&sig::ED25519, ed.public_key().as_ref()).unwrap();
+    let verify = |raw: &[u8]| {
+        let m = Message::parse(raw).unwrap();
+        let out = dkim::verify_with_keys(&m, &lookup, NOW);
+        assert_eq!(out[0].result, DkimResult::Pass, "{}", out[0].reason);
+    };
+    // Short segments track the load as it changes; signing is ~100 times slower than
+    // verifying, so it gets fewer messages per segment.
+    let mail_auth = mail_auth_verifier(dir);
+    let mut shares: [Vec<f64>; 5] = Default::default();
+    for round in 0..ROUNDS_INTERLEAVED {
+        let seg = |all: &'_ [Vec<u8>], n: usize| -> std::ops::Range<usize> {
+            let start = (round * n) % (all.len() - n + 1);
+            start..start + n
+        };
+        let v = seg(&plain, 50);
+        let s = seg(&plain, 3);
+        let sha = micros(&plain[v.clone()], |m| {
+            std::hint::black_box(digest::digest(&digest::SHA256, m));
+        });
+        let raw_rsa = micros(&plain[v.clone()], |_| {
+            rsa_pub.verify_digest_sig(&d, &rsa_sig).unwrap()
+        });
+        let inkan_rsa = micros(&signed[0][v.clone()], verify);
+        let raw_ed = micros(&plain[v.clone()], |_| {
+            ed_pub.verify_sig(d.as_ref(), ed_sig.as_ref()).unwrap()
+        });
+        let inkan_ed = micros(&signed[1][v.clone()], verify);
+        let mail_auth_rsa = micros(&signed[0][v.clone()], &mail_auth);
+        let mail_auth_ed = micros(&signed[1][v], &mail_auth);
+        let raw_sign = micros(&plain[s.clone()], |_| {
+            let mut out = vec![0; rsa.public_modulus_len()];
+            rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut out)
+                .unwrap();
+        });
+        let inkan_sign = micros(&plain[s], |raw| {
+            let m = Message::parse(raw).unwrap();
+            std::hint::black_box(signer.sign_at(&m, NOW).unwrap());
+        });
+        shares[0].push((raw_rsa + sha) / inkan_rsa);
+        shares[1].push((raw_ed + sha) / inkan_ed);
+        shares[2].push(raw_sign / inkan_sign);
+        shares[3].push((raw_rsa + sha) / mail_auth_rsa);
+        shares[4].push((raw_ed + sha) / mail_auth_ed);
+    }
+    let labels = [
+        "inkan verify rsa",
+        "inkan verify ed",
+        "inkan sign rsa",
+        "mail-auth verify rsa",
+        "mail-auth verify ed",
+    ];
+    for (label, mut v) in labels.into_iter().zip(shares) {
+        v.sort_by(f64::total_cmp);
+        println!(
+            "{label}\t{:.1} % of the ceiling (median of {ROUNDS_INTERLEAVED} interleaved rounds; lowest {:.1}, highest {:.1})",
+            100.0 * v[v.len() / 2],
+            100.0 * v[0],
+            100.0 * v[v.len() - 1]
+        );
     }
 }

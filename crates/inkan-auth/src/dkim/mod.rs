@@ -128,9 +128,21 @@ impl Default for Canonicalization {
     }
 }
 
+impl Canonicalization {
+    /// `header/body`, as `c=` writes it.
+    pub fn as_str(&self) -> &'static str {
+        match (self.header, self.body) {
+            (Canon::Simple, Canon::Simple) => "simple/simple",
+            (Canon::Simple, Canon::Relaxed) => "simple/relaxed",
+            (Canon::Relaxed, Canon::Simple) => "relaxed/simple",
+            (Canon::Relaxed, Canon::Relaxed) => "relaxed/relaxed",
+        }
+    }
+}
+
 impl std::fmt::Display for Canonicalization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.header.as_str(), self.body.as_str())
+        f.write_str(self.as_str())
     }
 }
 

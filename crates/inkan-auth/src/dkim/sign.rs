@@ -649,7 +649,7 @@ pub fn sign_template_as(
         return Err(SignError::Template("b= must be the last tag".into()));
     }
     field.truncate(trimmed_len);
-    let mut buf = Vec::with_capacity(1024);
+    let mut buf = Vec::with_capacity(4096);
     canonical_headers(message, &signed, header_canon, &mut buf);
     canonical_signature_field(header_canon, field_name, field.as_bytes(), &mut buf);
     let hash = digest::digest(algorithm.digest(), &buf);

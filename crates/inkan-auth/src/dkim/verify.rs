@@ -208,7 +208,7 @@ pub struct DkimOutput {
     /// `c=`, as `header/body`.
     pub canonicalization: Option<String>,
     /// `h=`, lower-cased, in order.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: Vec<std::borrow::Cow<'static, str>>,
     /// The key's size in bits, when the key was fetched.
     pub key_bits: Option<u32>,
     /// The key type, when the key was fetched.
@@ -244,9 +244,11 @@ impl DkimOutput {
         &self.reason_kind
     }
 
-    /// The facts `signature` states about itself; the reason is set by [`Self::set_reason`].
-    fn new(field: &HeaderField<'_>, signature: Option<&Signature>) -> Self {
-        let mut out = DkimOutput {
+    /// An output for the signature in `field` that says nothing yet; [`Self::take_signature`]
+    /// or [`Self::describe_unparsed`] fill in what the signature states, [`Self::set_reason`]
+    /// the verdict.
+    fn blank(field: &HeaderField<'_>) -> Self {
+        DkimOutput {
             domain: String::new(),
             selector: String::new(),
             algorithm: String::new(),
@@ -269,41 +271,40 @@ impl DkimOutput {
             list_unsubscribe_post_signed: false,
             header_index: field.index(),
             reason_kind: Reason::TooManySignatures,
-        };
-        match signature {
-            Some(s) => {
-                out.domain = s.domain.clone();
-                out.selector = s.selector.clone();
-                out.algorithm = s.algorithm.as_str().into();
-                out.identity = s.identity.clone();
-                out.canonicalization = Some(s.canonicalization.to_string());
-                out.signed_headers = s
-                    .signed_headers
-                    .iter()
-                    .map(|h| h.to_ascii_lowercase())
-                    .collect();
-                out.timestamp = s.timestamp;
-                out.expiration = s.expiration;
-                out.body_length = s.body_length;
-                out.body_length_risk = s.body_length.is_some();
-                out.list_unsubscribe_signed =
-                    out.signed_headers.iter().any(|h| h == "list-unsubscribe");
-                out.list_unsubscribe_post_signed = out
-                    .signed_headers
-                    .iter()
-                    .any(|h| h == "list-unsubscribe-post");
-            }
-            None => {
-                // Say what can be said about a signature that does not parse.
-                if let Ok(tags) = super::parse::TagList::parse(field.value()) {
-                    let get = |t| tags.get(t).map(super::parse::strip_fws).unwrap_or_default();
-                    out.domain = get("d").to_ascii_lowercase();
-                    out.selector = get("s");
-                    out.algorithm = get("a");
-                }
-            }
         }
-        out
+    }
+
+    /// The facts `signature` states about itself, moved out of it once it is no longer needed.
+    fn take_signature(&mut self, s: Signature) {
+        self.domain = s.domain;
+        self.selector = s.selector;
+        self.algorithm = s.algorithm.as_str().into();
+        self.identity = s.identity;
+        self.canonicalization = Some(s.canonicalization.as_str().into());
+        self.signed_headers = s
+            .signed_headers
+            .into_iter()
+            .map(super::parse::lowercase_header_name)
+            .collect();
+        self.timestamp = s.timestamp;
+        self.expiration = s.expiration;
+        self.body_length = s.body_length;
+        self.body_length_risk = s.body_length.is_some();
+        self.list_unsubscribe_signed = self.signed_headers.iter().any(|h| h == "list-unsubscribe");
+        self.list_unsubscribe_post_signed = self
+            .signed_headers
+            .iter()
+            .any(|h| h == "list-unsubscribe-post");
+    }
+
+    /// What can be said about a signature that does not parse.
+    fn describe_unparsed(&mut self, field: &HeaderField<'_>) {
+        if let Ok(tags) = super::parse::TagList::parse(field.value()) {
+            let get = |t| tags.get(t).map(super::parse::strip_fws).unwrap_or_default();
+            self.domain = get("d").to_ascii_lowercase();
+            self.selector = get("s");
+            self.algorithm = get("a");
+        }
     }
 
     fn set_reason(&mut self, reason: Reason) {
@@ -345,7 +346,7 @@ pub async fn fetch_key(resolver: &dyn Resolver, name: &str) -> Result<DkimKey, R
 /// The header hash of `signature` as it appears in `field` (RFC 6376 §3.7): the fields
 /// listed in `h=` then the signature field without its `b=` value, canonicalized and hashed.
 pub fn header_hash(message: &Message, signature: &Signature, field: &HeaderField<'_>) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(1024);
+    let mut buf = Vec::with_capacity(4096);
     canonical_headers(
         message,
         &signature.signed_headers,
@@ -454,16 +455,16 @@ fn verify_signatures(
     let from_count = message.header_fields("From").count();
     let mut outputs = Vec::with_capacity(signatures.len());
     for (field, signature) in signatures {
+        let mut out = DkimOutput::blank(&field);
         let signature = match signature {
             Ok(s) => s,
             Err(reason) => {
-                let mut out = DkimOutput::new(&field, None);
+                out.describe_unparsed(&field);
                 out.set_reason(reason);
                 outputs.push(out);
                 continue;
             }
         };
-        let mut out = DkimOutput::new(&field, Some(&signature));
         out.from_oversigned = signature
             .signed_headers
             .iter()
@@ -480,6 +481,7 @@ fn verify_signatures(
                 Err(reason) => reason,
             }
         };
+        out.take_signature(signature);
         out.set_reason(reason);
         outputs.push(out);
     }

@@ -85,9 +85,9 @@ pub struct Message {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct FieldSpan {
-    /// The field name, without trailing whitespace before the colon (checked printable ASCII
-    /// once here, so lookups need no UTF-8 validation).
-    name: Box<str>,
+    /// Where the field name lies in the message, without trailing whitespace before the colon
+    /// (checked printable ASCII once here, so it is always valid UTF-8).
+    name: Range<usize>,
     /// Everything after the colon up to (not including) the final CRLF.
     value: Range<usize>,
     /// The whole field including its final CRLF.
@@ -248,7 +248,7 @@ impl Message {
                 limit: limits.max_message_bytes,
             });
         }
-        let mut fields: Vec<FieldSpan> = Vec::new();
+        let mut fields: Vec<FieldSpan> = Vec::with_capacity(32);
         let mut pos = 0;
         let mut line_no = 0;
         let mut body_start = raw.len();
@@ -307,7 +307,7 @@ impl Message {
                     });
                 }
                 fields.push(FieldSpan {
-                    name: String::from_utf8_lossy(name).into(),
+                    name: pos..pos + name_len,
                     value: pos + colon + 1..content_end(&raw, line_end),
                     raw: pos..line_end,
                 });
@@ -347,12 +347,22 @@ impl Message {
         &'a self,
         name: &'a str,
     ) -> impl DoubleEndedIterator<Item = HeaderField<'a>> + 'a {
-        self.headers().filter(move |f| f.is(name))
+        self.fields
+            .iter()
+            .enumerate()
+            .filter(move |(_, span)| {
+                self.raw[span.name.clone()].eq_ignore_ascii_case(name.as_bytes())
+            })
+            .map(|(index, span)| self.field(index, span))
     }
 
     /// The topmost field named `name`.
     pub fn first_header(&self, name: &str) -> Option<HeaderField<'_>> {
-        self.headers().find(|f| f.is(name))
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, span)| self.raw[span.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(index, span)| self.field(index, span))
     }
 
     /// How many header fields the message has.
@@ -388,9 +398,9 @@ impl Message {
     }
 
     fn field<'a>(&'a self, index: usize, span: &'a FieldSpan) -> HeaderField<'a> {
-        let name = &span.name;
         HeaderField {
-            name,
+            // Checked printable ASCII when parsed, so this never falls back to "".
+            name: std::str::from_utf8(&self.raw[span.name.clone()]).unwrap_or_default(),
             value: &self.raw[span.value.clone()],
             raw: &self.raw[span.raw.clone()],
             index,

@@ -296,7 +296,7 @@ async fn verify_message(
         .map(|d| SignatureCoverage {
             domain: d.domain.clone(),
             passed: d.result == DkimResult::Pass,
-            signed_headers: d.signed_headers.clone(),
+            signed_headers: d.signed_headers.iter().map(|h| h.to_string()).collect(),
         })
         .collect();
     let rules_report = rules::check_message(&RuleInput {
