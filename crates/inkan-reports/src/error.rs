@@ -136,7 +136,7 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(Arc<rusqlite::Error>),
     /// PostgreSQL said no.
-    #[error("postgresql: {0}")]
+    #[error("postgresql: {}", postgres_detail(.0))]
     Postgres(Arc<postgres::Error>),
     /// The `--db` URL is not `sqlite:PATH` or `postgres://...`.
     #[error("unsupported database url '{0}' (use sqlite:PATH or postgres://USER:PASS@HOST/DB)")]
@@ -157,6 +157,18 @@ pub enum StoreError {
         /// The io error.
         source: Arc<std::io::Error>,
     },
+}
+
+/// What PostgreSQL said: the server's own message (`ERROR: ...`) when there is one, which
+/// the client error's display leaves out.
+fn postgres_detail(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{err}: {}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(err) {
+            Some(source) => format!("{err}: {source}"),
+            None => err.to_string(),
+        },
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -1,25 +1,28 @@
 //! Ingesting inputs into the store: each input file is archived (gzip-compressed, in chunks)
-//! and walked inside one transaction; a report that breaks halfway leaves nothing behind but
-//! its error (an aggregate report's rows are deleted, other kinds run in a savepoint) while
-//! the rest of the input is kept.
-//! The records of a large aggregate report are parsed on the calling thread while a second
-//! thread stores them, on the same connection and in the same transaction.
+//! and walked inside one transaction, or, for a batch of small files, inside a savepoint of a
+//! transaction they share; a report that breaks halfway leaves nothing behind but its error
+//! (an aggregate report's rows are deleted, other kinds run in a savepoint) while the rest of
+//! the input is kept.
+//! The small files of a batch are read, hashed, archived and parsed ahead on helper threads
+//! (`prepare`); the records of a large aggregate report are parsed on the calling thread while
+//! a second thread stores them, on the same connection and in the same transaction.
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::aggregate::{AggregateReader, Record};
+use crate::aggregate::{AggregateHeader, AggregateReader, AggregateTrailer, Record};
 use crate::container::{Visitor, file_reader, walk};
 use crate::error::{ParseError, StoreError};
 use crate::feedback::FeedbackReport;
 use crate::limits::Limits;
+use crate::prepare::{Ahead, Input, PREPARED_BYTES, Parsed, Prepared, read_ahead};
 use crate::store::{Backend, Store, Value};
 use crate::tlsrpt::TlsReport;
 use crate::warnings::Warnings;
@@ -111,6 +114,59 @@ fn warnings_json(warnings: &Warnings) -> Option<String> {
     (!warnings.is_empty()).then(|| serde_json::to_string(warnings).unwrap_or_default())
 }
 
+/// Where the records of an aggregate report come from: a streaming reader, or a report
+/// parsed ahead on the reading thread.
+trait RecordSource {
+    /// The next record, or `None` after the last.
+    fn next_record(&mut self) -> Result<Option<Record>, ParseError>;
+    /// Takes back a stored record for reuse.
+    fn recycle(&mut self, record: Record);
+    /// The totals, once every record was taken.
+    fn finish(&mut self) -> Result<AggregateTrailer, ParseError>;
+}
+
+impl<R: BufRead> RecordSource for AggregateReader<R> {
+    fn next_record(&mut self) -> Result<Option<Record>, ParseError> {
+        AggregateReader::next_record(self)
+    }
+
+    fn recycle(&mut self, record: Record) {
+        AggregateReader::recycle(self, record);
+    }
+
+    fn finish(&mut self) -> Result<AggregateTrailer, ParseError> {
+        self.finish_in_place()
+    }
+}
+
+/// The records of a report parsed ahead, then how reading it ended.
+struct ParsedRecords {
+    records: std::vec::IntoIter<Record>,
+    end: Option<Result<AggregateTrailer, ParseError>>,
+}
+
+impl RecordSource for ParsedRecords {
+    fn next_record(&mut self) -> Result<Option<Record>, ParseError> {
+        if let Some(record) = self.records.next() {
+            return Ok(Some(record));
+        }
+        match self.end.take() {
+            Some(Err(err)) => Err(err),
+            end => {
+                self.end = end;
+                Ok(None)
+            }
+        }
+    }
+
+    fn recycle(&mut self, _record: Record) {}
+
+    fn finish(&mut self) -> Result<AggregateTrailer, ParseError> {
+        while self.next_record()?.is_some() {}
+        Ok(self.end.take().and_then(Result::ok).unwrap_or_default())
+    }
+}
+
 struct StoreVisitor<'a> {
     store: &'a mut Store,
     input: i64,
@@ -166,10 +222,10 @@ impl StoreVisitor<'_> {
     fn aggregate_inner(
         &mut self,
         location: &str,
-        mut reader: AggregateReader<Box<dyn BufRead + '_>>,
+        header: &AggregateHeader,
+        reader: &mut impl RecordSource,
         stored: &mut Option<i64>,
     ) -> Result<Result<(), ParseError>, StoreError> {
-        let header = reader.header().clone();
         let meta = &header.metadata;
         let policy = &header.policy;
         let detail = serde_json::json!({
@@ -181,26 +237,20 @@ impl StoreVisitor<'_> {
             "discovery_method": policy.discovery_method,
             "extra": json_pairs(&[&header.extra[..], &meta.extra[..], &policy.extra[..]].concat()),
         });
-        let Some(report) = self.insert_report(
-            "aggregate",
-            &meta.org_name,
-            &meta.report_id,
-            location,
-            Some(&policy.domain),
-            meta.begin,
-            meta.end,
-            detail,
-            &Warnings::default(),
-        )?
-        else {
-            self.totals.duplicates += 1;
-            return Ok(Ok(()));
-        };
-        *stored = Some(report);
-        self.store.backend.execute(
-            "UPDATE reports SET schema_name = $1, email = $2, policy_p = $3, policy_sp = $4, policy_np = $5, \
-             policy_adkim = $6, policy_aspf = $7, policy_pct = $8, policy_testing = $9 WHERE id = $10",
+        let rows = self.store.backend.query(
+            "INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end, \
+             detail, schema_name, email, policy_p, policy_sp, policy_np, policy_adkim, policy_aspf, policy_pct, \
+             policy_testing) VALUES ('aggregate', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17) ON CONFLICT (kind, org_name, report_id) DO NOTHING RETURNING id",
             &[
+                meta.org_name.as_str().into(),
+                meta.report_id.as_str().into(),
+                Value::Int(self.input),
+                location.into(),
+                policy.domain.as_str().into(),
+                meta.begin.into(),
+                meta.end.into(),
+                Value::Text(detail.to_string()),
                 header.schema.as_str().into(),
                 meta.email.clone().into(),
                 policy.p.clone().into(),
@@ -210,9 +260,13 @@ impl StoreVisitor<'_> {
                 policy.aspf.clone().into(),
                 policy.pct.into(),
                 policy.testing.clone().into(),
-                Value::Int(report),
             ],
         )?;
+        let Some(report) = rows.first().and_then(|r| r.first()).map(Value::int) else {
+            self.totals.duplicates += 1;
+            return Ok(Ok(()));
+        };
+        *stored = Some(report);
         // The first batch is stored here; only a report with more records than that starts
         // the storing thread, so the many small reports pay nothing for it.
         let mut batch: Vec<Record> = Vec::with_capacity(RECORD_BATCH);
@@ -225,9 +279,7 @@ impl StoreVisitor<'_> {
         }
         if batch.len() < RECORD_BATCH {
             self.store.backend.insert_records(report, &batch)?;
-        } else if let Err(err) =
-            store_pipelined(&mut *self.store.backend, report, &mut reader, batch)?
-        {
+        } else if let Err(err) = store_pipelined(&mut *self.store.backend, report, reader, batch)? {
             return Ok(Err(err));
         }
         let trailer = match reader.finish() {
@@ -262,6 +314,33 @@ impl StoreVisitor<'_> {
         self.totals.records += trailer.records;
         self.totals.kinds.aggregate += 1;
         Ok(Ok(()))
+    }
+
+    /// Stores one aggregate report (header read, records to pull from `reader`); a report
+    /// that breaks halfway is deleted again and its error recorded.
+    fn aggregate_from(
+        &mut self,
+        location: &str,
+        header: &AggregateHeader,
+        reader: &mut impl RecordSource,
+    ) -> Result<(), StoreError> {
+        let before = self.totals.clone();
+        let mut stored = None;
+        let parse = match self.aggregate_inner(location, header, reader, &mut stored)? {
+            Ok(()) => return Ok(()),
+            Err(parse) => parse,
+        };
+        if let Some(report) = stored {
+            self.store.backend.execute(
+                "DELETE FROM aggregate_records WHERE report_id = $1",
+                &[Value::Int(report)],
+            )?;
+            self.store
+                .backend
+                .execute("DELETE FROM reports WHERE id = $1", &[Value::Int(report)])?;
+        }
+        self.totals = before;
+        self.record_error(location, &parse)
     }
 
     fn record_error(&mut self, location: &str, error: &ParseError) -> Result<(), StoreError> {
@@ -317,25 +396,10 @@ impl Visitor for StoreVisitor<'_> {
     fn aggregate(
         &mut self,
         location: &str,
-        reader: AggregateReader<Box<dyn BufRead + '_>>,
+        mut reader: AggregateReader<Box<dyn BufRead + '_>>,
     ) -> Result<(), StoreError> {
-        let before = self.totals.clone();
-        let mut stored = None;
-        let parse = match self.aggregate_inner(location, reader, &mut stored)? {
-            Ok(()) => return Ok(()),
-            Err(parse) => parse,
-        };
-        if let Some(report) = stored {
-            self.store.backend.execute(
-                "DELETE FROM aggregate_records WHERE report_id = $1",
-                &[Value::Int(report)],
-            )?;
-            self.store
-                .backend
-                .execute("DELETE FROM reports WHERE id = $1", &[Value::Int(report)])?;
-        }
-        self.totals = before;
-        self.record_error(location, &parse)
+        let header = reader.header().clone();
+        self.aggregate_from(location, &header, &mut reader)
     }
 
     fn tls(&mut self, location: &str, report: TlsReport) -> Result<(), StoreError> {
@@ -481,7 +545,7 @@ impl Visitor for StoreVisitor<'_> {
 fn store_pipelined(
     backend: &mut dyn Backend,
     report: i64,
-    reader: &mut AggregateReader<Box<dyn BufRead + '_>>,
+    reader: &mut impl RecordSource,
     first: Vec<Record>,
 ) -> Result<Result<(), ParseError>, StoreError> {
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Record>>(PIPELINE_DEPTH);
@@ -565,32 +629,154 @@ fn digest_file(path: &Path) -> Result<(String, u64), StoreError> {
     Ok((hex(&hasher.finalize()), size))
 }
 
+/// Most inputs in one shared transaction.
+const GROUP_INPUTS: usize = 1000;
+/// A shared transaction is committed once its inputs hold this many records...
+const GROUP_RECORDS: u64 = 100_000;
+/// ... or once it has been open this long, so that a killed ingest loses little work.
+const GROUP_AGE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The transaction that several small inputs share, each in a savepoint of its own.
+#[derive(Debug)]
+pub(crate) struct Group {
+    inputs: usize,
+    records: u64,
+    opened: std::time::Instant,
+}
+
+/// Reads a file: into memory when it is small enough, and its digest.
+pub(crate) fn read_input(path: &Path) -> Result<Input, StoreError> {
+    let size = std::fs::metadata(path)
+        .map_err(io_error(format!("reading '{}'", path.display())))?
+        .len();
+    if size <= IN_MEMORY {
+        let bytes =
+            std::fs::read(path).map_err(io_error(format!("reading '{}'", path.display())))?;
+        return Ok(Input {
+            sha: hex(&Sha256::digest(&bytes)),
+            size: bytes.len() as u64,
+            whole: Some(bytes),
+        });
+    }
+    let (sha, size) = digest_file(path)?;
+    Ok(Input {
+        whole: None,
+        sha,
+        size,
+    })
+}
+
 impl Store {
-    /// Ingests one file (any container or report kind) in one transaction. `now` is the
-    /// ingest time in seconds since the epoch. A report that fails to parse is recorded and
-    /// skipped; only a store failure (or an unreadable file) is an `Err`, and then nothing of
-    /// this file is kept.
+    /// Ingests one file (any container or report kind) in one transaction of its own,
+    /// committed before this returns. `now` is the ingest time in seconds since the epoch. A
+    /// report that fails to parse is recorded and skipped; only a store failure (or an
+    /// unreadable file) is an `Err`, and then nothing of this file is kept.
     pub fn ingest_file(
         &mut self,
         path: &Path,
         limits: &Limits,
         now: i64,
     ) -> Result<IngestTotals, StoreError> {
-        let size = std::fs::metadata(path)
-            .map_err(io_error(format!("reading '{}'", path.display())))?
-            .len();
-        let whole = if size <= IN_MEMORY {
-            Some(std::fs::read(path).map_err(io_error(format!("reading '{}'", path.display())))?)
-        } else {
-            None
-        };
-        let (sha, size) = match &whole {
-            Some(bytes) => (hex(&Sha256::digest(bytes)), bytes.len() as u64),
-            None => digest_file(path)?,
-        };
+        self.commit_group()?;
+        let input = read_input(path)?;
+        self.ingest_alone(path, input, limits, now)
+    }
+
+    /// Ingests `files` in order, as [`Store::ingest_file`] would one by one, but faster: a
+    /// second thread reads, hashes, archives and parses the small files (up to 1 MB) ahead
+    /// of the storing, and small files share transactions. Each file still runs inside a
+    /// savepoint of its own, so it is stored whole or not at all; a shared transaction is
+    /// committed after 1,000 files, 100,000 records or two seconds, before a large file
+    /// (which gets a transaction of its own, as with `ingest_file`) and at the end. An
+    /// ingest killed midway thus loses the files of the open transaction, which a rerun
+    /// stores. `now` gives the ingest time, `progress` is told the index of each file as
+    /// its storing starts. On a store failure (or an unreadable file) the files before it
+    /// are kept and the failing file's index is returned with the error.
+    pub fn ingest_files(
+        &mut self,
+        files: &[PathBuf],
+        limits: &Limits,
+        now: &dyn Fn() -> i64,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<IngestTotals, (usize, StoreError)> {
+        self.commit_group().map_err(|err| (0, err))?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if cores < 2 || files.len() < 2 {
+            return self.ingest_files_alone(files, limits, now, progress);
+        }
+        let stored = read_ahead(files, limits, cores, |ahead| {
+            let mut totals = IngestTotals::default();
+            for (index, item) in ahead {
+                progress(index);
+                let path = &files[index];
+                let one = match item {
+                    Ahead::Ready(prepared) => {
+                        let now = now();
+                        self.in_group(|store| store.store_prepared(path, *prepared, now))
+                    }
+                    Ahead::Stream(input) => self
+                        .commit_group()
+                        .and_then(|()| self.ingest_alone(path, input, limits, now())),
+                    Ahead::Failed(err) => Err(err),
+                };
+                match one {
+                    Ok(one) => totals.merge(one),
+                    Err(err) => return Err((index, err)),
+                }
+            }
+            Ok(totals)
+        });
+        let committed = self.commit_group();
+        let totals = stored?;
+        committed.map_err(|err| (files.len().saturating_sub(1), err))?;
+        Ok(totals)
+    }
+
+    /// [`Store::ingest_files`] on one thread, for a machine with one processor.
+    fn ingest_files_alone(
+        &mut self,
+        files: &[PathBuf],
+        limits: &Limits,
+        now: &dyn Fn() -> i64,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<IngestTotals, (usize, StoreError)> {
+        let mut totals = IngestTotals::default();
+        for (index, path) in files.iter().enumerate() {
+            progress(index);
+            let one = read_input(path).and_then(|input| {
+                if input.whole.is_some() && input.size <= PREPARED_BYTES {
+                    self.in_group(|store| {
+                        store.ingest_file_in_transaction(path, &input, limits, now())
+                    })
+                } else {
+                    self.commit_group()?;
+                    self.ingest_alone(path, input, limits, now())
+                }
+            });
+            match one {
+                Ok(one) => totals.merge(one),
+                Err(err) => {
+                    // Keep the files stored before this one; the error is what matters.
+                    let _ = self.commit_group();
+                    return Err((index, err));
+                }
+            }
+        }
+        self.commit_group()
+            .map_err(|err| (files.len().saturating_sub(1), err))?;
+        Ok(totals)
+    }
+
+    /// Ingests a file already read in a transaction of its own.
+    fn ingest_alone(
+        &mut self,
+        path: &Path,
+        input: Input,
+        limits: &Limits,
+        now: i64,
+    ) -> Result<IngestTotals, StoreError> {
         self.backend.batch("BEGIN")?;
-        let result =
-            self.ingest_file_in_transaction(path, whole.as_deref(), &sha, size, limits, now);
+        let result = self.ingest_file_in_transaction(path, &input, limits, now);
         match result {
             Ok(totals) => {
                 self.backend.batch("COMMIT")?;
@@ -604,41 +790,167 @@ impl Store {
         }
     }
 
-    /// `whole` is the file's content when it was read into memory.
+    /// Runs `body` (the storing of one file) in a savepoint of the shared transaction,
+    /// opening it when none is open and committing it when it is full. A store error rolls
+    /// back this file alone.
+    fn in_group(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<IngestTotals, StoreError>,
+    ) -> Result<IngestTotals, StoreError> {
+        if self.group.is_none() {
+            self.backend.control("BEGIN")?;
+            self.group = Some(Group {
+                inputs: 0,
+                records: 0,
+                opened: std::time::Instant::now(),
+            });
+        }
+        let result = self
+            .backend
+            .control("SAVEPOINT input")
+            .and_then(|()| body(self));
+        match result {
+            Ok(totals) => {
+                self.backend.control("RELEASE SAVEPOINT input")?;
+                let full = self.group.as_mut().is_some_and(|group| {
+                    group.inputs += 1;
+                    group.records += totals.records;
+                    group.inputs >= GROUP_INPUTS
+                        || group.records >= GROUP_RECORDS
+                        || group.opened.elapsed() >= GROUP_AGE
+                });
+                if full {
+                    self.commit_group()?;
+                }
+                Ok(totals)
+            }
+            Err(err) => {
+                let undone = self
+                    .backend
+                    .batch("ROLLBACK TO SAVEPOINT input; RELEASE SAVEPOINT input");
+                if undone.is_err() {
+                    // The connection may be gone: give up the whole group.
+                    self.group = None;
+                    let _ = self.backend.batch("ROLLBACK");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Commits the transaction shared by small files, if one is open.
+    fn commit_group(&mut self) -> Result<(), StoreError> {
+        if self.group.take().is_some()
+            && let Err(err) = self.backend.control("COMMIT")
+        {
+            let _ = self.backend.batch("ROLLBACK");
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// The `inputs` row of a file, and whether it was just added.
+    fn input_row(
+        &mut self,
+        shown: &str,
+        sha: &str,
+        size: u64,
+        now: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        let existing = self
+            .backend
+            .query("SELECT id FROM inputs WHERE sha256 = $1", &[sha.into()])?;
+        if let Some(id) = existing.first().and_then(|r| r.first()) {
+            return Ok((id.int(), false));
+        }
+        let id = self
+            .backend
+            .query(
+                "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[
+                    sha.into(),
+                    shown.into(),
+                    Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
+                    Value::Int(now),
+                ],
+            )?
+            .first()
+            .and_then(|r| r.first())
+            .map_or(0, Value::int);
+        Ok((id, true))
+    }
+
+    /// Stores a file prepared by the reading thread.
+    fn store_prepared(
+        &mut self,
+        path: &Path,
+        prepared: Prepared,
+        now: i64,
+    ) -> Result<IngestTotals, StoreError> {
+        let shown = path.display().to_string();
+        let (input, new) = self.input_row(&shown, &prepared.sha, prepared.size, now)?;
+        if new {
+            for (seq, chunk) in prepared.archive.iter().enumerate() {
+                self.store_chunk(input, seq, chunk)?;
+            }
+        }
+        let mut visitor = StoreVisitor {
+            store: self,
+            input,
+            path: shown,
+            now,
+            totals: IngestTotals::default(),
+        };
+        for report in prepared.reports {
+            match report {
+                Parsed::Aggregate {
+                    location,
+                    header,
+                    records,
+                    end,
+                } => visitor.aggregate_from(
+                    &location,
+                    &header,
+                    &mut ParsedRecords {
+                        records: records.into_iter(),
+                        end: Some(end),
+                    },
+                )?,
+                Parsed::Tls { location, report } => visitor.tls(&location, *report)?,
+                Parsed::Feedback { location, report } => visitor.feedback(&location, *report)?,
+                Parsed::Failed { location, error } => visitor.failed(&location, error)?,
+            }
+        }
+        let mut totals = visitor.totals;
+        totals.files = 1;
+        Ok(totals)
+    }
+
+    fn store_chunk(&mut self, input: i64, seq: usize, chunk: &[u8]) -> Result<(), StoreError> {
+        self.backend.execute(
+            "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
+            &[
+                Value::Int(input),
+                Value::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
+                Value::Blob(chunk.to_vec()),
+            ],
+        )?;
+        Ok(())
+    }
+
     fn ingest_file_in_transaction(
         &mut self,
         path: &Path,
-        whole: Option<&[u8]>,
-        sha: &str,
-        size: u64,
+        file: &Input,
         limits: &Limits,
         now: i64,
     ) -> Result<IngestTotals, StoreError> {
         let shown = path.display().to_string();
-        let existing = self
-            .backend
-            .query("SELECT id FROM inputs WHERE sha256 = $1", &[sha.into()])?;
-        let input = match existing.first().and_then(|r| r.first()) {
-            Some(id) => id.int(),
-            None => {
-                let id = self
-                    .backend
-                    .query(
-                        "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                        &[
-                            sha.into(),
-                            shown.as_str().into(),
-                            Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
-                            Value::Int(now),
-                        ],
-                    )?
-                    .first()
-                    .and_then(|r| r.first())
-                    .map_or(0, Value::int);
-                self.archive(path, whole, id)?;
-                id
-            }
-        };
+        let whole = file.whole.as_deref();
+        let (input, new) = self.input_row(&shown, &file.sha, file.size, now)?;
+        if new {
+            self.archive(path, whole, input)?;
+        }
         let reader: Box<dyn BufRead + '_> = match whole {
             Some(bytes) => Box::new(bytes),
             None => file_reader(
@@ -668,7 +980,9 @@ impl Store {
                 Box::new(std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?)
             }
         };
-        let Store { backend, archiver } = self;
+        let Store {
+            backend, archiver, ..
+        } = self;
         let mut seq = 0i64;
         archiver.archive(reader, &shown, |chunk| {
             backend.execute(

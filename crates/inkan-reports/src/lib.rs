@@ -12,6 +12,7 @@ mod error;
 mod feedback;
 mod ingest;
 mod limits;
+mod prepare;
 mod store;
 mod summary;
 mod tlsrpt;

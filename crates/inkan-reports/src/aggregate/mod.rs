@@ -218,12 +218,17 @@ impl<R: BufRead> AggregateReader<R> {
 
     /// Reads whatever follows the last record and returns the totals and warnings.
     pub fn finish(mut self) -> Result<AggregateTrailer, ParseError> {
+        self.finish_in_place()
+    }
+
+    /// [`AggregateReader::finish`] for a reader the caller keeps; it is empty afterwards.
+    pub(crate) fn finish_in_place(&mut self) -> Result<AggregateTrailer, ParseError> {
         while self.next_record()?.is_some() {}
         Ok(AggregateTrailer {
             records: self.records,
             messages: self.messages,
-            extra: self.trailing_extra,
-            warnings: self.warnings,
+            extra: std::mem::take(&mut self.trailing_extra),
+            warnings: std::mem::take(&mut self.warnings),
         })
     }
 }

@@ -72,6 +72,11 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub(crate) trait Backend: Send {
     /// Runs statements without parameters (DDL, BEGIN, COMMIT, SAVEPOINT...).
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Runs one statement without parameters that is run again and again (BEGIN, COMMIT,
+    /// SAVEPOINT...); backends may keep it prepared.
+    fn control(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.batch(sql)
+    }
     /// Runs one statement; returns the rows changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs one query; returns its rows.
@@ -147,6 +152,8 @@ impl std::fmt::Display for DbUrl {
 pub struct Store {
     pub(crate) backend: Box<dyn Backend>,
     pub(crate) archiver: Archiver,
+    /// The shared transaction of small inputs, while one is open.
+    pub(crate) group: Option<crate::ingest::Group>,
 }
 
 impl std::fmt::Debug for Store {
@@ -167,6 +174,7 @@ impl Store {
         let mut store = Store {
             backend,
             archiver: Archiver::default(),
+            group: None,
         };
         store.migrate()?;
         Ok(store)
@@ -178,6 +186,7 @@ impl Store {
         let mut store = Store {
             backend: Box::new(postgres::PostgresBackend::connect(url, Some(schema))?),
             archiver: Archiver::default(),
+            group: None,
         };
         store.migrate()?;
         Ok(store)

@@ -86,6 +86,11 @@ impl Backend for SqliteBackend {
         Ok(self.conn.execute_batch(sql)?)
     }
 
+    fn control(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn.prepare_cached(sql)?.raw_execute()?;
+        Ok(())
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         bind(&mut stmt, params)?;

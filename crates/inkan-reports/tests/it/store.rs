@@ -429,3 +429,127 @@ fn a_million_records_into_sqlite() {
 fn a_million_records_into_postgres() {
     million(postgres_store(), 1_000_000);
 }
+
+fn ingest_batch(
+    store: &mut Store,
+    paths: &[std::path::PathBuf],
+) -> Result<inkan_reports::IngestTotals, (usize, inkan_reports::StoreError)> {
+    let mut seen = Vec::new();
+    let result = store.ingest_files(paths, &Limits::default(), &|| NOW, &mut |i| seen.push(i));
+    let stop = match &result {
+        Ok(_) => paths.len(),
+        Err((index, _)) => index + 1,
+    };
+    assert_eq!(seen, (0..stop).collect::<Vec<_>>(), "progress in order");
+    result
+}
+
+/// `ingest_files` (files read and parsed ahead on other threads, small files sharing
+/// transactions, a large one alone) stores exactly what `ingest_file` stores one by one.
+#[test]
+fn a_batch_stores_what_single_files_store() {
+    for (mut one, mut batch) in [
+        (sqlite_store(), sqlite_store()),
+        (postgres_store(), postgres_store()),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = corpus(dir.path());
+        // A file past the 1 MB read-ahead limit, between small ones.
+        let big = dir.path().join("big.xml");
+        write_big_report(&big, "big.example", "big-1", 3_000);
+        paths.insert(3, big);
+        let single = ingest_all(&mut one.store, &paths);
+        let grouped = ingest_batch(&mut batch.store, &paths).unwrap();
+        assert_eq!(grouped, single, "{}", batch.name);
+        assert_eq!(grouped.records, 6 + 3_000, "{}", batch.name);
+        assert_eq!(
+            table_counts(&mut batch.store),
+            table_counts(&mut one.store),
+            "{}",
+            batch.name
+        );
+        let again = ingest_batch(&mut batch.store, &paths).unwrap();
+        assert_eq!((again.reports, again.duplicates), (0, 12), "{}", batch.name);
+    }
+}
+
+/// An aggregate report with one record per address in `ips`.
+fn small_report(id: &str, ips: &[&str]) -> Vec<u8> {
+    let mut xml = format!(
+        "<feedback><report_metadata><org_name>batch.example</org_name><report_id>{id}</report_id>\
+         </report_metadata><policy_published><domain>batch.example</domain><p>none</p></policy_published>"
+    );
+    for ip in ips {
+        xml.push_str(&format!(
+            "<record><row><source_ip>{ip}</source_ip><count>1</count><policy_evaluated>\
+             <disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>\
+             <identifiers><header_from>batch.example</header_from></identifiers></record>"
+        ));
+    }
+    xml.push_str("</feedback>");
+    xml.into_bytes()
+}
+
+/// A store failure in the middle of a shared transaction rolls back that file alone: the
+/// files before it are kept whole, nothing of the failing file is, and the error names it.
+/// The failure is a trigger refusing one record, after its report row and earlier records
+/// were written.
+#[test]
+fn a_store_failure_in_a_batch_rolls_back_that_file_alone() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = vec![
+            write(
+                dir.path(),
+                "a.xml",
+                &small_report("a", &["192.0.2.1", "192.0.2.2"]),
+            ),
+            write(
+                dir.path(),
+                "b.xml",
+                &small_report("b", &["192.0.2.3", "198.51.100.66"]),
+            ),
+            write(dir.path(), "c.xml", &small_report("c", &["192.0.2.4"])),
+        ];
+        let refuse: &[&str] = match t.name {
+            "sqlite" => &["CREATE TRIGGER refuse BEFORE INSERT ON aggregate_records \
+                 WHEN NEW.source_ip = '198.51.100.66' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+            _ => &[
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+                "CREATE TRIGGER refuse BEFORE INSERT ON aggregate_records FOR EACH ROW \
+                 WHEN (NEW.source_ip = '198.51.100.66') EXECUTE FUNCTION refuse()",
+            ],
+        };
+        for statement in refuse {
+            t.store.query(statement, &[]).unwrap();
+        }
+        let (index, err) = ingest_batch(&mut t.store, &paths).unwrap_err();
+        assert_eq!(index, 1, "{}", t.name);
+        assert!(err.to_string().contains("refused"), "{}: {err}", t.name);
+        let ids = t
+            .store
+            .query("SELECT report_id FROM reports ORDER BY report_id", &[])
+            .unwrap();
+        let ids: Vec<_> = ids
+            .iter()
+            .map(|r| r[0].text().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, ["a"], "{}", t.name);
+        assert_eq!(
+            table_counts(&mut t.store),
+            [1, 1, 1, 2, 0, 0, 0, 0],
+            "{}: only file a",
+            t.name
+        );
+        // Once the trigger is gone, the same batch completes.
+        let drop = match t.name {
+            "sqlite" => "DROP TRIGGER refuse",
+            _ => "DROP TRIGGER refuse ON aggregate_records",
+        };
+        t.store.query(drop, &[]).unwrap();
+        let rerun = ingest_batch(&mut t.store, &paths).unwrap();
+        assert_eq!((rerun.reports, rerun.duplicates), (2, 1), "{}", t.name);
+        assert_eq!(table_counts(&mut t.store)[3], 5, "{}", t.name);
+    }
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use inkan_dns::RecordType;
-use inkan_reports::{DbUrl, Filter, IngestTotals, Limits, Store, Summary};
+use inkan_reports::{DbUrl, Filter, Limits, Store, Summary};
 
 use crate::cli::GlobalArgs;
 use crate::exit::Exit;
@@ -185,17 +185,17 @@ async fn ingest(
     let shown_url = url.to_string();
     let totals = blocking(move || {
         let mut store = open(&url)?;
-        let mut totals = IngestTotals::default();
         let count = files.len();
-        for (i, file) in files.iter().enumerate() {
-            if progress {
-                eprint!("\r\x1b[2K[{}/{count}] {}", i + 1, file.display());
-            }
-            let one = store
-                .ingest_file(file, &limits, now())
-                .with_context(|| format!("ingesting '{}' into {url}", file.display()))?;
-            totals.merge(one);
-        }
+        let totals = store
+            .ingest_files(&files, &limits, &now, &mut |i| {
+                if progress {
+                    eprint!("\r\x1b[2K[{}/{count}] {}", i + 1, files[i].display());
+                }
+            })
+            .map_err(|(i, err)| {
+                anyhow::Error::new(err)
+                    .context(format!("ingesting '{}' into {url}", files[i].display()))
+            })?;
         if progress {
             eprint!("\r\x1b[2K");
         }
