@@ -68,62 +68,35 @@ pub trait Resolver: Send + Sync {
     }
 }
 
-impl<R: Resolver + ?Sized> Resolver for &R {
-    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
-        (**self).lookup(name, rtype)
-    }
+/// A reference, `Arc` or `Box` around a resolver is that resolver: every method forwards.
+macro_rules! forward_resolver {
+    ($($wrapper:ty),+) => {$(
+        impl<R: Resolver + ?Sized> Resolver for $wrapper {
+            fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
+                (**self).lookup(name, rtype)
+            }
 
-    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
-        (**self).lookup_ready(name, rtype)
-    }
+            fn lookup_ready(
+                &self,
+                name: &str,
+                rtype: RecordType,
+            ) -> Option<Result<Answer, DnsError>> {
+                (**self).lookup_ready(name, rtype)
+            }
 
-    fn visit_ready(
-        &self,
-        name: &str,
-        rtype: RecordType,
-        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
-    ) -> bool {
-        (**self).visit_ready(name, rtype, visit)
-    }
+            fn visit_ready(
+                &self,
+                name: &str,
+                rtype: RecordType,
+                visit: &mut dyn FnMut(&Result<Answer, DnsError>),
+            ) -> bool {
+                (**self).visit_ready(name, rtype, visit)
+            }
+        }
+    )+};
 }
 
-impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
-    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
-        (**self).lookup(name, rtype)
-    }
-
-    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
-        (**self).lookup_ready(name, rtype)
-    }
-
-    fn visit_ready(
-        &self,
-        name: &str,
-        rtype: RecordType,
-        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
-    ) -> bool {
-        (**self).visit_ready(name, rtype, visit)
-    }
-}
-
-impl<R: Resolver + ?Sized> Resolver for Box<R> {
-    fn lookup<'a>(&'a self, name: &'a str, rtype: RecordType) -> LookupFuture<'a> {
-        (**self).lookup(name, rtype)
-    }
-
-    fn lookup_ready(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
-        (**self).lookup_ready(name, rtype)
-    }
-
-    fn visit_ready(
-        &self,
-        name: &str,
-        rtype: RecordType,
-        visit: &mut dyn FnMut(&Result<Answer, DnsError>),
-    ) -> bool {
-        (**self).visit_ready(name, rtype, visit)
-    }
-}
+forward_resolver!(&R, std::sync::Arc<R>, Box<R>);
 
 /// Lower-cases `name` and strips one trailing dot: the form inkan uses as a key for names.
 pub fn normalize_name(name: &str) -> String {
