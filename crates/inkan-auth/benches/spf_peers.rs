@@ -344,15 +344,7 @@ fn peer(name: &str, server: &Server, checks: usize, passes: usize, command: &mut
     stdout.read_line(&mut line).unwrap_or(0);
     let after = server.queries();
     let _ = child.wait();
-    let field = |key: &str| -> Option<f64> {
-        line.split(&format!("\"{key}\": "))
-            .nth(1)?
-            .split([',', '}'])
-            .next()?
-            .trim()
-            .parse()
-            .ok()
-    };
+    let field = |key: &str| result_field(&line, key);
     match (field("seconds"), field("cpu_seconds"), field("pass")) {
         (Some(wall), Some(cpu), Some(passed)) => report(
             name,
@@ -367,6 +359,69 @@ fn peer(name: &str, server: &Server, checks: usize, passes: usize, command: &mut
         ),
         _ => println!("{name}: unexpected output '{}'", line.trim()),
     }
+}
+
+/// The number after `"key": ` in a peer's result line.
+fn result_field(line: &str, key: &str) -> Option<f64> {
+    line.split(&format!("\"{key}\": "))
+        .nth(1)?
+        .split([',', '}'])
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Rounds of the interleaved warm comparison, and passes per round (best of) for each side.
+const ROUNDS: usize = 31;
+const ROUND_PASSES: usize = 100;
+
+/// The warm comparison that load tilts least: a peer (kept running, caches filled) and inkan
+/// take turns, one round of [`ROUND_PASSES`] each, [`ROUNDS`] times; each round gives the ratio
+/// of the peer's CPU time per pass to inkan's, and the median ratio is printed (above 1: inkan
+/// is faster). A burst of other work lands on a round or two, not on one side's whole run.
+fn interleaved(name: &str, command: &mut Command, mut inkan: impl FnMut() -> Duration) {
+    let child = command
+        .arg(ROUND_PASSES.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        println!("{name}: not runnable; see bench/spf/README.md");
+        return;
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap_or(0);
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    if line.trim() == "ready" {
+        for _ in 0..ROUNDS {
+            line.clear();
+            if writeln!(stdin, "go").is_err() || stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            let Some(peer_cpu) = result_field(&line, "cpu_seconds") else {
+                break;
+            };
+            ratios.push(peer_cpu / inkan().as_secs_f64());
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    if ratios.len() < ROUNDS {
+        println!("{name}: the peer stopped after {} rounds", ratios.len());
+        return;
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "{:<36} {:>5.2}x  (median of {ROUNDS} alternating rounds; lowest {:.2}x, highest {:.2}x)",
+        format!("inkan warm / {name}"),
+        ratios[ROUNDS / 2],
+        ratios[0],
+        ratios[ROUNDS - 1],
+    );
 }
 
 fn main() {
@@ -470,6 +525,20 @@ fn main() {
                 .arg(addr.to_string())
                 .arg(&list)
                 .arg(mode),
+        );
+    }
+    for mode in ["warm", "warm-coarse"] {
+        interleaved(
+            &format!("mail-auth {mode}"),
+            Command::new(&mail_auth)
+                .arg(addr.to_string())
+                .arg(&list)
+                .arg(mode),
+            || {
+                Timing::best_of(ROUND_PASSES, || rt.block_on(run(&warm, &checks)))
+                    .1
+                    .cpu
+            },
         );
     }
     for mode in ["cold", "warm"] {
