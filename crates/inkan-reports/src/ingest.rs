@@ -22,7 +22,7 @@ use crate::container::{Visitor, file_reader, walk};
 use crate::error::{ParseError, StoreError};
 use crate::feedback::FeedbackReport;
 use crate::limits::Limits;
-use crate::prepare::{Ahead, Input, PREPARED_BYTES, Parsed, Prepared, read_ahead};
+use crate::prepare::{Ahead, Input, Parsed, Prepared, read_ahead};
 use crate::store::{Backend, Store, Value};
 use crate::tlsrpt::TlsReport;
 use crate::warnings::Warnings;
@@ -701,9 +701,6 @@ impl Store {
     ) -> Result<IngestTotals, (usize, StoreError)> {
         self.commit_group().map_err(|err| (0, err))?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        if cores < 2 || files.len() < 2 {
-            return self.ingest_files_alone(files, limits, now, progress);
-        }
         let stored = read_ahead(files, limits, cores, |ahead| {
             let mut totals = IngestTotals::default();
             for (index, item) in ahead {
@@ -729,41 +726,6 @@ impl Store {
         let committed = self.commit_group();
         let totals = stored?;
         committed.map_err(|err| (files.len().saturating_sub(1), err))?;
-        Ok(totals)
-    }
-
-    /// [`Store::ingest_files`] on one thread, for a machine with one processor.
-    fn ingest_files_alone(
-        &mut self,
-        files: &[PathBuf],
-        limits: &Limits,
-        now: &dyn Fn() -> i64,
-        progress: &mut dyn FnMut(usize),
-    ) -> Result<IngestTotals, (usize, StoreError)> {
-        let mut totals = IngestTotals::default();
-        for (index, path) in files.iter().enumerate() {
-            progress(index);
-            let one = read_input(path).and_then(|input| {
-                if input.whole.is_some() && input.size <= PREPARED_BYTES {
-                    self.in_group(|store| {
-                        store.ingest_file_in_transaction(path, &input, limits, now())
-                    })
-                } else {
-                    self.commit_group()?;
-                    self.ingest_alone(path, input, limits, now())
-                }
-            });
-            match one {
-                Ok(one) => totals.merge(one),
-                Err(err) => {
-                    // Keep the files stored before this one; the error is what matters.
-                    let _ = self.commit_group();
-                    return Err((index, err));
-                }
-            }
-        }
-        self.commit_group()
-            .map_err(|err| (files.len().saturating_sub(1), err))?;
         Ok(totals)
     }
 

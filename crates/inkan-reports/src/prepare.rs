@@ -17,7 +17,7 @@ use crate::limits::Limits;
 use crate::tlsrpt::TlsReport;
 
 /// Inputs up to this size are prepared ahead; larger ones are streamed by the store.
-pub(crate) const PREPARED_BYTES: u64 = 1 << 20;
+const PREPARED_BYTES: u64 = 1 << 20;
 /// Most aggregate records one prepared input may hold; an input with more (a small gzip
 /// that inflates to a large report) is streamed by the store instead.
 const PREPARED_RECORDS: usize = 20_000;
@@ -175,7 +175,8 @@ fn prepare(path: &Path, limits: &Limits, archiver: &mut Archiver) -> Ahead {
 
 /// Runs `store` on the calling thread with what `readers` reading threads prepare for each
 /// of `files`, in order (reader `k` prepares files `k`, `k + readers`, ...). The reading
-/// threads stop as soon as `store` returns.
+/// threads stop as soon as `store` returns. With one reader (one processor) or one file, no
+/// thread is started: each file is prepared on the calling thread as `store` asks for it.
 pub(crate) fn read_ahead<T>(
     files: &[PathBuf],
     limits: &Limits,
@@ -183,6 +184,14 @@ pub(crate) fn read_ahead<T>(
     store: impl FnOnce(&mut dyn Iterator<Item = (usize, Ahead)>) -> T,
 ) -> T {
     let readers = readers.clamp(1, 8);
+    if readers == 1 || files.len() < 2 {
+        let mut archiver = Archiver::default();
+        let mut in_turn = files
+            .iter()
+            .enumerate()
+            .map(|(index, path)| (index, prepare(path, limits, &mut archiver)));
+        return store(&mut in_turn);
+    }
     std::thread::scope(|scope| {
         let mut channels = Vec::with_capacity(readers);
         for first in 0..readers {
