@@ -311,39 +311,71 @@ fn report(
     );
 }
 
-/// Runs a peer program that speaks the `ready` / result-line protocol of `pyspf_bench.py` and
-/// `bench/spf/mail-auth`, counting only the queries of its timed pass.
+/// A peer program that speaks the `ready` / result-line protocol of `pyspf_bench.py` and
+/// `bench/spf/mail-auth`, started and past its `ready` line.
+struct Peer {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Peer {
+    /// Starts `command` with `passes` timed passes per round and waits for `ready`; the error
+    /// says why it did not get there.
+    fn start(command: &mut Command, passes: usize) -> Result<Peer, String> {
+        let mut child = command
+            .arg(passes.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("not runnable ({e}); see bench/spf/README.md"))?;
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap_or(0);
+        if line.trim() != "ready" {
+            let out = child.wait_with_output().ok();
+            let err = out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
+            return Err(format!("failed: {}", err.unwrap_or_default().trim()));
+        }
+        let stdin = child.stdin.take().unwrap();
+        Ok(Peer {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// One timed round: its result line, or `None` when the peer stopped answering.
+    fn round(&mut self) -> Option<String> {
+        let mut line = String::new();
+        writeln!(self.stdin, "go").ok()?;
+        (self.stdout.read_line(&mut line).unwrap_or(0) > 0).then_some(line)
+    }
+
+    /// Closes the peer's stdin (which ends it) and waits for it.
+    fn finish(self) {
+        let Peer {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        let _ = child.wait();
+    }
+}
+
+/// Runs a peer for one round, counting only the queries of its timed passes.
 fn peer(name: &str, server: &Server, checks: usize, passes: usize, command: &mut Command) {
-    let child = command
-        .arg(passes.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            println!("{name}: not runnable ({e}); see bench/spf/README.md");
+    let mut peer = match Peer::start(command, passes) {
+        Ok(peer) => peer,
+        Err(why) => {
+            println!("{name}: {why}");
             return;
         }
     };
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap_or(0);
-    if line.trim() != "ready" {
-        let out = child.wait_with_output().ok();
-        let err = out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
-        println!("{name}: failed: {}", err.unwrap_or_default().trim());
-        return;
-    }
     let before = server.queries();
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = writeln!(stdin, "go");
-    drop(stdin);
-    line.clear();
-    stdout.read_line(&mut line).unwrap_or(0);
+    let line = peer.round().unwrap_or_default();
     let after = server.queries();
-    let _ = child.wait();
+    peer.finish();
     let field = |key: &str| result_field(&line, key);
     match (field("seconds"), field("cpu_seconds"), field("pass")) {
         (Some(wall), Some(cpu), Some(passed)) => report(
@@ -381,35 +413,24 @@ const ROUND_PASSES: usize = 100;
 /// of the peer's CPU time per pass to inkan's, and the median ratio is printed (above 1: inkan
 /// is faster). A burst of other work lands on a round or two, not on one side's whole run.
 fn interleaved(name: &str, command: &mut Command, mut inkan: impl FnMut() -> Duration) {
-    let child = command
-        .arg(ROUND_PASSES.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(mut child) = child else {
-        println!("{name}: not runnable; see bench/spf/README.md");
-        return;
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap_or(0);
-    let mut ratios = Vec::with_capacity(ROUNDS);
-    if line.trim() == "ready" {
-        for _ in 0..ROUNDS {
-            line.clear();
-            if writeln!(stdin, "go").is_err() || stdout.read_line(&mut line).unwrap_or(0) == 0 {
-                break;
-            }
-            let Some(peer_cpu) = result_field(&line, "cpu_seconds") else {
-                break;
-            };
-            ratios.push(peer_cpu / inkan().as_secs_f64());
+    let mut peer = match Peer::start(command, ROUND_PASSES) {
+        Ok(peer) => peer,
+        Err(why) => {
+            println!("{name}: {why}");
+            return;
         }
+    };
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    while ratios.len() < ROUNDS {
+        let Some(peer_cpu) = peer
+            .round()
+            .and_then(|line| result_field(&line, "cpu_seconds"))
+        else {
+            break;
+        };
+        ratios.push(peer_cpu / inkan().as_secs_f64());
     }
-    drop(stdin);
-    let _ = child.wait();
+    peer.finish();
     if ratios.len() < ROUNDS {
         println!("{name}: the peer stopped after {} rounds", ratios.len());
         return;
