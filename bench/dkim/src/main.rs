@@ -173,16 +173,37 @@ fn timed(label: &str, messages: &[Vec<u8>], mut f: impl FnMut(&[u8])) {
 
 fn verify_inkan(dir: &Path, alg: &str) {
     let messages = load(&dir.join(alg));
-    let parsed: HashMap<String, Arc<DkimKey>> = keys(dir)
+    let parsed = parsed_keys(dir);
+    let lookup = |name: &str| parsed.get(name).cloned();
+    timed(&format!("inkan verify {alg}"), &messages, |message| {
+        verify_one(message, &lookup)
+    });
+}
+
+/// The published keys of `dir`, parsed once (the cached keys of the comparison).
+fn parsed_keys(dir: &Path) -> HashMap<String, Arc<DkimKey>> {
+    keys(dir)
         .into_iter()
         .map(|(k, v)| (k, Arc::new(DkimKey::parse(v).unwrap())))
-        .collect();
-    let lookup = |name: &str| parsed.get(name).cloned();
-    timed(&format!("inkan verify {alg}"), &messages, |raw| {
-        let m = Message::parse(raw).unwrap();
-        let out = dkim::verify_with_keys(&m, &lookup, NOW);
-        assert_eq!(out[0].result, DkimResult::Pass, "{}", out[0].reason);
-    });
+        .collect()
+}
+
+/// inkan verifies one message; its first signature must pass.
+fn verify_one(message: &[u8], lookup: &dyn Fn(&str) -> Option<Arc<DkimKey>>) {
+    let m = Message::parse(message).unwrap();
+    let out = dkim::verify_with_keys(&m, lookup, NOW);
+    assert_eq!(out[0].result, DkimResult::Pass, "{}", out[0].reason);
+}
+
+/// inkan signs one message.
+fn sign_one(message: &[u8], signer: &Signer) {
+    let m = Message::parse(message).unwrap();
+    std::hint::black_box(signer.sign_at(&m, NOW).unwrap());
+}
+
+/// The signing key `dir/ALG.pem`.
+fn pem(dir: &Path, alg: &str) -> SigningKey {
+    SigningKey::from_pem(&std::fs::read_to_string(dir.join(format!("{alg}.pem"))).unwrap()).unwrap()
 }
 
 struct TxtCache(HashMap<Box<str>, TxtRecord>);
@@ -281,13 +302,9 @@ fn verify_mail_auth(dir: &Path, alg: &str) {
 
 fn sign_inkan(dir: &Path, alg: &str) {
     let messages = load(&dir.join("plain"));
-    let key =
-        SigningKey::from_pem(&std::fs::read_to_string(dir.join(format!("{alg}.pem"))).unwrap())
-            .unwrap();
-    let signer = Signer::new("example.com", alg, key);
-    timed(&format!("inkan sign {alg}"), &messages, |raw| {
-        let m = Message::parse(raw).unwrap();
-        std::hint::black_box(signer.sign_at(&m, NOW).unwrap());
+    let signer = Signer::new("example.com", alg, pem(dir, alg));
+    timed(&format!("inkan sign {alg}"), &messages, |message| {
+        sign_one(message, &signer)
     });
 }
 
@@ -327,41 +344,83 @@ fn sign_mail_auth(dir: &Path, alg: &str) {
     }
 }
 
-/// The operations that bound DKIM throughput, alone, once per message: an RSA-2048 or Ed25519
-/// verification of a digest, an RSA-2048 signature, SHA-256 of the message.
-fn raw(dir: &Path, op: &str) {
-    use aws_lc_rs::digest;
-    use aws_lc_rs::signature::{self as sig, KeyPair};
-    let messages = load(&dir.join("plain"));
-    let rsa = SigningKey::from_pem(&std::fs::read_to_string(dir.join("rsa.pem")).unwrap()).unwrap();
-    let ed = SigningKey::from_pem(&std::fs::read_to_string(dir.join("ed.pem")).unwrap()).unwrap();
-    let (SigningKey::Rsa(rsa), SigningKey::Ed25519(ed)) = (rsa, ed) else {
-        panic!("key types")
-    };
-    let d = digest::digest(&digest::SHA256, b"header hash input");
-    let mut rsa_sig = vec![0; rsa.public_modulus_len()];
-    rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut rsa_sig)
-        .unwrap();
-    let rsa_pub =
-        sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref())
+/// The operations that bound DKIM throughput, each alone: an RSA-2048 or Ed25519 verification
+/// of a digest, an RSA-2048 signature of a digest, SHA-256 of a message.
+struct RawCrypto {
+    rsa: Arc<aws_lc_rs::signature::RsaKeyPair>,
+    digest: aws_lc_rs::digest::Digest,
+    rsa_sig: Vec<u8>,
+    rsa_pub: aws_lc_rs::signature::ParsedPublicKey,
+    ed_sig: aws_lc_rs::signature::Signature,
+    ed_pub: aws_lc_rs::signature::ParsedPublicKey,
+}
+
+impl RawCrypto {
+    /// The keys of `dir` (`rsa.pem`, `ed.pem`) and one signature of each over a fixed digest.
+    fn new(dir: &Path) -> RawCrypto {
+        use aws_lc_rs::digest;
+        use aws_lc_rs::signature::{self as sig, KeyPair};
+        let (SigningKey::Rsa(rsa), SigningKey::Ed25519(ed)) = (pem(dir, "rsa"), pem(dir, "ed"))
+        else {
+            panic!("key types")
+        };
+        let digest = digest::digest(&digest::SHA256, b"header hash input");
+        let mut rsa_sig = vec![0; rsa.public_modulus_len()];
+        rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &digest, &mut rsa_sig)
             .unwrap();
-    let ed_sig = ed.sign(d.as_ref());
-    let ed_pub = sig::ParsedPublicKey::new(&sig::ED25519, ed.public_key().as_ref()).unwrap();
-    match op {
-        "rsa-verify" => timed("raw rsa-2048 verify", &messages, |_| {
-            rsa_pub.verify_digest_sig(&d, &rsa_sig).unwrap()
-        }),
-        "ed-verify" => timed("raw ed25519 verify", &messages, |_| {
-            ed_pub.verify_sig(d.as_ref(), ed_sig.as_ref()).unwrap()
-        }),
-        "rsa-sign" => timed("raw rsa-2048 sign", &messages, |_| {
-            let mut out = vec![0; rsa.public_modulus_len()];
-            rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut out)
+        let rsa_pub =
+            sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref())
                 .unwrap();
-        }),
-        _ => timed("raw sha256 of the message", &messages, |m| {
-            std::hint::black_box(digest::digest(&digest::SHA256, m));
-        }),
+        let ed_sig = ed.sign(digest.as_ref());
+        let ed_pub = sig::ParsedPublicKey::new(&sig::ED25519, ed.public_key().as_ref()).unwrap();
+        RawCrypto {
+            rsa,
+            digest,
+            rsa_sig,
+            rsa_pub,
+            ed_sig,
+            ed_pub,
+        }
+    }
+
+    fn rsa_verify(&self) {
+        self.rsa_pub
+            .verify_digest_sig(&self.digest, &self.rsa_sig)
+            .unwrap();
+    }
+
+    fn ed_verify(&self) {
+        self.ed_pub
+            .verify_sig(self.digest.as_ref(), self.ed_sig.as_ref())
+            .unwrap();
+    }
+
+    fn rsa_sign(&self) {
+        let mut out = vec![0; self.rsa.public_modulus_len()];
+        self.rsa
+            .sign_digest(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &self.digest,
+                &mut out,
+            )
+            .unwrap();
+    }
+
+    fn sha256(message: &[u8]) {
+        use aws_lc_rs::digest;
+        std::hint::black_box(digest::digest(&digest::SHA256, message));
+    }
+}
+
+/// Times one of [`RawCrypto`]'s operations once per message.
+fn raw(dir: &Path, op: &str) {
+    let messages = load(&dir.join("plain"));
+    let raw = RawCrypto::new(dir);
+    match op {
+        "rsa-verify" => timed("raw rsa-2048 verify", &messages, |_| raw.rsa_verify()),
+        "ed-verify" => timed("raw ed25519 verify", &messages, |_| raw.ed_verify()),
+        "rsa-sign" => timed("raw rsa-2048 sign", &messages, |_| raw.rsa_sign()),
+        _ => timed("raw sha256 of the message", &messages, RawCrypto::sha256),
     }
 }
 
@@ -378,38 +437,14 @@ fn micros(messages: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> f64 {
 /// operations back to back: verify against one verification of a digest plus SHA-256 of the
 /// message, sign against one RSA-2048 signature (as the issue defines the goals).
 fn ratio(dir: &Path) {
-    use aws_lc_rs::digest;
-    use aws_lc_rs::signature::{self as sig, KeyPair};
     const ROUNDS_INTERLEAVED: usize = 301;
     let plain = load(&dir.join("plain"));
     let signed = [load(&dir.join("rsa")), load(&dir.join("ed"))];
-    let parsed: HashMap<String, Arc<DkimKey>> = keys(dir)
-        .into_iter()
-        .map(|(k, v)| (k, Arc::new(DkimKey::parse(v).unwrap())))
-        .collect();
+    let parsed = parsed_keys(dir);
     let lookup = |name: &str| parsed.get(name).cloned();
-    let pem = |alg: &str| {
-        SigningKey::from_pem(&std::fs::read_to_string(dir.join(format!("{alg}.pem"))).unwrap())
-            .unwrap()
-    };
-    let signer = Signer::new("example.com", "rsa", pem("rsa"));
-    let (SigningKey::Rsa(rsa), SigningKey::Ed25519(ed)) = (pem("rsa"), pem("ed")) else {
-        panic!("key types")
-    };
-    let d = digest::digest(&digest::SHA256, b"header hash input");
-    let mut rsa_sig = vec![0; rsa.public_modulus_len()];
-    rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut rsa_sig)
-        .unwrap();
-    let rsa_pub =
-        sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref())
-            .unwrap();
-    let ed_sig = ed.sign(d.as_ref());
-    let ed_pub = sig::ParsedPublicKey::new(&sig::ED25519, ed.public_key().as_ref()).unwrap();
-    let verify = |raw: &[u8]| {
-        let m = Message::parse(raw).unwrap();
-        let out = dkim::verify_with_keys(&m, &lookup, NOW);
-        assert_eq!(out[0].result, DkimResult::Pass, "{}", out[0].reason);
-    };
+    let signer = Signer::new("example.com", "rsa", pem(dir, "rsa"));
+    let raw = RawCrypto::new(dir);
+    let verify = |message: &[u8]| verify_one(message, &lookup);
     // Short segments track the load as it changes; signing is ~100 times slower than
     // verifying, so it gets fewer messages per segment.
     let mail_auth = mail_auth_verifier(dir);
@@ -421,28 +456,15 @@ fn ratio(dir: &Path) {
         };
         let v = seg(&plain, 50);
         let s = seg(&plain, 3);
-        let sha = micros(&plain[v.clone()], |m| {
-            std::hint::black_box(digest::digest(&digest::SHA256, m));
-        });
-        let raw_rsa = micros(&plain[v.clone()], |_| {
-            rsa_pub.verify_digest_sig(&d, &rsa_sig).unwrap()
-        });
+        let sha = micros(&plain[v.clone()], RawCrypto::sha256);
+        let raw_rsa = micros(&plain[v.clone()], |_| raw.rsa_verify());
         let inkan_rsa = micros(&signed[0][v.clone()], verify);
-        let raw_ed = micros(&plain[v.clone()], |_| {
-            ed_pub.verify_sig(d.as_ref(), ed_sig.as_ref()).unwrap()
-        });
+        let raw_ed = micros(&plain[v.clone()], |_| raw.ed_verify());
         let inkan_ed = micros(&signed[1][v.clone()], verify);
         let mail_auth_rsa = micros(&signed[0][v.clone()], &mail_auth);
         let mail_auth_ed = micros(&signed[1][v], &mail_auth);
-        let raw_sign = micros(&plain[s.clone()], |_| {
-            let mut out = vec![0; rsa.public_modulus_len()];
-            rsa.sign_digest(&sig::RSA_PKCS1_SHA256, &d, &mut out)
-                .unwrap();
-        });
-        let inkan_sign = micros(&plain[s], |raw| {
-            let m = Message::parse(raw).unwrap();
-            std::hint::black_box(signer.sign_at(&m, NOW).unwrap());
-        });
+        let raw_sign = micros(&plain[s.clone()], |_| raw.rsa_sign());
+        let inkan_sign = micros(&plain[s], |message| sign_one(message, &signer));
         shares[0].push((raw_rsa + sha) / inkan_rsa);
         shares[1].push((raw_ed + sha) / inkan_ed);
         shares[2].push(raw_sign / inkan_sign);
