@@ -31,35 +31,50 @@ impl Keys {
 /// Makes an RSA key (selector `rsa`) and an Ed25519 key (selector `ed`) with keygen and writes
 /// their records to a zone file.
 fn keys() -> Keys {
+    keys_with(&[
+        ("rsa", &["--algorithm", "rsa"]),
+        ("ed", &["--algorithm", "ed25519"]),
+    ])
+    .0
+}
+
+/// Makes one key per `(selector, keygen options)` with keygen (`SELECTOR.pem` in the keys'
+/// directory) and writes their records to a zone file; keygen's JSON for each, in order.
+fn keys_with(specs: &[(&str, &[&str])]) -> (Keys, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let mut zone_text = String::from("$TTL 300\n");
-    for (selector, algorithm) in [("rsa", "rsa"), ("ed", "ed25519")] {
+    let mut made = Vec::with_capacity(specs.len());
+    for (selector, options) in specs {
         let out = dir.path().join(format!("{selector}.pem"));
-        let run = inkan(&[
+        let mut args = vec![
             "keygen",
             "--domain",
             "example.test",
             "--selector",
             selector,
-            "--algorithm",
-            algorithm,
             "--out",
             out.to_str().unwrap(),
             "--format",
             "json",
-        ]);
+        ];
+        args.extend_from_slice(options);
+        let run = inkan(&args);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let json = run.json();
         zone_text.push_str(json["zone_line"].as_str().unwrap());
         zone_text.push('\n');
+        made.push(json);
     }
     let zone = dir.path().join("keys.zone");
     std::fs::write(&zone, &zone_text).unwrap();
-    Keys {
-        dir,
-        zone,
-        zone_text,
-    }
+    (
+        Keys {
+            dir,
+            zone,
+            zone_text,
+        },
+        made,
+    )
 }
 
 fn sign(keys: &Keys, selector: &str, message: &[u8], extra: &[&str]) -> String {
@@ -396,60 +411,14 @@ fn keys_from_a_real_dns_server_and_dns_failure_is_temperror() {
 /// verifies; a size keygen cannot make is refused with the sizes it can.
 #[test]
 fn rsa_1024_bit_keys_are_made_signed_with_and_verified() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("rsa1024.pem");
-    let run = inkan(&[
-        "keygen",
-        "--domain",
-        "example.test",
-        "--selector",
-        "rsa1024",
-        "--bits",
-        "1024",
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let json = run.json();
-    assert_eq!(json["bits"], 1024);
-    let value = json["txt_value"].as_str().unwrap();
+    let (keys, made) = keys_with(&[("rsa1024", &["--bits", "1024"])]);
+    assert_eq!(made[0]["bits"], 1024);
+    let value = made[0]["txt_value"].as_str().unwrap();
     assert_eq!(DkimKey::parse(value).unwrap().bits, Some(1024));
-    let zone = dir.path().join("keys.zone");
-    std::fs::write(
-        &zone,
-        format!("$TTL 300\n{}\n", json["zone_line"].as_str().unwrap()),
-    )
-    .unwrap();
-    let key = out.to_str().unwrap();
-    let signed = inkan_with_stdin(
-        &[
-            "sign",
-            "-",
-            "--domain",
-            "example.test",
-            "--selector",
-            "rsa1024",
-            "--key",
-            key,
-        ],
-        MESSAGE.as_bytes(),
-    );
-    assert_eq!(signed.code, 0, "sign failed: {}", signed.stderr);
-    let verified = inkan_with_stdin(
-        &[
-            "dkim",
-            "verify",
-            "--zone",
-            zone.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        signed.stdout.as_bytes(),
-    );
-    assert_eq!(verified.code, 0, "{}", verified.stdout);
-    let dkim = &verified.json()["dkim"][0];
+    let signed = sign(&keys, "rsa1024", MESSAGE.as_bytes(), &[]);
+    let (code, json) = verify_json(&keys, signed.as_bytes());
+    assert_eq!(code, 0, "{json:#}");
+    let dkim = &json["dkim"][0];
     assert_eq!(dkim["result"], "pass");
     assert_eq!(dkim["algorithm"], "rsa-sha256");
     assert_eq!(dkim["key_bits"], 1024);
@@ -463,7 +432,7 @@ fn rsa_1024_bit_keys_are_made_signed_with_and_verified() {
         "--bits",
         "1536",
         "--out",
-        dir.path().join("odd.pem").to_str().unwrap(),
+        &keys.path("odd.pem"),
     ]);
     assert_eq!(odd.code, 2);
     assert!(
