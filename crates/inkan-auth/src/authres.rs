@@ -506,6 +506,7 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::xorshift;
 
     fn sample() -> AuthResults {
         let mut ar = AuthResults::new("mx.example.org");
@@ -685,9 +686,7 @@ mod tests {
         let mut parsed = 0;
         for _ in 0..20_000 {
             let mut text = String::from("mx; ");
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            xorshift(&mut state);
             for i in 0..(state % 40) {
                 let pick = (state.rotate_left(i as u32 * 5) % alphabet.len() as u64) as usize;
                 text.push(alphabet[pick]);

@@ -11,6 +11,8 @@ pub mod message;
 pub mod rules;
 mod severity;
 pub mod spf;
+#[cfg(test)]
+mod test_support;
 
 pub use message::{HeaderField, Limits as MessageLimits, Message, MessageError};
 pub use severity::Severity;

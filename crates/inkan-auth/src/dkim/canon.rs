@@ -604,6 +604,7 @@ fn hash_family(algorithm: Algorithm) -> Algorithm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::xorshift;
 
     fn relaxed_header(name: &str, value: &str) -> String {
         let mut out = Vec::new();
@@ -708,9 +709,7 @@ mod tests {
         let alphabet = b" \t\r\nab";
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            xorshift(&mut state);
             let len = (state % 24) as usize;
             let body: Vec<u8> = (0..len)
                 .map(|i| alphabet[((state >> (i * 2 % 60)) % 6) as usize])
@@ -785,9 +784,7 @@ mod tests {
             let mut body = Vec::new();
             let target = (round * 37) % (3 * STAGE);
             while body.len() < target {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                xorshift(&mut state);
                 body.extend_from_slice(lines[(state % 6) as usize]);
                 if state.is_multiple_of(97) {
                     body.extend_from_slice(&[b'x'; STAGE]);
@@ -821,9 +818,7 @@ mod tests {
         let pieces: [&[u8]; 7] = [b" ", b"\t", b"\r\n", b"a", b"b", b"\r", b"  "];
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            xorshift(&mut state);
             let len = (state % 16) as usize;
             let mut body = Vec::new();
             for i in 0..len {

@@ -209,12 +209,7 @@ mod tests {
         let parsed_key = Arc::new(DkimKey::parse(&txt).unwrap());
         let keys = |_: &str| Some(parsed_key.clone());
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = move || crate::test_support::xorshift(&mut state);
         let alphabet = b"=;: \t\r\n\x00\xffabhlvx0-/@.";
         for _ in 0..3000 {
             let mut input = signed.clone();
