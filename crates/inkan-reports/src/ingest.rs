@@ -856,6 +856,42 @@ impl Store {
                 self.store_chunk(input, seq, chunk)?;
             }
         }
+        self.visit_input(input, shown, now, |visitor| {
+            for report in prepared.reports {
+                match report {
+                    Parsed::Aggregate {
+                        location,
+                        header,
+                        records,
+                        end,
+                    } => visitor.aggregate_from(
+                        &location,
+                        &header,
+                        &mut ParsedRecords {
+                            records: records.into_iter(),
+                            end: Some(end),
+                        },
+                    )?,
+                    Parsed::Tls { location, report } => visitor.tls(&location, *report)?,
+                    Parsed::Feedback { location, report } => {
+                        visitor.feedback(&location, *report)?
+                    }
+                    Parsed::Failed { location, error } => visitor.failed(&location, error)?,
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `visit` (which stores the reports of one input) with a visitor for `input`, and
+    /// returns what it stored, counting the one file.
+    fn visit_input(
+        &mut self,
+        input: i64,
+        shown: String,
+        now: i64,
+        visit: impl FnOnce(&mut StoreVisitor<'_>) -> Result<(), StoreError>,
+    ) -> Result<IngestTotals, StoreError> {
         let mut visitor = StoreVisitor {
             store: self,
             input,
@@ -863,26 +899,7 @@ impl Store {
             now,
             totals: IngestTotals::default(),
         };
-        for report in prepared.reports {
-            match report {
-                Parsed::Aggregate {
-                    location,
-                    header,
-                    records,
-                    end,
-                } => visitor.aggregate_from(
-                    &location,
-                    &header,
-                    &mut ParsedRecords {
-                        records: records.into_iter(),
-                        end: Some(end),
-                    },
-                )?,
-                Parsed::Tls { location, report } => visitor.tls(&location, *report)?,
-                Parsed::Feedback { location, report } => visitor.feedback(&location, *report)?,
-                Parsed::Failed { location, error } => visitor.failed(&location, error)?,
-            }
-        }
+        visit(&mut visitor)?;
         let mut totals = visitor.totals;
         totals.files = 1;
         Ok(totals)
@@ -919,17 +936,9 @@ impl Store {
                 std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?,
             ),
         };
-        let mut visitor = StoreVisitor {
-            store: self,
-            input,
-            path: shown,
-            now,
-            totals: IngestTotals::default(),
-        };
-        walk(reader, "", 0, limits, &mut visitor)?;
-        let mut totals = visitor.totals;
-        totals.files = 1;
-        Ok(totals)
+        self.visit_input(input, shown, now, |visitor| {
+            walk(reader, "", 0, limits, visitor)
+        })
     }
 
     /// Stores the file's bytes (`whole`, or read again from `path`) as one gzip member in
