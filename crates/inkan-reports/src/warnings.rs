@@ -42,6 +42,21 @@ impl Warnings {
         self.0.keys().any(|k| k.contains(needle))
     }
 
+    /// Moves all of `other` into this set, under the same limit as [`Warnings::add`].
+    pub(crate) fn absorb(&mut self, other: &mut Warnings) {
+        if other.0.is_empty() {
+            return;
+        }
+        for (message, count) in std::mem::take(&mut other.0) {
+            let key = if self.0.len() >= MAX_DISTINCT && !self.0.contains_key(&message) {
+                "further warnings not kept".to_owned()
+            } else {
+                message
+            };
+            *self.0.entry(key).or_default() += count;
+        }
+    }
+
     /// Adds all of `other` into this set.
     pub fn merge(&mut self, other: &Warnings) {
         for (k, v) in &other.0 {

@@ -21,6 +21,7 @@ pub use record::{DkimAuth, Reason, Record, SpfAuth};
 use crate::error::ParseError;
 use crate::limits::Limits;
 use crate::warnings::Warnings;
+use record::RecordBuilder;
 use xml::{Item, XmlPull};
 
 /// RFC 9990's XML namespace.
@@ -76,7 +77,7 @@ pub struct AggregateReader<R: BufRead> {
     warnings: Warnings,
     records: u64,
     messages: i64,
-    spare: record::Spare,
+    builder: RecordBuilder,
 }
 
 /// What is known once the whole report was read.
@@ -98,8 +99,9 @@ impl<R: BufRead> AggregateReader<R> {
     pub fn new(input: R, limits: Limits) -> Result<Self, ParseError> {
         let mut pull = XmlPull::new(input, limits);
         let mut warnings = Warnings::default();
+        let mut builder = RecordBuilder::default();
         let namespace = loop {
-            match pull.next_item(&mut warnings)? {
+            match pull.next_item(&mut warnings, &mut builder)? {
                 Item::Root { name, namespace } => {
                     if name != "feedback" {
                         return Err(ParseError::NotAggregate(name));
@@ -107,7 +109,7 @@ impl<R: BufRead> AggregateReader<R> {
                     break namespace;
                 }
                 Item::Eof => return Err(ParseError::Missing("feedback")),
-                Item::Child(_) | Item::RootEnd => {}
+                Item::Child(_) | Item::Record | Item::RootEnd => {}
             }
         };
         let mut header = AggregateHeader {
@@ -121,7 +123,11 @@ impl<R: BufRead> AggregateReader<R> {
         let mut first = None;
         let mut done = false;
         loop {
-            match pull.next_item(&mut warnings)? {
+            match pull.next_item(&mut warnings, &mut builder)? {
+                Item::Record => {
+                    first = Some(builder.take());
+                    break;
+                }
                 Item::Child(node) => match node.name.as_str() {
                     "version" => header.version = Some(node.text.clone()),
                     "report_metadata" => {
@@ -131,10 +137,6 @@ impl<R: BufRead> AggregateReader<R> {
                     "policy_published" => {
                         header.policy = PolicyPublished::from_node(&node, &mut warnings);
                         seen_policy = true;
-                    }
-                    "record" => {
-                        first = Some(Record::from_node(&node, &mut warnings));
-                        break;
                     }
                     _ => node.flatten_into("", &mut header.extra),
                 },
@@ -167,7 +169,7 @@ impl<R: BufRead> AggregateReader<R> {
             warnings,
             records: 0,
             messages: 0,
-            spare: record::Spare::default(),
+            builder,
         };
         if let Some(record) = first {
             reader.tally(&record);
@@ -192,10 +194,9 @@ impl<R: BufRead> AggregateReader<R> {
             return Ok(Some(first));
         }
         while !self.done {
-            match self.pull.next_item(&mut self.warnings)? {
-                Item::Child(node) if node.name == "record" => {
-                    let record = Record::from_node_in(&node, &mut self.warnings, &mut self.spare);
-                    self.pull.recycle(node);
+            match self.pull.next_item(&mut self.warnings, &mut self.builder)? {
+                Item::Record => {
+                    let record = self.builder.take();
                     self.tally(&record);
                     return Ok(Some(record));
                 }
@@ -213,7 +214,7 @@ impl<R: BufRead> AggregateReader<R> {
     /// Takes back a record the caller is done with, so that the records read next reuse its
     /// allocations. Optional: records may also simply be dropped.
     pub fn recycle(&mut self, record: Record) {
-        record.recycle(&mut self.spare);
+        self.builder.recycle(record);
     }
 
     /// Reads whatever follows the last record and returns the totals and warnings.

@@ -1,12 +1,13 @@
 //! `<record>`: one row of an aggregate report (RFC 9990 section 3.1.3; RFC 7489 appendix C):
 //! source IP, message count, the DMARC evaluation with override reasons (Google's
 //! "Sender requirement failed: 550-5.7.30 ..." comments among them), the identifiers and the
-//! underlying DKIM and SPF results.
+//! underlying DKIM and SPF results. [`RecordBuilder`] fills a record from the elements the XML
+//! layer reads, matched by where they are, without building a tree first.
 
 use serde::Serialize;
 
 use super::value;
-use super::xml::Node;
+use super::xml::Sink;
 use crate::warnings::Warnings;
 
 /// One `<reason>` in `<policy_evaluated>`: why the disposition differs from the policy.
@@ -77,126 +78,6 @@ impl Record {
     /// DMARC passes when either aligned result passes.
     pub fn dmarc_pass(&self) -> bool {
         self.dkim_aligned.as_deref() == Some("pass") || self.spf_aligned.as_deref() == Some("pass")
-    }
-
-    pub(crate) fn from_node(node: &Node, warnings: &mut Warnings) -> Record {
-        Record::from_node_in(node, warnings, &mut Spare::default())
-    }
-
-    /// Reads a record, building its strings and lists from `spare`.
-    pub(crate) fn from_node_in(node: &Node, warnings: &mut Warnings, spare: &mut Spare) -> Record {
-        let mut record = Record {
-            dkim: spare.dkim.pop().unwrap_or_default(),
-            spf: spare.spf.pop().unwrap_or_default(),
-            ..Record::default()
-        };
-        let pool = &mut spare.strings;
-        for child in &node.children {
-            match child.name.as_str() {
-                "row" => record.read_row(child, warnings, pool),
-                "identifiers" => {
-                    for id in &child.children {
-                        let text = Some(id.text.as_str());
-                        match id.name.as_str() {
-                            "header_from" => record.header_from = value::domain_in(pool, text),
-                            "envelope_from" => record.envelope_from = value::domain_in(pool, text),
-                            "envelope_to" => record.envelope_to = value::domain_in(pool, text),
-                            _ => id.flatten_into("record.identifiers", &mut record.extra),
-                        }
-                    }
-                }
-                "auth_results" => {
-                    for auth in &child.children {
-                        match auth.name.as_str() {
-                            "dkim" => record.dkim.push(DkimAuth {
-                                domain: value::domain_in(pool, auth.child_text("domain"))
-                                    .unwrap_or_default(),
-                                selector: auth
-                                    .child_text("selector")
-                                    .map(|t| value::text_in(pool, t)),
-                                result: value::token_in(
-                                    pool,
-                                    auth.child_text("result").unwrap_or("none"),
-                                    "result",
-                                    warnings,
-                                ),
-                                human_result: auth.child_text("human_result").map(str::to_owned),
-                            }),
-                            "spf" => record.spf.push(SpfAuth {
-                                domain: value::domain_in(pool, auth.child_text("domain"))
-                                    .unwrap_or_default(),
-                                scope: value::opt_token_in(
-                                    pool,
-                                    auth.child_text("scope"),
-                                    "scope",
-                                    warnings,
-                                ),
-                                result: value::token_in(
-                                    pool,
-                                    auth.child_text("result").unwrap_or("none"),
-                                    "result",
-                                    warnings,
-                                ),
-                                human_result: auth.child_text("human_result").map(str::to_owned),
-                            }),
-                            _ => auth.flatten_into("record.auth_results", &mut record.extra),
-                        }
-                    }
-                }
-                _ => child.flatten_into("record", &mut record.extra),
-            }
-        }
-        record
-    }
-
-    fn read_row(&mut self, row: &Node, warnings: &mut Warnings, pool: &mut value::Pool) {
-        for child in &row.children {
-            match child.name.as_str() {
-                "source_ip" => self.source_ip = value::ip_in(pool, &child.text, warnings),
-                "count" => {
-                    self.count = value::integer(Some(&child.text), "count", warnings).unwrap_or(0)
-                }
-                "policy_evaluated" => {
-                    for eval in &child.children {
-                        let text = Some(eval.text.as_str());
-                        match eval.name.as_str() {
-                            "disposition" => {
-                                self.disposition =
-                                    value::opt_token_in(pool, text, "disposition", warnings)
-                            }
-                            "dkim" => {
-                                self.dkim_aligned =
-                                    value::opt_token_in(pool, text, "dkim", warnings)
-                            }
-                            "spf" => {
-                                self.spf_aligned = value::opt_token_in(pool, text, "spf", warnings)
-                            }
-                            "reason" => self.reasons.push(Reason {
-                                kind: value::token(
-                                    eval.child_text("type").unwrap_or(""),
-                                    "type",
-                                    warnings,
-                                ),
-                                comment: eval
-                                    .child_text("comment")
-                                    .filter(|c| !c.is_empty())
-                                    .map(str::to_owned),
-                            }),
-                            // A bare comment outside any <reason>: still an override explanation.
-                            "comment" if !eval.text.is_empty() => self.reasons.push(Reason {
-                                kind: String::new(),
-                                comment: Some(eval.text.clone()),
-                            }),
-                            _ => eval.flatten_into("record.row.policy_evaluated", &mut self.extra),
-                        }
-                    }
-                }
-                _ => child.flatten_into("record.row", &mut self.extra),
-            }
-        }
-        if self.source_ip.is_empty() {
-            warnings.add("record without <source_ip>");
-        }
     }
 
     /// Empties this record into `spare` for the next one.
@@ -271,5 +152,296 @@ impl Spare {
             text.clear();
             self.strings.push(text);
         }
+    }
+}
+
+/// Where an open element of a record is, and so what its text is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Record,
+    Row,
+    SourceIp,
+    Count,
+    Evaluated,
+    Disposition,
+    DkimAligned,
+    SpfAligned,
+    Reason,
+    ReasonType,
+    ReasonComment,
+    /// A `<comment>` straight in `<policy_evaluated>`.
+    EvaluatedComment,
+    Identifiers,
+    HeaderFrom,
+    EnvelopeFrom,
+    EnvelopeTo,
+    AuthResults,
+    Dkim,
+    Spf,
+    AuthDomain,
+    AuthSelector,
+    AuthScope,
+    AuthResult,
+    AuthHuman,
+    /// An element the schema does not know: its leaves are kept as `path = value`.
+    Extra,
+    /// Inside an element whose own text is all that is read.
+    Ignored,
+}
+
+/// The text of one child of a `<dkim>`, `<spf>` or `<reason>`: the first such child counts.
+#[derive(Debug, Default)]
+struct First {
+    text: String,
+    seen: bool,
+}
+
+impl First {
+    fn set(&mut self, text: &str) {
+        if !self.seen {
+            self.text.clear();
+            self.text.push_str(text);
+            self.seen = true;
+        }
+    }
+
+    fn get(&self) -> Option<&str> {
+        self.seen.then_some(self.text.as_str())
+    }
+}
+
+/// Fills a [`Record`] from the elements of one `<record>` as they close, with the strings and
+/// lists of the records handed back through [`RecordBuilder::recycle`].
+#[derive(Debug, Default)]
+pub(crate) struct RecordBuilder {
+    record: Record,
+    spare: Spare,
+    places: Vec<Place>,
+    /// The path of the innermost unknown element, and where each enclosing one's ends.
+    path: String,
+    path_ends: Vec<usize>,
+    /// How many extras the record had when a `<policy_evaluated><comment>` opened.
+    extras_before_comment: usize,
+    /// Children of the open `<dkim>` or `<spf>`.
+    auth_domain: First,
+    auth_selector: First,
+    auth_scope: First,
+    auth_result: First,
+    auth_human: First,
+    /// Children of the open `<reason>`.
+    reason_type: First,
+    reason_comment: First,
+}
+
+impl RecordBuilder {
+    /// The record read last, leaving an empty one.
+    pub(crate) fn take(&mut self) -> Record {
+        std::mem::take(&mut self.record)
+    }
+
+    /// Takes back a record the caller is done with, for its allocations.
+    pub(crate) fn recycle(&mut self, record: Record) {
+        record.recycle(&mut self.spare);
+    }
+
+    /// An unknown element called `name` opened in the element at `prefix`.
+    fn extra(&mut self, prefix: &str, name: &str) -> Place {
+        self.path.clear();
+        self.path.push_str(prefix);
+        self.path_ends.clear();
+        self.path_ends.push(self.path.len());
+        self.path.push('.');
+        self.path.push_str(name);
+        Place::Extra
+    }
+
+    fn begin_auth(&mut self, place: Place) -> Place {
+        for first in [
+            &mut self.auth_domain,
+            &mut self.auth_selector,
+            &mut self.auth_scope,
+            &mut self.auth_result,
+            &mut self.auth_human,
+        ] {
+            first.seen = false;
+        }
+        place
+    }
+
+    /// Closes an unknown element: a leaf is kept with its path.
+    fn end_extra(&mut self, text: &str, leaf: bool) {
+        if leaf {
+            self.record.extra.push((self.path.clone(), text.to_owned()));
+        }
+        let end = self.path_ends.pop().unwrap_or(0);
+        self.path.truncate(end);
+    }
+}
+
+impl Sink for RecordBuilder {
+    fn start(&mut self, name: &str) {
+        let place = match self.places.last() {
+            None => {
+                self.record.dkim = self.spare.dkim.pop().unwrap_or_default();
+                self.record.spf = self.spare.spf.pop().unwrap_or_default();
+                Place::Record
+            }
+            Some(Place::Record) => match name {
+                "row" => Place::Row,
+                "identifiers" => Place::Identifiers,
+                "auth_results" => Place::AuthResults,
+                _ => self.extra("record", name),
+            },
+            Some(Place::Row) => match name {
+                "source_ip" => Place::SourceIp,
+                "count" => Place::Count,
+                "policy_evaluated" => Place::Evaluated,
+                _ => self.extra("record.row", name),
+            },
+            Some(Place::Evaluated) => match name {
+                "disposition" => Place::Disposition,
+                "dkim" => Place::DkimAligned,
+                "spf" => Place::SpfAligned,
+                "reason" => {
+                    self.reason_type.seen = false;
+                    self.reason_comment.seen = false;
+                    Place::Reason
+                }
+                "comment" => {
+                    self.extras_before_comment = self.record.extra.len();
+                    self.extra("record.row.policy_evaluated", name);
+                    Place::EvaluatedComment
+                }
+                _ => self.extra("record.row.policy_evaluated", name),
+            },
+            Some(Place::Reason) => match name {
+                "type" => Place::ReasonType,
+                "comment" => Place::ReasonComment,
+                _ => Place::Ignored,
+            },
+            Some(Place::Identifiers) => match name {
+                "header_from" => Place::HeaderFrom,
+                "envelope_from" => Place::EnvelopeFrom,
+                "envelope_to" => Place::EnvelopeTo,
+                _ => self.extra("record.identifiers", name),
+            },
+            Some(Place::AuthResults) => match name {
+                "dkim" => self.begin_auth(Place::Dkim),
+                "spf" => self.begin_auth(Place::Spf),
+                _ => self.extra("record.auth_results", name),
+            },
+            Some(Place::Dkim) => match name {
+                "domain" => Place::AuthDomain,
+                "selector" => Place::AuthSelector,
+                "result" => Place::AuthResult,
+                "human_result" => Place::AuthHuman,
+                _ => Place::Ignored,
+            },
+            Some(Place::Spf) => match name {
+                "domain" => Place::AuthDomain,
+                "scope" => Place::AuthScope,
+                "result" => Place::AuthResult,
+                "human_result" => Place::AuthHuman,
+                _ => Place::Ignored,
+            },
+            Some(Place::Extra | Place::EvaluatedComment) => {
+                self.path_ends.push(self.path.len());
+                self.path.push('.');
+                self.path.push_str(name);
+                Place::Extra
+            }
+            Some(_) => Place::Ignored,
+        };
+        self.places.push(place);
+    }
+
+    fn end(&mut self, text: &mut String, leaf: bool, warnings: &mut Warnings) {
+        let Some(place) = self.places.pop() else {
+            return;
+        };
+        let pool = &mut self.spare.strings;
+        let record = &mut self.record;
+        let given = Some(text.as_str());
+        match place {
+            Place::Row => {
+                if record.source_ip.is_empty() {
+                    warnings.add("record without <source_ip>");
+                }
+            }
+            Place::SourceIp => record.source_ip = value::ip_in(pool, text, warnings),
+            Place::Count => record.count = value::integer(given, "count", warnings).unwrap_or(0),
+            Place::Disposition => {
+                record.disposition = value::opt_token_in(pool, given, "disposition", warnings);
+            }
+            Place::DkimAligned => {
+                record.dkim_aligned = value::opt_token_in(pool, given, "dkim", warnings);
+            }
+            Place::SpfAligned => {
+                record.spf_aligned = value::opt_token_in(pool, given, "spf", warnings);
+            }
+            Place::Reason => record.reasons.push(Reason {
+                kind: value::token(self.reason_type.get().unwrap_or(""), "type", warnings),
+                comment: self
+                    .reason_comment
+                    .get()
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
+            }),
+            Place::ReasonType => self.reason_type.set(text),
+            Place::ReasonComment => self.reason_comment.set(text),
+            // A bare comment outside any <reason>: still an override explanation.
+            Place::EvaluatedComment if !text.is_empty() => {
+                record.extra.truncate(self.extras_before_comment);
+                record.reasons.push(Reason {
+                    kind: String::new(),
+                    comment: Some(text.clone()),
+                });
+                self.path_ends.clear();
+            }
+            Place::EvaluatedComment | Place::Extra => self.end_extra(text, leaf),
+            Place::HeaderFrom => record.header_from = value::domain_in(pool, given),
+            Place::EnvelopeFrom => record.envelope_from = value::domain_in(pool, given),
+            Place::EnvelopeTo => record.envelope_to = value::domain_in(pool, given),
+            Place::Dkim => record.dkim.push(DkimAuth {
+                domain: value::domain_in(pool, self.auth_domain.get()).unwrap_or_default(),
+                selector: self.auth_selector.get().map(|t| value::text_in(pool, t)),
+                result: value::token_in(
+                    pool,
+                    self.auth_result.get().unwrap_or("none"),
+                    "result",
+                    warnings,
+                ),
+                human_result: self.auth_human.get().map(str::to_owned),
+            }),
+            Place::Spf => record.spf.push(SpfAuth {
+                domain: value::domain_in(pool, self.auth_domain.get()).unwrap_or_default(),
+                scope: value::opt_token_in(pool, self.auth_scope.get(), "scope", warnings),
+                result: value::token_in(
+                    pool,
+                    self.auth_result.get().unwrap_or("none"),
+                    "result",
+                    warnings,
+                ),
+                human_result: self.auth_human.get().map(str::to_owned),
+            }),
+            Place::AuthDomain => self.auth_domain.set(text),
+            Place::AuthSelector => self.auth_selector.set(text),
+            Place::AuthScope => self.auth_scope.set(text),
+            Place::AuthResult => self.auth_result.set(text),
+            Place::AuthHuman => self.auth_human.set(text),
+            Place::Record
+            | Place::Evaluated
+            | Place::Identifiers
+            | Place::AuthResults
+            | Place::Ignored => {}
+        }
+    }
+
+    fn reset(&mut self) {
+        let partial = std::mem::take(&mut self.record);
+        partial.recycle(&mut self.spare);
+        self.places.clear();
+        self.path.clear();
+        self.path_ends.clear();
     }
 }

@@ -1,16 +1,21 @@
-//! The lenient, bounded XML layer under the aggregate-report reader: quick-xml events turned
-//! into small element trees, one top-level child of `<feedback>` at a time, so a report of any
-//! size is read in constant memory. Trees handed back with [`XmlPull::recycle`] are reused, so
-//! that reading a record allocates nothing in the steady state. Text is decoded leniently (invalid UTF-8 replaced and
-//! warned about, unknown entities kept verbatim); DOCTYPEs that declare entities are refused,
-//! and depth and element size are capped.
+//! The lenient, bounded XML layer under the aggregate-report reader. It reads one top-level
+//! child of `<feedback>` at a time from borrowed quick-xml events — straight out of the
+//! input's own buffer (the whole document when it is in memory), or out of a window this
+//! layer copies the input into once an element runs past the end of what the input had
+//! buffered — so a report of any size is read in constant memory and no event is copied.
+//! Each element is handed to a [`Sink`]: records fill a [`RecordBuilder`] directly; the
+//! few other elements (metadata, policy, unknown ones) become small [`Node`] trees.
+//!
+//! Text is decoded leniently (invalid UTF-8 replaced and warned about, control characters
+//! dropped, unknown entities kept verbatim); DOCTYPEs that declare entities are refused, end
+//! tags must match their start tags, and depth and element size are capped.
 
-use std::io::{BufRead, Read};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::BufRead;
 
-use quick_xml::events::Event;
+use quick_xml::errors::{Error as XmlError, IllFormedError};
+use quick_xml::events::{BytesStart, Event};
 
+use super::record::RecordBuilder;
 use crate::error::ParseError;
 use crate::limits::Limits;
 use crate::warnings::Warnings;
@@ -59,79 +64,207 @@ pub(crate) enum Item {
         name: String,
         namespace: Option<String>,
     },
-    /// A whole child of the root.
+    /// A whole child of the root other than a record.
     Child(Node),
+    /// A whole `<record>`: the [`RecordBuilder`] passed in holds it.
+    Record,
     /// The root element closed.
     RootEnd,
     /// The document ended.
     Eof,
 }
 
-/// Counts the raw bytes consumed since the last reset and fails once they pass the limit, so
-/// that one event (a huge text node, an endless tag) cannot grow quick-xml's buffer without
-/// bound: element sizes are otherwise only known after the event is whole.
-struct Metered<R> {
-    inner: R,
-    used: Arc<AtomicU64>,
-    limit: u64,
+/// Receives the elements of one top-level item, innermost last.
+pub(crate) trait Sink {
+    /// An element opened, called by its local name.
+    fn start(&mut self, name: &str);
+    /// The innermost open element closed with its trimmed text (which the sink may take);
+    /// `leaf` when it had no child element.
+    fn end(&mut self, text: &mut String, leaf: bool, warnings: &mut Warnings);
+    /// Forgets a partly read item: the input ended inside it, and it is read again from its
+    /// start once more input is in.
+    fn reset(&mut self);
 }
 
-impl<R: BufRead> Read for Metered<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = {
-            let available = self.fill_buf()?;
-            let n = available.len().min(buf.len());
-            buf[..n].copy_from_slice(&available[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
-    }
+/// Builds [`Node`] trees, reusing the nodes handed back with [`XmlPull::recycle`].
+#[derive(Debug, Default)]
+struct Tree {
+    /// Emptied nodes, kept with their allocations for the next tree.
+    pool: Vec<Node>,
+    /// The open elements, outermost first.
+    stack: Vec<Node>,
+    /// The item, once its element closed.
+    done: Option<Node>,
 }
 
-impl<R: BufRead> BufRead for Metered<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.used.load(Ordering::Relaxed) > self.limit {
-            return Err(std::io::Error::other(ParseError::ElementTooLarge {
-                element: "(one xml event)".to_owned(),
-                limit: usize::try_from(self.limit).unwrap_or(usize::MAX),
-            }));
+/// Most nodes kept for reuse.
+const POOL: usize = 256;
+/// Nodes whose text grew past this are dropped rather than kept for reuse.
+const POOL_TEXT: usize = 4096;
+
+impl Tree {
+    fn recycle(&mut self, mut node: Node) {
+        while let Some(child) = node.children.pop() {
+            self.recycle(child);
         }
-        self.inner.fill_buf()
+        if self.pool.len() < POOL && node.text.capacity() <= POOL_TEXT {
+            node.name.clear();
+            node.text.clear();
+            self.pool.push(node);
+        }
+    }
+}
+
+impl Sink for Tree {
+    fn start(&mut self, name: &str) {
+        let mut node = self.pool.pop().unwrap_or_default();
+        node.name.push_str(name);
+        self.stack.push(node);
     }
 
-    fn consume(&mut self, amt: usize) {
-        // Only this reader's thread touches the counter: a plain add, not a locked one.
-        let used = self.used.load(Ordering::Relaxed);
-        self.used.store(used + amt as u64, Ordering::Relaxed);
-        self.inner.consume(amt);
+    fn end(&mut self, text: &mut String, _leaf: bool, _warnings: &mut Warnings) {
+        let mut node = self.stack.pop().unwrap_or_default();
+        std::mem::swap(&mut node.text, text);
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(node),
+            None => self.done = Some(node),
+        }
     }
+
+    fn reset(&mut self) {
+        while let Some(node) = self.stack.pop() {
+            self.recycle(node);
+        }
+        if let Some(node) = self.done.take() {
+            self.recycle(node);
+        }
+    }
+}
+
+/// The elements open inside the item being read.
+#[derive(Debug, Default)]
+struct Open {
+    /// Their qualified names as written, one after the other, to match end tags against.
+    names: Vec<u8>,
+    /// Where each name ends in `names`.
+    ends: Vec<usize>,
+    /// Their text so far, by depth; kept across items for their allocations.
+    texts: Vec<String>,
+    /// Whether each has had a child element.
+    parents: Vec<bool>,
+}
+
+impl Open {
+    fn depth(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn push(&mut self, name: &[u8]) {
+        if let Some(parent) = self.parents.last_mut() {
+            *parent = true;
+        }
+        self.names.extend_from_slice(name);
+        self.ends.push(self.names.len());
+        self.parents.push(false);
+        let depth = self.ends.len();
+        if self.texts.len() < depth {
+            self.texts.push(String::new());
+        }
+        self.texts[depth - 1].clear();
+    }
+
+    /// The qualified name of the innermost open element.
+    fn name(&self) -> &[u8] {
+        let end = self.ends.last().copied().unwrap_or(0);
+        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        &self.names[start..end]
+    }
+
+    /// The text of the innermost open element, with its local name for warnings.
+    fn text(&mut self) -> (&mut String, &[u8]) {
+        let end = self.ends.last().copied().unwrap_or(0);
+        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        let depth = self.ends.len().max(1);
+        (&mut self.texts[depth - 1], local(&self.names[start..end]))
+    }
+
+    /// Closes the innermost element: its trimmed text, whether it was a leaf.
+    fn close(&mut self, warnings: &mut Warnings) -> (&mut String, bool) {
+        let leaf = !self.parents.pop().unwrap_or(false);
+        let depth = self.ends.len();
+        let name_start = depth.checked_sub(2).map_or(0, |i| self.ends[i]);
+        let name_end = self.ends.pop().unwrap_or(0);
+        let text = &mut self.texts[depth - 1];
+        if trim_in_place(text) && leaf && !text.is_empty() {
+            warnings.add(format!(
+                "whitespace around the value of <{}> trimmed",
+                String::from_utf8_lossy(local(&self.names[name_start..name_end]))
+            ));
+        }
+        self.names.truncate(name_start);
+        (text, leaf)
+    }
+
+    fn clear(&mut self) {
+        self.names.clear();
+        self.ends.clear();
+        self.parents.clear();
+    }
+}
+
+/// What reading from one window of input came to.
+enum Step {
+    /// An item, and how many bytes of the window it used.
+    Done(Item, usize),
+    /// The window ended inside the item that starts at this offset: it is read again with
+    /// more input.
+    More(usize),
+}
+
+/// The parser's state between windows of input.
+#[derive(Debug)]
+struct Parser {
+    limits: Limits,
+    in_root: bool,
+    root_name: String,
+    /// The root element's qualified name as written.
+    root_qname: Vec<u8>,
+    tree: Tree,
+    open: Open,
+    /// Warnings of the item being read, kept only once it is whole.
+    pending: Warnings,
+    /// Where a syntax error was met at the end of a window: met there again with more input,
+    /// it is a real one.
+    syntax_error_at: Option<u64>,
 }
 
 /// Pulls top-level children of the root element out of an XML byte stream.
 pub(crate) struct XmlPull<R: BufRead> {
-    reader: quick_xml::Reader<Metered<R>>,
-    used: Arc<AtomicU64>,
-    buf: Vec<u8>,
-    limits: Limits,
-    in_root: bool,
-    root_name: String,
-    /// Emptied nodes, kept with their allocations for the next tree.
-    pool: Vec<Node>,
+    input: R,
+    /// Input taken out of `input` once an item ran past the end of its buffer; read from
+    /// `window_start` on.
+    window: Vec<u8>,
+    window_start: usize,
+    /// Whether reading goes through `window` (rather than straight from `input`'s buffer).
+    windowed: bool,
+    /// Whether `input` is exhausted (only known when windowed).
+    input_done: bool,
+    /// Bytes of the document consumed before the current window.
+    offset: u64,
+    parser: Parser,
 }
 
 impl<R: BufRead> std::fmt::Debug for XmlPull<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("XmlPull")
-            .field("in_root", &self.in_root)
+            .field("in_root", &self.parser.in_root)
+            .field("offset", &self.offset)
             .finish_non_exhaustive()
     }
 }
 
-/// Most nodes kept for reuse (a record has about twenty).
-const POOL: usize = 256;
-/// Nodes whose text grew past this are dropped rather than kept for reuse.
-const POOL_TEXT: usize = 4096;
+/// Bytes read ahead into the window each time it runs dry.
+const READ_AHEAD: usize = 256 * 1024;
 
 /// The local part of a (possibly prefixed) element name.
 fn local(name: &[u8]) -> &[u8] {
@@ -139,21 +272,6 @@ fn local(name: &[u8]) -> &[u8] {
         Some(i) => &name[i + 1..],
         None => name,
     }
-}
-
-/// Appends `bytes` to `out`, replacing invalid UTF-8.
-fn push_lossy(out: &mut String, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => out.push_str(text),
-        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
-    }
-}
-
-/// An empty node called `name` (its local part), reusing a recycled one when there is one.
-fn fresh(pool: &mut Vec<Node>, name: &[u8]) -> Node {
-    let mut node = pool.pop().unwrap_or_default();
-    push_lossy(&mut node.name, local(name));
-    node
 }
 
 /// Trims `text` in place; whether anything was removed.
@@ -177,96 +295,232 @@ fn trim_in_place(text: &mut String) -> bool {
 
 impl<R: BufRead> XmlPull<R> {
     pub(crate) fn new(input: R, limits: Limits) -> Self {
-        let used = Arc::new(AtomicU64::new(0));
-        // Raw bytes allowed per top-level item: the element text limit plus room for markup.
-        let limit = (limits.max_element_bytes as u64).saturating_mul(4);
-        let mut reader = quick_xml::Reader::from_reader(Metered {
-            inner: input,
-            used: Arc::clone(&used),
-            limit,
-        });
-        let config = reader.config_mut();
-        config.trim_text(false);
-        config.expand_empty_elements = false;
-        config.check_end_names = true;
-        config.allow_dangling_amp = true;
         XmlPull {
-            reader,
-            used,
-            buf: Vec::with_capacity(4096),
-            limits,
-            in_root: false,
-            root_name: String::new(),
-            pool: Vec::new(),
+            input,
+            window: Vec::new(),
+            window_start: 0,
+            windowed: false,
+            input_done: false,
+            offset: 0,
+            parser: Parser {
+                limits,
+                in_root: false,
+                root_name: String::new(),
+                root_qname: Vec::new(),
+                tree: Tree::default(),
+                open: Open::default(),
+                pending: Warnings::default(),
+                syntax_error_at: None,
+            },
         }
     }
 
     /// Takes back a tree the caller is done with, so that its allocations serve the next one.
-    pub(crate) fn recycle(&mut self, mut node: Node) {
-        while let Some(child) = node.children.pop() {
-            self.recycle(child);
-        }
-        if self.pool.len() < POOL && node.text.capacity() <= POOL_TEXT {
-            node.name.clear();
-            node.text.clear();
-            self.pool.push(node);
-        }
+    pub(crate) fn recycle(&mut self, node: Node) {
+        self.parser.tree.recycle(node);
     }
 
-    fn xml_error(&self, err: quick_xml::Error) -> ParseError {
-        match ParseError::from(err) {
-            ParseError::Xml { detail, .. } => ParseError::Xml {
-                position: self.reader.error_position(),
-                detail,
-            },
-            other => other,
-        }
-    }
-
-    /// The next top-level item.
-    pub(crate) fn next_item(&mut self, warnings: &mut Warnings) -> Result<Item, ParseError> {
-        self.used.store(0, Ordering::Relaxed);
+    /// The next top-level item; a record goes into `records`.
+    pub(crate) fn next_item(
+        &mut self,
+        warnings: &mut Warnings,
+        records: &mut RecordBuilder,
+    ) -> Result<Item, ParseError> {
         loop {
-            self.buf.clear();
-            let event = match self.reader.read_event_into(&mut self.buf) {
+            let (bytes, at_end) = if self.windowed {
+                (&self.window[self.window_start..], self.input_done)
+            } else {
+                let bytes = self.input.fill_buf()?;
+                (bytes, bytes.is_empty())
+            };
+            match self
+                .parser
+                .step(bytes, at_end, self.offset, warnings, records)?
+            {
+                Step::Done(item, used) => {
+                    self.advance(used);
+                    return Ok(item);
+                }
+                Step::More(keep) => self.read_more(keep)?,
+            }
+        }
+    }
+
+    fn advance(&mut self, used: usize) {
+        self.offset += used as u64;
+        if self.windowed {
+            self.window_start += used;
+            if self.window_start == self.window.len() && !self.input_done {
+                // Everything copied was read: back to reading from the input's buffer.
+                self.window.clear();
+                self.window_start = 0;
+                self.windowed = false;
+            }
+        } else {
+            self.input.consume(used);
+        }
+    }
+
+    /// Keeps the bytes from `keep` on and adds at least [`READ_AHEAD`] more behind them.
+    fn read_more(&mut self, keep: usize) -> Result<(), ParseError> {
+        self.offset += keep as u64;
+        if self.windowed {
+            self.window.drain(..self.window_start + keep);
+        } else {
+            let buffered = self.input.fill_buf()?;
+            let len = buffered.len();
+            self.window.clear();
+            self.window.extend_from_slice(&buffered[keep..]);
+            self.input.consume(len);
+            self.windowed = true;
+        }
+        self.window_start = 0;
+        // Room for the largest item the element limit allows, with its markup.
+        let limit = self.parser.limits.max_element_bytes.saturating_mul(4);
+        if self.window.len() > limit {
+            return Err(ParseError::ElementTooLarge {
+                element: "(one top-level xml element)".to_owned(),
+                limit,
+            });
+        }
+        // Doubling: an item read again with more input costs at most twice its size.
+        let want = self.window.len() + READ_AHEAD.max(self.window.len());
+        while self.window.len() < want {
+            let buffered = self.input.fill_buf()?;
+            if buffered.is_empty() {
+                self.input_done = true;
+                break;
+            }
+            let len = buffered.len();
+            self.window.extend_from_slice(buffered);
+            self.input.consume(len);
+        }
+        Ok(())
+    }
+}
+
+/// The local name and default namespace of the root element.
+fn root(start: &BytesStart<'_>) -> (String, Option<String>) {
+    let name = String::from_utf8_lossy(local(start.name().as_ref())).into_owned();
+    let namespace = start
+        .attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == b"xmlns")
+        .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+    (name, namespace)
+}
+
+/// Whether `err` at byte `at` may only mean that the window ended inside markup (an unclosed
+/// tag, comment...): then the item is read again with more input, and a syntax error met at
+/// the same place again (`seen`) is a real one.
+fn truncated_by_window(err: &XmlError, at_end: bool, at: u64, seen: &mut Option<u64>) -> bool {
+    if at_end || !matches!(err, XmlError::Syntax(_)) || *seen == Some(at) {
+        return false;
+    }
+    *seen = Some(at);
+    true
+}
+
+/// Converts a quick-xml error at `position`.
+fn xml_error(err: XmlError, position: u64) -> ParseError {
+    match ParseError::from(err) {
+        ParseError::Xml { detail, .. } => ParseError::Xml { position, detail },
+        other => other,
+    }
+}
+
+impl Parser {
+    /// Reads the next item out of `bytes` (all that is left of the document when `at_end`),
+    /// which start at byte `offset` of the document.
+    fn step(
+        &mut self,
+        bytes: &[u8],
+        at_end: bool,
+        offset: u64,
+        warnings: &mut Warnings,
+        records: &mut RecordBuilder,
+    ) -> Result<Step, ParseError> {
+        let mut reader = quick_xml::Reader::from_reader(bytes);
+        let config = reader.config_mut();
+        config.trim_text(false);
+        config.expand_empty_elements = false;
+        // End tags are matched here, against the names of the item's open elements: the
+        // reader may start in the middle of the document, after the root opened.
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
+        config.allow_dangling_amp = true;
+        loop {
+            let before = reader.buffer_position() as usize;
+            let event = match reader.read_event() {
                 Ok(event) => event,
-                Err(err) => return Err(self.xml_error(err)),
+                Err(err) => {
+                    let at = offset + reader.error_position();
+                    if truncated_by_window(&err, at_end, at, &mut self.syntax_error_at) {
+                        return Ok(Step::More(before));
+                    }
+                    return Err(xml_error(err, at));
+                }
             };
             match event {
+                Event::Start(start) if !self.in_root => {
+                    let (name, namespace) = root(&start);
+                    self.in_root = true;
+                    self.root_name.clone_from(&name);
+                    self.root_qname.clear();
+                    self.root_qname.extend_from_slice(start.name().as_ref());
+                    let used = reader.buffer_position() as usize;
+                    return Ok(Step::Done(Item::Root { name, namespace }, used));
+                }
+                Event::Empty(start) if !self.in_root => {
+                    // `<feedback/>`: a root with nothing in it; the document ends next.
+                    let (name, _) = root(&start);
+                    let used = reader.buffer_position() as usize;
+                    let item = Item::Root {
+                        name,
+                        namespace: None,
+                    };
+                    return Ok(Step::Done(item, used));
+                }
                 Event::Start(start) => {
-                    if !self.in_root {
-                        let name =
-                            String::from_utf8_lossy(local(start.name().as_ref())).into_owned();
-                        let namespace = start
-                            .attributes()
-                            .flatten()
-                            .find(|a| a.key.as_ref() == b"xmlns")
-                            .map(|a| String::from_utf8_lossy(&a.value).into_owned());
-                        self.in_root = true;
-                        self.root_name = name.clone();
-                        return Ok(Item::Root { name, namespace });
-                    }
-                    let top = fresh(&mut self.pool, start.name().as_ref());
-                    let node = self.read_subtree(top, warnings)?;
-                    return Ok(Item::Child(node));
+                    return self.item(
+                        &mut reader,
+                        &start,
+                        false,
+                        before,
+                        at_end,
+                        offset,
+                        warnings,
+                        records,
+                    );
                 }
                 Event::Empty(start) => {
-                    if !self.in_root {
-                        // `<feedback/>`: a root with nothing in it; the document ends next.
-                        return Ok(Item::Root {
-                            name: String::from_utf8_lossy(local(start.name().as_ref()))
-                                .into_owned(),
-                            namespace: None,
-                        });
-                    }
-                    return Ok(Item::Child(fresh(&mut self.pool, start.name().as_ref())));
+                    return self.item(
+                        &mut reader,
+                        &start,
+                        true,
+                        before,
+                        at_end,
+                        offset,
+                        warnings,
+                        records,
+                    );
                 }
-                Event::End(_) => {
+                Event::End(end) => {
+                    if !self.in_root || end.name().as_ref() != self.root_qname.as_slice() {
+                        let error = IllFormedError::MismatchedEndTag {
+                            expected: String::from_utf8_lossy(&self.root_qname).into_owned(),
+                            found: String::from_utf8_lossy(end.name().as_ref()).into_owned(),
+                        };
+                        return Err(xml_error(
+                            XmlError::IllFormed(error),
+                            offset + before as u64,
+                        ));
+                    }
                     self.in_root = false;
-                    return Ok(Item::RootEnd);
+                    return Ok(Step::Done(Item::RootEnd, reader.buffer_position() as usize));
                 }
                 Event::DocType(doctype) => {
-                    let text = String::from_utf8_lossy(doctype.as_ref()).into_owned();
+                    let text = String::from_utf8_lossy(doctype.as_ref());
                     if text.contains("ENTITY") {
                         let shown: String = text.chars().take(60).collect();
                         return Err(ParseError::EntityDeclaration(shown));
@@ -277,148 +531,221 @@ impl<R: BufRead> XmlPull<R> {
                     if self.in_root || text.iter().all(|b| b.is_ascii_whitespace()) {
                         continue;
                     }
+                    if !at_end && reader.buffer_position() as usize == bytes.len() {
+                        // The text may go on in the input not read yet: warned about once.
+                        return Ok(Step::More(before));
+                    }
                     warnings.add("stray text outside the report element ignored");
                 }
                 Event::GeneralRef(_) | Event::CData(_) => {
                     warnings.add("stray text outside the report element ignored");
                 }
                 Event::Eof => {
+                    if !at_end {
+                        return Ok(Step::More(before));
+                    }
                     if self.in_root {
                         return Err(ParseError::Truncated(self.root_name.clone()));
                     }
-                    return Ok(Item::Eof);
+                    return Ok(Step::Done(Item::Eof, before));
                 }
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             }
         }
     }
 
-    /// Reads the element just opened (`top`, still empty) and everything in it into a
-    /// [`Node`].
-    fn read_subtree(&mut self, top: Node, warnings: &mut Warnings) -> Result<Node, ParseError> {
-        let mut stack = vec![top];
+    /// Reads the child of the root whose start tag was just read, whole.
+    #[allow(clippy::too_many_arguments)]
+    fn item(
+        &mut self,
+        reader: &mut quick_xml::Reader<&[u8]>,
+        start: &BytesStart<'_>,
+        empty: bool,
+        before: usize,
+        at_end: bool,
+        offset: u64,
+        warnings: &mut Warnings,
+        records: &mut RecordBuilder,
+    ) -> Result<Step, ParseError> {
+        let qname = start.name();
+        let is_record = local(qname.as_ref()) == b"record";
+        let whole = if is_record {
+            self.read_element(reader, qname.as_ref(), empty, at_end, offset, records)
+        } else {
+            let mut tree = std::mem::take(&mut self.tree);
+            let whole = self.read_element(reader, qname.as_ref(), empty, at_end, offset, &mut tree);
+            self.tree = tree;
+            whole
+        };
+        if !whole? {
+            self.pending = Warnings::default();
+            return Ok(Step::More(before));
+        }
+        warnings.absorb(&mut self.pending);
+        let item = match self.tree.done.take() {
+            Some(node) if !is_record => Item::Child(node),
+            _ => Item::Record,
+        };
+        Ok(Step::Done(item, reader.buffer_position() as usize))
+    }
+
+    /// Reads the element whose start tag (`qname`, `empty` for `<x/>`) was just read, and
+    /// everything in it, into `sink`; `false` when the window ended inside it.
+    fn read_element<S: Sink>(
+        &mut self,
+        reader: &mut quick_xml::Reader<&[u8]>,
+        qname: &[u8],
+        empty: bool,
+        at_end: bool,
+        offset: u64,
+        sink: &mut S,
+    ) -> Result<bool, ParseError> {
+        let Parser {
+            limits,
+            open,
+            pending,
+            syntax_error_at,
+            ..
+        } = self;
+        open.clear();
+        open.push(qname);
+        sink.start(&String::from_utf8_lossy(local(qname)));
+        if empty {
+            let (text, leaf) = open.close(pending);
+            sink.end(text, leaf, pending);
+            return Ok(true);
+        }
         let mut size = 0usize;
-        loop {
-            self.buf.clear();
-            let event = match self.reader.read_event_into(&mut self.buf) {
+        let whole = loop {
+            let before = reader.buffer_position();
+            let event = match reader.read_event() {
                 Ok(event) => event,
-                Err(err) => return Err(self.xml_error(err)),
+                Err(err) => {
+                    let at = offset + reader.error_position();
+                    if truncated_by_window(&err, at_end, at, syntax_error_at) {
+                        break false;
+                    }
+                    return Err(xml_error(err, at));
+                }
             };
             match event {
                 Event::Start(start) => {
                     let qname = start.name();
                     let name = local(qname.as_ref());
                     // +1 for the root element.
-                    if stack.len() + 1 >= self.limits.max_xml_depth {
+                    if open.depth() + 1 >= limits.max_xml_depth {
                         return Err(ParseError::TooDeep {
-                            limit: self.limits.max_xml_depth,
+                            limit: limits.max_xml_depth,
                             element: String::from_utf8_lossy(name).into_owned(),
                         });
                     }
                     size += name.len();
-                    let node = fresh(&mut self.pool, name);
-                    stack.push(node);
+                    open.push(qname.as_ref());
+                    sink.start(&String::from_utf8_lossy(name));
                 }
                 Event::Empty(start) => {
                     let qname = start.name();
                     let name = local(qname.as_ref());
                     size += name.len();
-                    let node = fresh(&mut self.pool, name);
-                    if let Some(top) = stack.last_mut() {
-                        top.children.push(node);
-                    }
+                    open.push(qname.as_ref());
+                    sink.start(&String::from_utf8_lossy(name));
+                    let (text, leaf) = open.close(pending);
+                    sink.end(text, leaf, pending);
                 }
-                Event::End(_) => {
-                    let mut done = stack.pop().unwrap_or_default();
-                    if trim_in_place(&mut done.text)
-                        && done.children.is_empty()
-                        && !done.text.is_empty()
-                    {
-                        warnings.add(format!(
-                            "whitespace around the value of <{}> trimmed",
-                            done.name
-                        ));
+                Event::End(end) => {
+                    if end.name().as_ref() != open.name() {
+                        let error = IllFormedError::MismatchedEndTag {
+                            expected: String::from_utf8_lossy(open.name()).into_owned(),
+                            found: String::from_utf8_lossy(end.name().as_ref()).into_owned(),
+                        };
+                        return Err(xml_error(XmlError::IllFormed(error), offset + before));
                     }
-                    match stack.last_mut() {
-                        Some(parent) => parent.children.push(done),
-                        None => return Ok(done),
+                    let (text, leaf) = open.close(pending);
+                    sink.end(text, leaf, pending);
+                    if open.depth() == 0 {
+                        break true;
                     }
                 }
                 Event::Text(text) => {
                     size += text.len();
-                    if let Some(top) = stack.last_mut() {
-                        // Indentation before a value or between elements would only be
-                        // trimmed again.
-                        let blank = text.iter().all(u8::is_ascii_whitespace);
-                        if !(blank && top.text.is_empty()) {
-                            push_text(&mut top.text, &text, &top.name, warnings);
-                        }
+                    let (out, name) = open.text();
+                    // Indentation before a value or between elements would only be
+                    // trimmed again.
+                    let blank = text.iter().all(u8::is_ascii_whitespace);
+                    if !(blank && out.is_empty()) {
+                        push_text(out, &text, name, pending);
                     }
                 }
                 Event::CData(data) => {
                     size += data.len();
-                    if let Some(top) = stack.last_mut() {
-                        push_text(&mut top.text, &data, &top.name, warnings);
-                    }
+                    let (out, name) = open.text();
+                    push_text(out, &data, name, pending);
                 }
                 Event::GeneralRef(reference) => {
-                    if let Some(top) = stack.last_mut() {
-                        let resolved = match reference.resolve_char_ref() {
-                            Ok(Some(c)) => Some(c),
-                            Ok(None) => match reference.as_ref() {
-                                b"amp" => Some('&'),
-                                b"lt" => Some('<'),
-                                b"gt" => Some('>'),
-                                b"quot" => Some('"'),
-                                b"apos" => Some('\''),
-                                _ => None,
-                            },
-                            Err(_) => None,
-                        };
-                        match resolved {
-                            Some(c) => top.text.push(c),
-                            None => {
-                                let raw = String::from_utf8_lossy(reference.as_ref()).into_owned();
-                                warnings.add(format!(
-                                    "unknown entity '&{raw};' in <{}> kept as text",
-                                    top.name
-                                ));
-                                top.text.push('&');
-                                top.text.push_str(&raw);
-                                top.text.push(';');
-                            }
+                    let (out, name) = open.text();
+                    let resolved = match reference.resolve_char_ref() {
+                        Ok(Some(c)) => Some(c),
+                        Ok(None) => match reference.as_ref() {
+                            b"amp" => Some('&'),
+                            b"lt" => Some('<'),
+                            b"gt" => Some('>'),
+                            b"quot" => Some('"'),
+                            b"apos" => Some('\''),
+                            _ => None,
+                        },
+                        Err(_) => None,
+                    };
+                    match resolved {
+                        Some(c) => out.push(c),
+                        None => {
+                            let raw = String::from_utf8_lossy(reference.as_ref());
+                            let name = String::from_utf8_lossy(name);
+                            pending
+                                .add(format!("unknown entity '&{raw};' in <{name}> kept as text"));
+                            out.push('&');
+                            out.push_str(&raw);
+                            out.push(';');
                         }
-                        size += reference.len() + 2;
                     }
+                    size += reference.len() + 2;
                 }
                 Event::Eof => {
-                    let inside = stack.last().map(|n| n.name.clone()).unwrap_or_default();
+                    if !at_end {
+                        break false;
+                    }
+                    let inside = String::from_utf8_lossy(local(open.name())).into_owned();
                     return Err(ParseError::Truncated(inside));
                 }
                 Event::DocType(_) => {
                     return Err(ParseError::Xml {
-                        position: self.reader.buffer_position(),
+                        position: offset + before,
                         detail: "document type declaration inside an element".to_owned(),
                     });
                 }
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             }
-            if size > self.limits.max_element_bytes {
+            if size > limits.max_element_bytes {
                 return Err(ParseError::ElementTooLarge {
-                    element: stack.first().map(|n| n.name.clone()).unwrap_or_default(),
-                    limit: self.limits.max_element_bytes,
+                    element: String::from_utf8_lossy(local(qname)).into_owned(),
+                    limit: limits.max_element_bytes,
                 });
             }
+        };
+        if !whole {
+            sink.reset();
         }
+        Ok(whole)
     }
 }
 
-fn push_text(out: &mut String, bytes: &[u8], element: &str, warnings: &mut Warnings) {
+/// Appends `bytes` to `out` leniently, warning about what had to change in `element`.
+fn push_text(out: &mut String, bytes: &[u8], element: &[u8], warnings: &mut Warnings) {
     if bytes
         .iter()
         .any(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
     {
-        warnings.add(format!("control characters in <{element}> removed"));
+        let shown = String::from_utf8_lossy(element);
+        warnings.add(format!("control characters in <{shown}> removed"));
         let kept: Vec<u8> = bytes
             .iter()
             .copied()
@@ -429,7 +756,8 @@ fn push_text(out: &mut String, bytes: &[u8], element: &str, warnings: &mut Warni
     match std::str::from_utf8(bytes) {
         Ok(text) => out.push_str(text),
         Err(_) => {
-            warnings.add(format!("invalid utf-8 in <{element}> replaced"));
+            let shown = String::from_utf8_lossy(element);
+            warnings.add(format!("invalid utf-8 in <{shown}> replaced"));
             out.push_str(&String::from_utf8_lossy(bytes));
         }
     }
