@@ -43,7 +43,11 @@ fn record(i: u32) -> String {
     } else {
         ("reject", "fail")
     };
-    let spf = if ok || i.is_multiple_of(3) { "pass" } else { "fail" };
+    let spf = if ok || i.is_multiple_of(3) {
+        "pass"
+    } else {
+        "fail"
+    };
     format!(
         "  <record>
     <row>

@@ -10,6 +10,7 @@
 //! dropped, unknown entities kept verbatim); DOCTYPEs that declare entities are refused, end
 //! tags must match their start tags, and depth and element size are capped.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::errors::{Error as XmlError, IllFormedError};
@@ -150,8 +151,15 @@ struct Open {
     ends: Vec<usize>,
     /// Their text so far, by depth; kept across items for their allocations.
     texts: Vec<String>,
-    /// Whether each has had a child element.
-    parents: Vec<bool>,
+    /// Whether each has had a child element, and whether whitespace before its text was
+    /// skipped by the reader.
+    flags: Vec<Flags>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    parent: bool,
+    padded: bool,
 }
 
 impl Open {
@@ -160,12 +168,12 @@ impl Open {
     }
 
     fn push(&mut self, name: &[u8]) {
-        if let Some(parent) = self.parents.last_mut() {
-            *parent = true;
+        if let Some(flags) = self.flags.last_mut() {
+            flags.parent = true;
         }
         self.names.extend_from_slice(name);
         self.ends.push(self.names.len());
-        self.parents.push(false);
+        self.flags.push(Flags::default());
         let depth = self.ends.len();
         if self.texts.len() < depth {
             self.texts.push(String::new());
@@ -180,22 +188,49 @@ impl Open {
         &self.names[start..end]
     }
 
-    /// The text of the innermost open element, with its local name for warnings.
-    fn text(&mut self) -> (&mut String, &[u8]) {
+    /// Whitespace the reader skipped before the next event (`text`: a text event) in the
+    /// innermost open element: part of its text once the text has begun, and before a text
+    /// that begins it, whitespace to trim (and warn about) as if it had been kept.
+    fn skipped(&mut self, whitespace: &str, text: bool) {
+        let depth = self.ends.len().max(1);
+        let out = &mut self.texts[depth - 1];
+        if !out.is_empty() {
+            out.push_str(whitespace);
+        } else if text {
+            self.flags[depth - 1].padded = true;
+        }
+    }
+
+    /// Adds text to the innermost open element.
+    fn push_text(&mut self, text: &[u8], warnings: &mut Warnings) {
+        let depth = self.ends.len().max(1);
         let end = self.ends.last().copied().unwrap_or(0);
         let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        let out = &mut self.texts[depth - 1];
+        let name = &self.names[start..end];
+        push_text(out, text, || String::from_utf8_lossy(local(name)), warnings);
+    }
+
+    /// The text of the innermost open element, with its local name for warnings.
+    fn text(&mut self) -> (&mut String, Cow<'_, str>) {
         let depth = self.ends.len().max(1);
-        (&mut self.texts[depth - 1], local(&self.names[start..end]))
+        let end = self.ends.last().copied().unwrap_or(0);
+        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        (
+            &mut self.texts[depth - 1],
+            String::from_utf8_lossy(local(&self.names[start..end])),
+        )
     }
 
     /// Closes the innermost element: its trimmed text, whether it was a leaf.
     fn close(&mut self, warnings: &mut Warnings) -> (&mut String, bool) {
-        let leaf = !self.parents.pop().unwrap_or(false);
+        let flags = self.flags.pop().unwrap_or_default();
+        let leaf = !flags.parent;
         let depth = self.ends.len();
         let name_start = depth.checked_sub(2).map_or(0, |i| self.ends[i]);
         let name_end = self.ends.pop().unwrap_or(0);
         let text = &mut self.texts[depth - 1];
-        if trim_in_place(text) && leaf && !text.is_empty() {
+        if (trim_in_place(text) || flags.padded) && leaf && !text.is_empty() {
             warnings.add(format!(
                 "whitespace around the value of <{}> trimmed",
                 String::from_utf8_lossy(local(&self.names[name_start..name_end]))
@@ -208,7 +243,7 @@ impl Open {
     fn clear(&mut self) {
         self.names.clear();
         self.ends.clear();
-        self.parents.clear();
+        self.flags.clear();
     }
 }
 
@@ -219,6 +254,16 @@ enum Step {
     /// The window ended inside the item that starts at this offset: it is read again with
     /// more input.
     More(usize),
+}
+
+/// Input to read items from.
+#[derive(Debug, Clone, Copy)]
+struct Window<'b> {
+    bytes: &'b [u8],
+    /// Whether `bytes` is all that is left of the document.
+    at_end: bool,
+    /// Where `bytes` starts in the document.
+    offset: u64,
 }
 
 /// The parser's state between windows of input.
@@ -271,6 +316,24 @@ fn local(name: &[u8]) -> &[u8] {
     match name.iter().rposition(|b| *b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
+    }
+}
+
+/// The XML whitespace at the start of `bytes`.
+fn leading_whitespace(bytes: &[u8]) -> &str {
+    let n = bytes
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .count();
+    // ASCII: always UTF-8.
+    std::str::from_utf8(&bytes[..n]).unwrap_or_default()
+}
+
+/// An element name as text (they are ASCII in every report schema).
+fn utf8_name(name: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(name) {
+        Ok(name) => Cow::Borrowed(name),
+        Err(_) => String::from_utf8_lossy(name),
     }
 }
 
@@ -333,10 +396,15 @@ impl<R: BufRead> XmlPull<R> {
                 let bytes = self.input.fill_buf()?;
                 (bytes, bytes.is_empty())
             };
-            match self
-                .parser
-                .step(bytes, at_end, self.offset, warnings, records)?
-            {
+            match self.parser.step(
+                Window {
+                    bytes,
+                    at_end,
+                    offset: self.offset,
+                },
+                warnings,
+                records,
+            )? {
                 Step::Done(item, used) => {
                     self.advance(used);
                     return Ok(item);
@@ -434,15 +502,21 @@ impl Parser {
     /// which start at byte `offset` of the document.
     fn step(
         &mut self,
-        bytes: &[u8],
-        at_end: bool,
-        offset: u64,
+        window: Window<'_>,
         warnings: &mut Warnings,
         records: &mut RecordBuilder,
     ) -> Result<Step, ParseError> {
+        let Window {
+            bytes,
+            at_end,
+            offset,
+        } = window;
         let mut reader = quick_xml::Reader::from_reader(bytes);
         let config = reader.config_mut();
-        config.trim_text(false);
+        // Whitespace before text is skipped (indentation then makes no event at all); the
+        // text handler puts back what matters of it.
+        config.trim_text_start = true;
+        config.trim_text_end = false;
         config.expand_empty_elements = false;
         // End tags are matched here, against the names of the item's open elements: the
         // reader may start in the middle of the document, after the root opened.
@@ -482,28 +556,12 @@ impl Parser {
                     return Ok(Step::Done(item, used));
                 }
                 Event::Start(start) => {
-                    return self.item(
-                        &mut reader,
-                        &start,
-                        false,
-                        before,
-                        at_end,
-                        offset,
-                        warnings,
-                        records,
-                    );
+                    let item = self.item(&mut reader, window, &start, false, records)?;
+                    return Ok(self.finish_item(item, before, &reader, warnings));
                 }
                 Event::Empty(start) => {
-                    return self.item(
-                        &mut reader,
-                        &start,
-                        true,
-                        before,
-                        at_end,
-                        offset,
-                        warnings,
-                        records,
-                    );
+                    let item = self.item(&mut reader, window, &start, true, records)?;
+                    return Ok(self.finish_item(item, before, &reader, warnings));
                 }
                 Event::End(end) => {
                     if !self.in_root || end.name().as_ref() != self.root_qname.as_slice() {
@@ -511,10 +569,9 @@ impl Parser {
                             expected: String::from_utf8_lossy(&self.root_qname).into_owned(),
                             found: String::from_utf8_lossy(end.name().as_ref()).into_owned(),
                         };
-                        return Err(xml_error(
-                            XmlError::IllFormed(error),
-                            offset + before as u64,
-                        ));
+                        let skipped = leading_whitespace(&bytes[before..]).len();
+                        let at = offset + (before + skipped) as u64;
+                        return Err(xml_error(XmlError::IllFormed(error), at));
                     }
                     self.in_root = false;
                     return Ok(Step::Done(Item::RootEnd, reader.buffer_position() as usize));
@@ -554,39 +611,47 @@ impl Parser {
         }
     }
 
-    /// Reads the child of the root whose start tag was just read, whole.
-    #[allow(clippy::too_many_arguments)]
+    /// Reads the child of the root whose start tag was just read: the item, or `None` when
+    /// the window ended inside it.
     fn item(
         &mut self,
         reader: &mut quick_xml::Reader<&[u8]>,
+        window: Window<'_>,
         start: &BytesStart<'_>,
         empty: bool,
-        before: usize,
-        at_end: bool,
-        offset: u64,
-        warnings: &mut Warnings,
         records: &mut RecordBuilder,
-    ) -> Result<Step, ParseError> {
+    ) -> Result<Option<Item>, ParseError> {
         let qname = start.name();
-        let is_record = local(qname.as_ref()) == b"record";
-        let whole = if is_record {
-            self.read_element(reader, qname.as_ref(), empty, at_end, offset, records)
-        } else {
-            let mut tree = std::mem::take(&mut self.tree);
-            let whole = self.read_element(reader, qname.as_ref(), empty, at_end, offset, &mut tree);
-            self.tree = tree;
-            whole
-        };
-        if !whole? {
-            self.pending = Warnings::default();
-            return Ok(Step::More(before));
+        if local(qname.as_ref()) == b"record" {
+            let whole = self.read_element(reader, window, qname.as_ref(), empty, records)?;
+            return Ok(whole.then_some(Item::Record));
         }
-        warnings.absorb(&mut self.pending);
-        let item = match self.tree.done.take() {
-            Some(node) if !is_record => Item::Child(node),
-            _ => Item::Record,
-        };
-        Ok(Step::Done(item, reader.buffer_position() as usize))
+        let mut tree = std::mem::take(&mut self.tree);
+        let whole = self.read_element(reader, window, qname.as_ref(), empty, &mut tree);
+        let item = tree.done.take().map(Item::Child);
+        self.tree = tree;
+        Ok(if whole? { item } else { None })
+    }
+
+    /// The step an item (`None`: cut by the end of the window) that started at `before`
+    /// comes to; its warnings are kept once it is whole.
+    fn finish_item(
+        &mut self,
+        item: Option<Item>,
+        before: usize,
+        reader: &quick_xml::Reader<&[u8]>,
+        warnings: &mut Warnings,
+    ) -> Step {
+        match item {
+            Some(item) => {
+                warnings.absorb(&mut self.pending);
+                Step::Done(item, reader.buffer_position() as usize)
+            }
+            None => {
+                self.pending = Warnings::default();
+                Step::More(before)
+            }
+        }
     }
 
     /// Reads the element whose start tag (`qname`, `empty` for `<x/>`) was just read, and
@@ -594,12 +659,16 @@ impl Parser {
     fn read_element<S: Sink>(
         &mut self,
         reader: &mut quick_xml::Reader<&[u8]>,
+        window: Window<'_>,
         qname: &[u8],
         empty: bool,
-        at_end: bool,
-        offset: u64,
         sink: &mut S,
     ) -> Result<bool, ParseError> {
+        let Window {
+            bytes,
+            at_end,
+            offset,
+        } = window;
         let Parser {
             limits,
             open,
@@ -609,7 +678,7 @@ impl Parser {
         } = self;
         open.clear();
         open.push(qname);
-        sink.start(&String::from_utf8_lossy(local(qname)));
+        sink.start(&utf8_name(local(qname)));
         if empty {
             let (text, leaf) = open.close(pending);
             sink.end(text, leaf, pending);
@@ -628,6 +697,15 @@ impl Parser {
                     return Err(xml_error(err, at));
                 }
             };
+            // The reader skips whitespace after each event (so indentation makes no event of
+            // its own): it lies between the last event and this one.
+            let skipped = leading_whitespace(bytes.get(before as usize..).unwrap_or_default());
+            // Where this event's markup starts, for errors.
+            let at = offset + before + skipped.len() as u64;
+            if !skipped.is_empty() {
+                size += skipped.len();
+                open.skipped(skipped, matches!(event, Event::Text(_)));
+            }
             match event {
                 Event::Start(start) => {
                     let qname = start.name();
@@ -641,14 +719,14 @@ impl Parser {
                     }
                     size += name.len();
                     open.push(qname.as_ref());
-                    sink.start(&String::from_utf8_lossy(name));
+                    sink.start(&utf8_name(name));
                 }
                 Event::Empty(start) => {
                     let qname = start.name();
                     let name = local(qname.as_ref());
                     size += name.len();
                     open.push(qname.as_ref());
-                    sink.start(&String::from_utf8_lossy(name));
+                    sink.start(&utf8_name(name));
                     let (text, leaf) = open.close(pending);
                     sink.end(text, leaf, pending);
                 }
@@ -658,7 +736,7 @@ impl Parser {
                             expected: String::from_utf8_lossy(open.name()).into_owned(),
                             found: String::from_utf8_lossy(end.name().as_ref()).into_owned(),
                         };
-                        return Err(xml_error(XmlError::IllFormed(error), offset + before));
+                        return Err(xml_error(XmlError::IllFormed(error), at));
                     }
                     let (text, leaf) = open.close(pending);
                     sink.end(text, leaf, pending);
@@ -668,18 +746,11 @@ impl Parser {
                 }
                 Event::Text(text) => {
                     size += text.len();
-                    let (out, name) = open.text();
-                    // Indentation before a value or between elements would only be
-                    // trimmed again.
-                    let blank = text.iter().all(u8::is_ascii_whitespace);
-                    if !(blank && out.is_empty()) {
-                        push_text(out, &text, name, pending);
-                    }
+                    open.push_text(&text, pending);
                 }
                 Event::CData(data) => {
                     size += data.len();
-                    let (out, name) = open.text();
-                    push_text(out, &data, name, pending);
+                    open.push_text(&data, pending);
                 }
                 Event::GeneralRef(reference) => {
                     let (out, name) = open.text();
@@ -699,7 +770,6 @@ impl Parser {
                         Some(c) => out.push(c),
                         None => {
                             let raw = String::from_utf8_lossy(reference.as_ref());
-                            let name = String::from_utf8_lossy(name);
                             pending
                                 .add(format!("unknown entity '&{raw};' in <{name}> kept as text"));
                             out.push('&');
@@ -718,7 +788,7 @@ impl Parser {
                 }
                 Event::DocType(_) => {
                     return Err(ParseError::Xml {
-                        position: offset + before,
+                        position: at,
                         detail: "document type declaration inside an element".to_owned(),
                     });
                 }
@@ -738,14 +808,19 @@ impl Parser {
     }
 }
 
-/// Appends `bytes` to `out` leniently, warning about what had to change in `element`.
-fn push_text(out: &mut String, bytes: &[u8], element: &[u8], warnings: &mut Warnings) {
+/// Appends `bytes` to `out` leniently, warning about what had to change in `element` (only
+/// named when there is something to say).
+fn push_text<'n>(
+    out: &mut String,
+    bytes: &[u8],
+    element: impl Fn() -> Cow<'n, str>,
+    warnings: &mut Warnings,
+) {
     if bytes
         .iter()
         .any(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
     {
-        let shown = String::from_utf8_lossy(element);
-        warnings.add(format!("control characters in <{shown}> removed"));
+        warnings.add(format!("control characters in <{}> removed", element()));
         let kept: Vec<u8> = bytes
             .iter()
             .copied()
@@ -756,8 +831,7 @@ fn push_text(out: &mut String, bytes: &[u8], element: &[u8], warnings: &mut Warn
     match std::str::from_utf8(bytes) {
         Ok(text) => out.push_str(text),
         Err(_) => {
-            let shown = String::from_utf8_lossy(element);
-            warnings.add(format!("invalid utf-8 in <{shown}> replaced"));
+            warnings.add(format!("invalid utf-8 in <{}> replaced", element()));
             out.push_str(&String::from_utf8_lossy(bytes));
         }
     }
