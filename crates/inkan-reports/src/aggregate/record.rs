@@ -245,13 +245,13 @@ impl RecordBuilder {
     }
 
     /// An unknown element called `name` opened in the element at `prefix`.
-    fn extra(&mut self, prefix: &str, name: &str) -> Place {
+    fn extra(&mut self, prefix: &str, name: &[u8]) -> Place {
         self.path.clear();
         self.path.push_str(prefix);
         self.path_ends.clear();
         self.path_ends.push(self.path.len());
         self.path.push('.');
-        self.path.push_str(name);
+        self.path.push_str(&String::from_utf8_lossy(name));
         Place::Extra
     }
 
@@ -279,7 +279,7 @@ impl RecordBuilder {
 }
 
 impl Sink for RecordBuilder {
-    fn start(&mut self, name: &str) {
+    fn start(&mut self, name: &[u8]) {
         let place = match self.places.last() {
             None => {
                 self.record.dkim = self.spare.dkim.pop().unwrap_or_default();
@@ -287,27 +287,27 @@ impl Sink for RecordBuilder {
                 Place::Record
             }
             Some(Place::Record) => match name {
-                "row" => Place::Row,
-                "identifiers" => Place::Identifiers,
-                "auth_results" => Place::AuthResults,
+                b"row" => Place::Row,
+                b"identifiers" => Place::Identifiers,
+                b"auth_results" => Place::AuthResults,
                 _ => self.extra("record", name),
             },
             Some(Place::Row) => match name {
-                "source_ip" => Place::SourceIp,
-                "count" => Place::Count,
-                "policy_evaluated" => Place::Evaluated,
+                b"source_ip" => Place::SourceIp,
+                b"count" => Place::Count,
+                b"policy_evaluated" => Place::Evaluated,
                 _ => self.extra("record.row", name),
             },
             Some(Place::Evaluated) => match name {
-                "disposition" => Place::Disposition,
-                "dkim" => Place::DkimAligned,
-                "spf" => Place::SpfAligned,
-                "reason" => {
+                b"disposition" => Place::Disposition,
+                b"dkim" => Place::DkimAligned,
+                b"spf" => Place::SpfAligned,
+                b"reason" => {
                     self.reason_type.seen = false;
                     self.reason_comment.seen = false;
                     Place::Reason
                 }
-                "comment" => {
+                b"comment" => {
                     self.extras_before_comment = self.record.extra.len();
                     self.extra("record.row.policy_evaluated", name);
                     Place::EvaluatedComment
@@ -315,39 +315,39 @@ impl Sink for RecordBuilder {
                 _ => self.extra("record.row.policy_evaluated", name),
             },
             Some(Place::Reason) => match name {
-                "type" => Place::ReasonType,
-                "comment" => Place::ReasonComment,
+                b"type" => Place::ReasonType,
+                b"comment" => Place::ReasonComment,
                 _ => Place::Ignored,
             },
             Some(Place::Identifiers) => match name {
-                "header_from" => Place::HeaderFrom,
-                "envelope_from" => Place::EnvelopeFrom,
-                "envelope_to" => Place::EnvelopeTo,
+                b"header_from" => Place::HeaderFrom,
+                b"envelope_from" => Place::EnvelopeFrom,
+                b"envelope_to" => Place::EnvelopeTo,
                 _ => self.extra("record.identifiers", name),
             },
             Some(Place::AuthResults) => match name {
-                "dkim" => self.begin_auth(Place::Dkim),
-                "spf" => self.begin_auth(Place::Spf),
+                b"dkim" => self.begin_auth(Place::Dkim),
+                b"spf" => self.begin_auth(Place::Spf),
                 _ => self.extra("record.auth_results", name),
             },
             Some(Place::Dkim) => match name {
-                "domain" => Place::AuthDomain,
-                "selector" => Place::AuthSelector,
-                "result" => Place::AuthResult,
-                "human_result" => Place::AuthHuman,
+                b"domain" => Place::AuthDomain,
+                b"selector" => Place::AuthSelector,
+                b"result" => Place::AuthResult,
+                b"human_result" => Place::AuthHuman,
                 _ => Place::Ignored,
             },
             Some(Place::Spf) => match name {
-                "domain" => Place::AuthDomain,
-                "scope" => Place::AuthScope,
-                "result" => Place::AuthResult,
-                "human_result" => Place::AuthHuman,
+                b"domain" => Place::AuthDomain,
+                b"scope" => Place::AuthScope,
+                b"result" => Place::AuthResult,
+                b"human_result" => Place::AuthHuman,
                 _ => Place::Ignored,
             },
             Some(Place::Extra | Place::EvaluatedComment) => {
                 self.path_ends.push(self.path.len());
                 self.path.push('.');
-                self.path.push_str(name);
+                self.path.push_str(&String::from_utf8_lossy(name));
                 Place::Extra
             }
             Some(_) => Place::Ignored,

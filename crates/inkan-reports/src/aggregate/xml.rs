@@ -77,8 +77,9 @@ pub(crate) enum Item {
 
 /// Receives the elements of one top-level item, innermost last.
 pub(crate) trait Sink {
-    /// An element opened, called by its local name.
-    fn start(&mut self, name: &str);
+    /// An element opened, called by its local name (as written: UTF-8 in every report
+    /// schema, but not checked).
+    fn start(&mut self, name: &[u8]);
     /// The innermost open element closed with its trimmed text (which the sink may take);
     /// `leaf` when it had no child element.
     fn end(&mut self, text: &mut String, leaf: bool, warnings: &mut Warnings);
@@ -117,9 +118,9 @@ impl Tree {
 }
 
 impl Sink for Tree {
-    fn start(&mut self, name: &str) {
+    fn start(&mut self, name: &[u8]) {
         let mut node = self.pool.pop().unwrap_or_default();
-        node.name.push_str(name);
+        node.name.push_str(&String::from_utf8_lossy(name));
         self.stack.push(node);
     }
 
@@ -191,14 +192,21 @@ impl Open {
     /// Whitespace the reader skipped before the next event (`text`: a text event) in the
     /// innermost open element: part of its text once the text has begun, and before a text
     /// that begins it, whitespace to trim (and warn about) as if it had been kept.
-    fn skipped(&mut self, whitespace: &str, text: bool) {
+    fn skipped(&mut self, whitespace: &[u8], text: bool) {
         let depth = self.ends.len().max(1);
         let out = &mut self.texts[depth - 1];
         if !out.is_empty() {
-            out.push_str(whitespace);
+            out.push_str(&String::from_utf8_lossy(whitespace));
         } else if text {
             self.flags[depth - 1].padded = true;
         }
+    }
+
+    /// Whether the innermost open element has text yet.
+    fn has_text(&self) -> bool {
+        self.texts
+            .get(self.ends.len().max(1) - 1)
+            .is_some_and(|t| !t.is_empty())
     }
 
     /// Adds text to the innermost open element.
@@ -320,21 +328,12 @@ fn local(name: &[u8]) -> &[u8] {
 }
 
 /// The XML whitespace at the start of `bytes`.
-fn leading_whitespace(bytes: &[u8]) -> &str {
+fn leading_whitespace(bytes: &[u8]) -> &[u8] {
     let n = bytes
         .iter()
         .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
         .count();
-    // ASCII: always UTF-8.
-    std::str::from_utf8(&bytes[..n]).unwrap_or_default()
-}
-
-/// An element name as text (they are ASCII in every report schema).
-fn utf8_name(name: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(name) {
-        Ok(name) => Cow::Borrowed(name),
-        Err(_) => String::from_utf8_lossy(name),
-    }
+    &bytes[..n]
 }
 
 /// Trims `text` in place; whether anything was removed.
@@ -678,7 +677,7 @@ impl Parser {
         } = self;
         open.clear();
         open.push(qname);
-        sink.start(&utf8_name(local(qname)));
+        sink.start(local(qname));
         if empty {
             let (text, leaf) = open.close(pending);
             sink.end(text, leaf, pending);
@@ -699,9 +698,22 @@ impl Parser {
             };
             // The reader skips whitespace after each event (so indentation makes no event of
             // its own): it lies between the last event and this one.
-            let skipped = leading_whitespace(bytes.get(before as usize..).unwrap_or_default());
+            // Only looked for where it matters: before text, or once the text has begun.
+            let skipped = match &event {
+                Event::Text(text) => {
+                    let start = (reader.buffer_position() as usize).saturating_sub(text.len());
+                    bytes.get(before as usize..start).unwrap_or_default()
+                }
+                _ if open.has_text() => {
+                    leading_whitespace(bytes.get(before as usize..).unwrap_or_default())
+                }
+                _ => &[],
+            };
             // Where this event's markup starts, for errors.
-            let at = offset + before + skipped.len() as u64;
+            let at = || {
+                let skipped = leading_whitespace(bytes.get(before as usize..).unwrap_or_default());
+                offset + before + skipped.len() as u64
+            };
             if !skipped.is_empty() {
                 size += skipped.len();
                 open.skipped(skipped, matches!(event, Event::Text(_)));
@@ -719,14 +731,14 @@ impl Parser {
                     }
                     size += name.len();
                     open.push(qname.as_ref());
-                    sink.start(&utf8_name(name));
+                    sink.start(name);
                 }
                 Event::Empty(start) => {
                     let qname = start.name();
                     let name = local(qname.as_ref());
                     size += name.len();
                     open.push(qname.as_ref());
-                    sink.start(&utf8_name(name));
+                    sink.start(name);
                     let (text, leaf) = open.close(pending);
                     sink.end(text, leaf, pending);
                 }
@@ -736,7 +748,7 @@ impl Parser {
                             expected: String::from_utf8_lossy(open.name()).into_owned(),
                             found: String::from_utf8_lossy(end.name().as_ref()).into_owned(),
                         };
-                        return Err(xml_error(XmlError::IllFormed(error), at));
+                        return Err(xml_error(XmlError::IllFormed(error), at()));
                     }
                     let (text, leaf) = open.close(pending);
                     sink.end(text, leaf, pending);
@@ -788,7 +800,7 @@ impl Parser {
                 }
                 Event::DocType(_) => {
                     return Err(ParseError::Xml {
-                        position: at,
+                        position: at(),
                         detail: "document type declaration inside an element".to_owned(),
                     });
                 }
