@@ -848,3 +848,152 @@ fn push_text<'n>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufReader, Cursor};
+
+    use super::super::{AggregateReader, AggregateTrailer, Record};
+    use crate::error::ParseError;
+    use crate::limits::Limits;
+
+    const HEAD: &str = "<?xml version=\"1.0\"?>\n<feedback>\n  <report_metadata><org_name>o</org_name>\
+        <report_id>r</report_id></report_metadata>\n  <policy_published><domain>d.example</domain>\
+        </policy_published>\n";
+
+    /// A report whose records carry something to warn about, unknown elements, entities,
+    /// comments and CDATA, so that a cut anywhere in them shows.
+    fn report(records: usize) -> Vec<u8> {
+        let mut xml = HEAD.to_owned();
+        for i in 0..records {
+            xml.push_str(&format!(
+                "  <record>\n    <row>\n      <source_ip> 10.0.{}.{} </source_ip>\n      <count>{i}</count>\n\
+                 <policy_evaluated><disposition>NONE</disposition><dkim>pass</dkim>\
+                 <reason><type>other</type><comment>a &amp; <!-- c --> b &lt;<![CDATA[x]]> &#65;</comment></reason>\
+                 </policy_evaluated>\n    </row>\n    <identifiers><header_from>S.Example.</header_from></identifiers>\n\
+                 <auth_results><dkim><domain>s.example</domain><result>Pass</result></dkim></auth_results>\n\
+                 <x_vendor><score>0.{i}</score></x_vendor>\n  </record>\n",
+                i / 256,
+                i % 256
+            ));
+        }
+        xml.push_str("  <extension><e>1</e></extension>\n</feedback>\n");
+        xml.into_bytes()
+    }
+
+    fn read<R: std::io::BufRead>(
+        input: R,
+        limits: Limits,
+    ) -> Result<(Vec<Record>, AggregateTrailer), ParseError> {
+        let mut reader = AggregateReader::new(input, limits)?;
+        let mut records = Vec::new();
+        while let Some(record) = reader.next_record()? {
+            records.push(record);
+        }
+        Ok((records, reader.finish()?))
+    }
+
+    #[test]
+    fn records_cut_by_the_input_buffer_read_the_same_and_warn_once() {
+        let xml = report(600);
+        let (records, trailer) = read(&xml[..], Limits::default()).unwrap();
+        assert_eq!(records.len(), 600);
+        let first = &records[0];
+        assert_eq!(first.source_ip, "10.0.0.0");
+        assert_eq!(first.disposition.as_deref(), Some("none"));
+        assert_eq!(first.header_from.as_deref(), Some("s.example"));
+        assert_eq!(first.dkim[0].result, "pass");
+        assert_eq!(
+            first.reasons[0].comment.as_deref(),
+            Some("a &  b <x A"),
+            "whitespace inside text is kept, around it trimmed"
+        );
+        assert_eq!(
+            first.extra,
+            [("record.x_vendor.score".to_owned(), "0.0".to_owned())]
+        );
+        assert_eq!(trailer.extra, [("extension.e".to_owned(), "1".to_owned())]);
+        let counts: Vec<(&str, u64)> = trailer.warnings.iter().collect();
+        assert!(
+            counts.contains(&("whitespace around the value of <source_ip> trimmed", 600)),
+            "{counts:?}"
+        );
+        assert!(counts.contains(&(
+            "upper-case value in <disposition> ('NONE') lower-cased",
+            600
+        )));
+        assert!(counts.contains(&("upper-case value in <result> ('Pass') lower-cased", 600)));
+        for capacity in [1, 5, 64, 4096, 100_000] {
+            let streamed = BufReader::with_capacity(capacity, Cursor::new(&xml[..]));
+            let (again, trailer_again) = read(streamed, Limits::default()).unwrap();
+            assert_eq!(again, records, "buffer of {capacity} bytes");
+            assert_eq!(trailer_again, trailer, "buffer of {capacity} bytes");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_far_into_a_streamed_report_is_reported_as_such() {
+        let mut xml = report(1_000);
+        let at = xml.len() - 200;
+        xml.splice(at..at, b"<!x>".iter().copied());
+        for capacity in [64, 256 * 1024] {
+            let streamed = BufReader::with_capacity(capacity, Cursor::new(&xml[..]));
+            let error = read(streamed, Limits::default()).unwrap_err();
+            assert!(
+                matches!(&error, ParseError::Xml { position, .. } if *position > 300_000),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn end_tags_must_match_wherever_the_reader_starts() {
+        let xml = format!(
+            "{HEAD}<record><row><source_ip>192.0.2.1</source_ip></rows></record></feedback>"
+        );
+        for capacity in [3, 4096] {
+            let streamed = BufReader::with_capacity(capacity, Cursor::new(xml.as_bytes()));
+            let error = read(streamed, Limits::default()).unwrap_err().to_string();
+            assert!(
+                error.contains("expected `</row>`, but `</rows>` was found"),
+                "{error}"
+            );
+        }
+        let xml = format!("{HEAD}</feedbacks>");
+        let error = read(xml.as_bytes(), Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected `</feedback>`"), "{error}");
+    }
+
+    #[test]
+    fn an_element_larger_than_the_window_allows_is_refused() {
+        let limits = Limits {
+            max_element_bytes: 1_000,
+            ..Limits::default()
+        };
+        let mut xml = HEAD.as_bytes().to_vec();
+        xml.extend_from_slice(b"<record><row><source_ip>");
+        xml.resize(xml.len() + 100_000, b'1');
+        xml.extend_from_slice(b"</source_ip></row></record></feedback>");
+        for capacity in [64, 1 << 20] {
+            let streamed = BufReader::with_capacity(capacity, Cursor::new(&xml[..]));
+            let error = read(streamed, limits).unwrap_err();
+            assert!(
+                matches!(error, ParseError::ElementTooLarge { .. }),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_report_cut_short_is_truncated_at_any_buffer_size() {
+        let xml = report(50);
+        let cut = &xml[..xml.len() * 2 / 3];
+        for capacity in [7, 1 << 20] {
+            let streamed = BufReader::with_capacity(capacity, Cursor::new(cut));
+            let error = read(streamed, Limits::default()).unwrap_err();
+            assert!(matches!(error, ParseError::Truncated(_)), "{error:?}");
+        }
+    }
+}
