@@ -327,6 +327,18 @@ fn local(name: &[u8]) -> &[u8] {
     }
 }
 
+/// The bytes of a plain element name: ASCII letters, digits, `_`, `-`, `.`, `:`.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':');
+        b += 1;
+    }
+    table
+};
+
 /// The XML whitespace at the start of `bytes`.
 fn leading_whitespace(bytes: &[u8]) -> &[u8] {
     let n = bytes
@@ -556,11 +568,11 @@ impl Parser {
                 }
                 Event::Start(start) => {
                     let item = self.item(&mut reader, window, &start, false, records)?;
-                    return Ok(self.finish_item(item, before, &reader, warnings));
+                    return Ok(self.finish_item(item, before, warnings));
                 }
                 Event::Empty(start) => {
                     let item = self.item(&mut reader, window, &start, true, records)?;
-                    return Ok(self.finish_item(item, before, &reader, warnings));
+                    return Ok(self.finish_item(item, before, warnings));
                 }
                 Event::End(end) => {
                     if !self.in_root || end.name().as_ref() != self.root_qname.as_slice() {
@@ -619,32 +631,147 @@ impl Parser {
         start: &BytesStart<'_>,
         empty: bool,
         records: &mut RecordBuilder,
-    ) -> Result<Option<Item>, ParseError> {
+    ) -> Result<Option<(Item, usize)>, ParseError> {
         let qname = start.name();
+        let content = reader.buffer_position() as usize;
         if local(qname.as_ref()) == b"record" {
+            if !empty
+                && let Some(end) =
+                    self.plain_element(window.bytes, content, qname.as_ref(), records)
+            {
+                return Ok(Some((Item::Record, end)));
+            }
             let whole = self.read_element(reader, window, qname.as_ref(), empty, records)?;
-            return Ok(whole.then_some(Item::Record));
+            let end = reader.buffer_position() as usize;
+            return Ok(whole.then_some((Item::Record, end)));
         }
         let mut tree = std::mem::take(&mut self.tree);
         let whole = self.read_element(reader, window, qname.as_ref(), empty, &mut tree);
         let item = tree.done.take().map(Item::Child);
         self.tree = tree;
-        Ok(if whole? { item } else { None })
+        let end = reader.buffer_position() as usize;
+        Ok(if whole? {
+            item.map(|item| (item, end))
+        } else {
+            None
+        })
+    }
+
+    /// Reads an element written plainly — tags without attributes, comments or other markup,
+    /// text without references — straight from `bytes`, whose content starts at `content`:
+    /// the sink sees what [`Parser::read_element`] would show it, faster than through
+    /// quick-xml. `None` (the sink reset) at anything else, which is then read by
+    /// [`Parser::read_element`], errors included.
+    fn plain_element<S: Sink>(
+        &mut self,
+        bytes: &[u8],
+        content: usize,
+        qname: &[u8],
+        sink: &mut S,
+    ) -> Option<usize> {
+        let Parser {
+            limits,
+            open,
+            pending,
+            ..
+        } = self;
+        open.clear();
+        open.push(qname);
+        sink.start(local(qname));
+        let mut size = 0usize;
+        let mut at = content;
+        let end = loop {
+            let rest = bytes.get(at..)?;
+            // One pass over each run of text and each tag: they are short, and a plain loop
+            // beats a vector search here.
+            let blank = leading_whitespace(rest).len();
+            let Some(lt) = rest[blank..].iter().position(|b| matches!(b, b'<' | b'&')) else {
+                break None;
+            };
+            let lt = blank + lt;
+            if rest[lt] == b'&' {
+                break None;
+            }
+            let run = &rest[..lt];
+            // What quick-xml, skipping whitespace before text, would hand over.
+            let skipped = if blank < run.len() || open.has_text() {
+                &run[..blank]
+            } else {
+                &[]
+            };
+            if !skipped.is_empty() {
+                size += skipped.len();
+                open.skipped(skipped, blank < run.len());
+            }
+            if blank < run.len() {
+                size += run.len() - blank;
+                open.push_text(&run[blank..], pending);
+            }
+            let tag = &rest[lt + 1..];
+            let closing = tag.first() == Some(&b'/');
+            let name_start = usize::from(closing);
+            let name_len = tag[name_start..]
+                .iter()
+                .take_while(|b| NAME_BYTE[usize::from(**b)])
+                .count();
+            let name = &tag[name_start..name_start + name_len];
+            let after = &tag[name_start + name_len..];
+            if name.is_empty() {
+                break None;
+            }
+            if after.first() == Some(&b'>') {
+                at += lt + 1 + name_start + name_len + 1;
+                if closing {
+                    if name != open.name() {
+                        break None;
+                    }
+                    let (text, leaf) = open.close(pending);
+                    sink.end(text, leaf, pending);
+                    if open.depth() == 0 {
+                        break Some(at);
+                    }
+                } else {
+                    if open.depth() + 1 >= limits.max_xml_depth {
+                        break None;
+                    }
+                    size += local(name).len();
+                    open.push(name);
+                    sink.start(local(name));
+                }
+            } else if !closing && after.starts_with(b"/>") {
+                at += lt + 1 + name_len + 2;
+                size += local(name).len();
+                open.push(name);
+                sink.start(local(name));
+                let (text, leaf) = open.close(pending);
+                sink.end(text, leaf, pending);
+            } else {
+                break None;
+            }
+            if size > limits.max_element_bytes {
+                break None;
+            }
+        };
+        if end.is_none() {
+            sink.reset();
+            open.clear();
+            *pending = Warnings::default();
+        }
+        end
     }
 
     /// The step an item (`None`: cut by the end of the window) that started at `before`
     /// comes to; its warnings are kept once it is whole.
     fn finish_item(
         &mut self,
-        item: Option<Item>,
+        item: Option<(Item, usize)>,
         before: usize,
-        reader: &quick_xml::Reader<&[u8]>,
         warnings: &mut Warnings,
     ) -> Step {
         match item {
-            Some(item) => {
+            Some((item, end)) => {
                 warnings.absorb(&mut self.pending);
-                Step::Done(item, reader.buffer_position() as usize)
+                Step::Done(item, end)
             }
             None => {
                 self.pending = Warnings::default();
