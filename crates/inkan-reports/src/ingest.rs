@@ -368,7 +368,12 @@ impl StoreVisitor<'_> {
         *stored = Some(report);
         // The first batch is stored here; only a report with more records than that starts
         // the storing thread, so the many small reports pay nothing for it.
-        let mut batch: Vec<Record> = Vec::with_capacity(RECORD_BATCH);
+        // Sized to the report when its length is known: a full batch is 300 KB, which a
+        // report of a few records would allocate (and the allocator zero) for nothing.
+        let expected = known.as_ref().map_or(RECORD_BATCH, |end| {
+            usize::try_from(end.records).unwrap_or(RECORD_BATCH)
+        });
+        let mut batch: Vec<Record> = Vec::with_capacity(expected.min(RECORD_BATCH));
         while batch.len() < RECORD_BATCH {
             match reader.next_record() {
                 Ok(Some(record)) => batch.push(record),
