@@ -736,12 +736,14 @@ pub(crate) struct Group {
 
 /// Reads a file: into memory when it is small enough, and its digest.
 pub(crate) fn read_input(path: &Path) -> Result<Input, StoreError> {
-    let size = std::fs::metadata(path)
-        .map_err(io_error(format!("reading '{}'", path.display())))?
-        .len();
+    let reading = || io_error(format!("reading '{}'", path.display()));
+    let mut file = std::fs::File::open(path).map_err(reading())?;
+    let size = file.metadata().map_err(reading())?.len();
     if size <= IN_MEMORY {
-        let bytes =
-            std::fs::read(path).map_err(io_error(format!("reading '{}'", path.display())))?;
+        // One open and one stat for the size and the read; a file that grew since is read
+        // to its end all the same.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
+        file.read_to_end(&mut bytes).map_err(reading())?;
         return Ok(Input {
             sha: Some(hex(&Sha256::digest(&bytes))),
             size: bytes.len() as u64,
@@ -946,7 +948,7 @@ impl Store {
         let shown = path.display().to_string();
         let (input, new) = self.input_row(&shown, &prepared.sha, prepared.size, now)?;
         if new {
-            for (seq, chunk) in prepared.archive.iter().enumerate() {
+            for (seq, chunk) in prepared.archive.into_iter().enumerate() {
                 self.store_chunk(input, seq, chunk)?;
             }
         }
@@ -1004,13 +1006,13 @@ impl Store {
         Ok(totals)
     }
 
-    fn store_chunk(&mut self, input: i64, seq: usize, chunk: &[u8]) -> Result<(), StoreError> {
+    fn store_chunk(&mut self, input: i64, seq: usize, chunk: Vec<u8>) -> Result<(), StoreError> {
         self.backend.execute(
             "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
             &[
                 Value::Int(input),
                 Value::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
-                Value::Blob(chunk.to_vec()),
+                Value::Blob(chunk),
             ],
         )?;
         Ok(())
