@@ -5,7 +5,8 @@
 //! the input is kept.
 //! The small files of a batch are read, hashed, archived and parsed ahead on helper threads
 //! (`prepare`); the records of a large aggregate report are parsed on the calling thread while
-//! a second thread stores them, on the same connection and in the same transaction.
+//! a second thread stores them, on the same connection and in the same transaction, and a
+//! third hashes and archives a large input in the same time ([`ArchiveFeed`]).
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
@@ -734,16 +735,17 @@ pub(crate) struct Group {
     opened: std::time::Instant,
 }
 
-/// Reads a file: into memory when it is small enough, and its digest.
+/// Reads a file into memory and hashes it when it is small enough; a larger one is only
+/// measured here (it is hashed as it is archived).
 pub(crate) fn read_input(path: &Path) -> Result<Input, StoreError> {
-    let reading = || io_error(format!("reading '{}'", path.display()));
-    let mut file = std::fs::File::open(path).map_err(reading())?;
-    let size = file.metadata().map_err(reading())?.len();
+    let reading = |e| io_error(format!("reading '{}'", path.display()))(e);
+    let mut file = std::fs::File::open(path).map_err(reading)?;
+    let size = file.metadata().map_err(reading)?.len();
     if size <= IN_MEMORY {
         // One open and one stat for the size and the read; a file that grew since is read
         // to its end all the same.
         let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
-        file.read_to_end(&mut bytes).map_err(reading())?;
+        file.read_to_end(&mut bytes).map_err(reading)?;
         return Ok(Input {
             sha: Some(hex(&Sha256::digest(&bytes))),
             size: bytes.len() as u64,
