@@ -873,7 +873,7 @@ mod tests {
                 .map(|_| {
                     let r = xorshift(&mut state);
                     // Mostly letters, so that places are sparse and land anywhere.
-                    if r % 8 == 0 {
+                    if r.is_multiple_of(8) {
                         alphabet[(r >> 8) as usize % alphabet.len()]
                     } else {
                         b'a'
@@ -899,7 +899,12 @@ mod tests {
             let mut body = Vec::new();
             for _ in 0..len {
                 let r = xorshift(&mut state);
-                body.extend_from_slice(pieces[if r % 5 == 0 { (r >> 8) as usize % 6 } else { 0 }]);
+                let piece = if r.is_multiple_of(5) {
+                    (r >> 8) as usize % 6
+                } else {
+                    0
+                };
+                body.extend_from_slice(pieces[piece]);
             }
             let mut fast = Vec::new();
             relaxed_crlf_body_into(&body, &mut fast);
