@@ -2,9 +2,13 @@
 //! into chunks of [`CHUNK`] bytes for the `input_chunks` table. Text is deflated at the
 //! fastest level; inputs that are gzip or zip already are only wrapped (stored blocks). The
 //! deflate states and buffers are kept and reset between inputs, so archiving thousands of
-//! small files allocates them once.
+//! small files allocates them once. A large input is archived (and hashed, in the same
+//! reading) on a thread of its own while the store parses it: [`Archiver::archive_to`].
 
 use std::io::Read;
+use std::sync::mpsc::SyncSender;
+
+use sha2::{Digest, Sha256};
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
@@ -112,6 +116,62 @@ impl Archiver {
     }
 }
 
+/// A reader that hashes (SHA-256) and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+/// Lowercase hex of `digest`.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    out
+}
+
+impl Archiver {
+    /// Archives `reader` (the input `what`) as [`Archiver::archive`] does, sending each chunk
+    /// down `chunks` (bounded: this waits while the store is behind); with `hash`, also
+    /// returns the SHA-256 (hex) and size of what was read. Meant for a thread of its own;
+    /// it stops with an error when the receiving side is gone.
+    pub(crate) fn archive_to(
+        &mut self,
+        reader: impl Read,
+        what: &str,
+        hash: bool,
+        chunks: &SyncSender<Vec<u8>>,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        let mut hashing = Hashing {
+            inner: reader,
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        self.archive(&mut hashing, what, |chunk| {
+            chunks.send(chunk.to_vec()).map_err(|_| {
+                io_error(
+                    what,
+                    std::io::Error::other("the store stopped before the archive was written"),
+                )
+            })
+        })?;
+        Ok(hash.then(|| (hex(&hashing.hasher.finalize()), hashing.size)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +214,31 @@ mod tests {
         let text = "<record><row><source_ip>192.0.2.1</source_ip></row></record>\n".repeat(20_000);
         assert_eq!(roundtrip(&mut archiver, text.as_bytes()), 1);
         assert_eq!(roundtrip(&mut archiver, b"again"), 1);
+    }
+
+    /// `archive_to` sends the same chunks down a channel and hashes what it read.
+    #[test]
+    fn archives_to_a_channel_with_the_digest() {
+        let text = "<feedback>\n".repeat(300_000);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let mut archiver = Archiver::default();
+        let receiver = std::thread::spawn(move || rx.iter().collect::<Vec<Vec<u8>>>());
+        let digest = archiver
+            .archive_to(text.as_bytes(), "test", true, &tx)
+            .unwrap();
+        drop(tx);
+        let chunks = receiver.join().unwrap();
+        assert_eq!(
+            digest,
+            Some((hex(&Sha256::digest(text.as_bytes())), text.len() as u64))
+        );
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&chunks.concat()[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, text.as_bytes());
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        drop(rx);
+        assert!(archiver.archive_to(&b"x"[..], "gone", false, &tx).is_err());
     }
 }

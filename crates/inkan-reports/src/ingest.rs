@@ -5,12 +5,12 @@
 //! the input is kept.
 //! The small files of a batch are read, hashed, archived and parsed ahead on helper threads
 //! (`prepare`); the records of a large aggregate report are parsed on the calling thread while
-//! a second thread stores them, on the same connection and in the same transaction.
+//! a second thread stores them, on the same connection and in the same transaction, and a
+//! third hashes and archives a large input in the same time ([`ArchiveFeed`]).
 //! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
 //! which have no id, on a digest of their content.
 
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -18,6 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::aggregate::{AggregateHeader, AggregateReader, AggregateTrailer, Record};
+use crate::archive::hex;
 use crate::container::{Visitor, file_reader, walk};
 use crate::error::{ParseError, StoreError};
 use crate::feedback::FeedbackReport;
@@ -32,8 +33,10 @@ const RECORD_BATCH: usize = 1000;
 /// Record batches parsed ahead of the storing thread in a large aggregate report.
 const PIPELINE_DEPTH: usize = 4;
 /// Files up to this size are read into memory once, for the digest, the archive and the
-/// parse; larger ones are streamed three times.
+/// parse; larger ones are read twice, in parallel: to hash and archive them, and to parse.
 const IN_MEMORY: u64 = 8 << 20;
+/// Archive chunks (1 MB each) waiting for the store at most.
+const ARCHIVE_DEPTH: usize = 4;
 
 /// Reports stored, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -114,6 +117,66 @@ fn warnings_json(warnings: &Warnings) -> Option<String> {
     (!warnings.is_empty()).then(|| serde_json::to_string(warnings).unwrap_or_default())
 }
 
+/// The columns an aggregate report's row gets from how reading it ended.
+struct Ending {
+    records: i64,
+    messages: i64,
+    /// The warnings as JSON, `None` when there are none.
+    warnings: Option<String>,
+    /// The detail that replaces the header's, when elements followed the records.
+    detail: Option<String>,
+}
+
+fn ending(trailer: &AggregateTrailer, errors: &[String]) -> Ending {
+    let mut warnings = trailer.warnings.clone();
+    if trailer.records == 0 {
+        warnings.add("report has no records");
+    }
+    Ending {
+        records: i64::try_from(trailer.records).unwrap_or(i64::MAX),
+        messages: trailer.messages,
+        warnings: warnings_json(&warnings),
+        detail: (!trailer.extra.is_empty()).then(|| {
+            serde_json::json!({"trailing": json_pairs(&trailer.extra), "errors": errors})
+                .to_string()
+        }),
+    }
+}
+
+/// The receiving end of an input's archive, written on another thread
+/// ([`crate::archive::Archiver::archive_to`]): its chunks are stored as they come, between
+/// reports and record batches.
+pub(crate) struct ArchiveFeed {
+    rx: mpsc::Receiver<Vec<u8>>,
+    input: i64,
+    seq: i64,
+}
+
+impl ArchiveFeed {
+    /// Stores the chunks ready now; with `wait`, all the rest too, until the archive ends.
+    fn store(&mut self, backend: &mut dyn Backend, wait: bool) -> Result<(), StoreError> {
+        loop {
+            let next = if wait {
+                self.rx.recv().ok()
+            } else {
+                self.rx.try_recv().ok()
+            };
+            let Some(chunk) = next else {
+                return Ok(());
+            };
+            backend.execute(
+                "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
+                &[
+                    Value::Int(self.input),
+                    Value::Int(self.seq),
+                    Value::Blob(chunk),
+                ],
+            )?;
+            self.seq += 1;
+        }
+    }
+}
+
 /// Where the records of an aggregate report come from: a streaming reader, or a report
 /// parsed ahead on the reading thread.
 trait RecordSource {
@@ -123,6 +186,11 @@ trait RecordSource {
     fn recycle(&mut self, record: Record);
     /// The totals, once every record was taken.
     fn finish(&mut self) -> Result<AggregateTrailer, ParseError>;
+    /// The totals before any record is taken, when the whole report was read already and
+    /// ended well.
+    fn known_end(&self) -> Option<&AggregateTrailer> {
+        None
+    }
 }
 
 impl<R: BufRead> RecordSource for AggregateReader<R> {
@@ -165,6 +233,10 @@ impl RecordSource for ParsedRecords {
         while self.next_record()?.is_some() {}
         Ok(self.end.take().and_then(Result::ok).unwrap_or_default())
     }
+
+    fn known_end(&self) -> Option<&AggregateTrailer> {
+        self.end.as_ref().and_then(|end| end.as_ref().ok())
+    }
 }
 
 struct StoreVisitor<'a> {
@@ -173,6 +245,8 @@ struct StoreVisitor<'a> {
     path: String,
     now: i64,
     totals: IngestTotals,
+    /// The archive of this input, written on another thread, when it is new and streamed.
+    feed: Option<ArchiveFeed>,
 }
 
 impl StoreVisitor<'_> {
@@ -210,6 +284,14 @@ impl StoreVisitor<'_> {
         Ok(rows.first().and_then(|r| r.first()).map(Value::int))
     }
 
+    /// Stores the archive chunks written so far.
+    fn store_archive(&mut self) -> Result<(), StoreError> {
+        match &mut self.feed {
+            Some(feed) => feed.store(&mut *self.store.backend, false),
+            None => Ok(()),
+        }
+    }
+
     fn stored(&mut self, warnings: &Warnings) {
         self.totals.reports += 1;
         if !warnings.is_empty() {
@@ -237,11 +319,26 @@ impl StoreVisitor<'_> {
             "discovery_method": policy.discovery_method,
             "extra": json_pairs(&[&header.extra[..], &meta.extra[..], &policy.extra[..]].concat()),
         });
+        // A report parsed ahead is stored with its totals in one INSERT; a streamed one gets
+        // them by an UPDATE once its last record is read.
+        let known = reader
+            .known_end()
+            .map(|trailer| ending(trailer, &meta.errors));
+        let (records, messages, warned, detail) = match &known {
+            Some(end) => (
+                end.records,
+                end.messages,
+                end.warnings.clone(),
+                end.detail.clone().unwrap_or_else(|| detail.to_string()),
+            ),
+            None => (0, 0, None, detail.to_string()),
+        };
         let rows = self.store.backend.query(
             "INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end, \
              detail, schema_name, email, policy_p, policy_sp, policy_np, policy_adkim, policy_aspf, policy_pct, \
-             policy_testing) VALUES ('aggregate', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17) ON CONFLICT (kind, org_name, report_id) DO NOTHING RETURNING id",
+             policy_testing, records, messages, warnings) VALUES ('aggregate', $1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+             ON CONFLICT (kind, org_name, report_id) DO NOTHING RETURNING id",
             &[
                 meta.org_name.as_str().into(),
                 meta.report_id.as_str().into(),
@@ -250,7 +347,7 @@ impl StoreVisitor<'_> {
                 policy.domain.as_str().into(),
                 meta.begin.into(),
                 meta.end.into(),
-                Value::Text(detail.to_string()),
+                Value::Text(detail),
                 header.schema.as_str().into(),
                 meta.email.clone().into(),
                 policy.p.clone().into(),
@@ -260,6 +357,9 @@ impl StoreVisitor<'_> {
                 policy.aspf.clone().into(),
                 policy.pct.into(),
                 policy.testing.clone().into(),
+                Value::Int(records),
+                Value::Int(messages),
+                warned.into(),
             ],
         )?;
         let Some(report) = rows.first().and_then(|r| r.first()).map(Value::int) else {
@@ -269,7 +369,12 @@ impl StoreVisitor<'_> {
         *stored = Some(report);
         // The first batch is stored here; only a report with more records than that starts
         // the storing thread, so the many small reports pay nothing for it.
-        let mut batch: Vec<Record> = Vec::with_capacity(RECORD_BATCH);
+        // Sized to the report when its length is known: a full batch is 300 KB, which a
+        // report of a few records would allocate (and the allocator zero) for nothing.
+        let expected = known.as_ref().map_or(RECORD_BATCH, |end| {
+            usize::try_from(end.records).unwrap_or(RECORD_BATCH)
+        });
+        let mut batch: Vec<Record> = Vec::with_capacity(expected.min(RECORD_BATCH));
         while batch.len() < RECORD_BATCH {
             match reader.next_record() {
                 Ok(Some(record)) => batch.push(record),
@@ -279,38 +384,45 @@ impl StoreVisitor<'_> {
         }
         if batch.len() < RECORD_BATCH {
             self.store.backend.insert_records(report, &batch)?;
-        } else if let Err(err) = store_pipelined(&mut *self.store.backend, report, reader, batch)? {
+        } else if let Err(err) = store_pipelined(
+            &mut *self.store.backend,
+            report,
+            reader,
+            batch,
+            self.feed.as_mut(),
+        )? {
             return Ok(Err(err));
         }
         let trailer = match reader.finish() {
             Ok(trailer) => trailer,
             Err(err) => return Ok(Err(err)),
         };
-        let mut warnings = trailer.warnings.clone();
-        if trailer.records == 0 {
-            warnings.add("report has no records");
+        let end = match known {
+            Some(end) => end,
+            None => {
+                let end = ending(&trailer, &meta.errors);
+                self.store.backend.execute(
+                    "UPDATE reports SET records = $1, messages = $2, warnings = $3 WHERE id = $4",
+                    &[
+                        Value::Int(end.records),
+                        Value::Int(end.messages),
+                        end.warnings.clone().into(),
+                        Value::Int(report),
+                    ],
+                )?;
+                if let Some(detail) = &end.detail {
+                    self.store.backend.execute(
+                        "UPDATE reports SET detail = $1 WHERE id = $2",
+                        &[Value::Text(detail.clone()), Value::Int(report)],
+                    )?;
+                }
+                end
+            }
+        };
+        self.totals.reports += 1;
+        if end.warnings.is_some() {
+            self.totals.warned += 1;
         }
-        self.store.backend.execute(
-            "UPDATE reports SET records = $1, messages = $2, warnings = $3 WHERE id = $4",
-            &[
-                Value::Int(i64::try_from(trailer.records).unwrap_or(i64::MAX)),
-                Value::Int(trailer.messages),
-                warnings_json(&warnings).into(),
-                Value::Int(report),
-            ],
-        )?;
-        if !trailer.extra.is_empty() {
-            self.store.backend.execute(
-                "UPDATE reports SET detail = $1 WHERE id = $2",
-                &[
-                    Value::Text(
-                        serde_json::json!({"trailing": json_pairs(&trailer.extra), "errors": meta.errors}).to_string(),
-                    ),
-                    Value::Int(report),
-                ],
-            )?;
-        }
-        self.stored(&warnings);
         self.totals.records += trailer.records;
         self.totals.kinds.aggregate += 1;
         Ok(Ok(()))
@@ -324,6 +436,7 @@ impl StoreVisitor<'_> {
         header: &AggregateHeader,
         reader: &mut impl RecordSource,
     ) -> Result<(), StoreError> {
+        self.store_archive()?;
         let before = self.totals.clone();
         let mut stored = None;
         let parse = match self.aggregate_inner(location, header, reader, &mut stored)? {
@@ -403,6 +516,7 @@ impl Visitor for StoreVisitor<'_> {
     }
 
     fn tls(&mut self, location: &str, report: TlsReport) -> Result<(), StoreError> {
+        self.store_archive()?;
         self.in_savepoint(location, |this| {
             let domain = report.policies.first().map(|p| p.policy.policy_domain.clone());
             let detail = serde_json::to_value(&report).unwrap_or_default();
@@ -464,6 +578,7 @@ impl Visitor for StoreVisitor<'_> {
     }
 
     fn feedback(&mut self, location: &str, report: FeedbackReport) -> Result<(), StoreError> {
+        self.store_archive()?;
         self.in_savepoint(location, |this| {
             let kind = if report.is_auth_failure() { "failure" } else { "arf" };
             let org = report
@@ -531,6 +646,7 @@ impl Visitor for StoreVisitor<'_> {
     }
 
     fn failed(&mut self, location: &str, error: ParseError) -> Result<(), StoreError> {
+        self.store_archive()?;
         self.record_error(location, &error)
     }
 }
@@ -542,11 +658,13 @@ impl Visitor for StoreVisitor<'_> {
 /// connection and transaction, one after the other: the backend is lent to the storing
 /// thread until it has stored everything sent, so a parse error found here still sees every
 /// earlier record stored (and the caller deletes them), and a store error stops the parse.
+/// The storing thread also stores the chunks of `feed` (the input's archive) as they come.
 fn store_pipelined(
     backend: &mut dyn Backend,
     report: i64,
     reader: &mut impl RecordSource,
     first: Vec<Record>,
+    mut feed: Option<&mut ArchiveFeed>,
 ) -> Result<Result<(), ParseError>, StoreError> {
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Record>>(PIPELINE_DEPTH);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<Record>>();
@@ -554,6 +672,9 @@ fn store_pipelined(
         let storer = scope.spawn(move || -> Result<(), StoreError> {
             for batch in full_rx {
                 backend.insert_records(report, &batch)?;
+                if let Some(feed) = feed.as_deref_mut() {
+                    feed.store(backend, false)?;
+                }
                 // The parser may be done already; the batch is then simply dropped.
                 let _ = empty_tx.send(batch);
             }
@@ -599,36 +720,6 @@ fn store_pipelined(
     })
 }
 
-fn hex(digest: &[u8]) -> String {
-    let mut out = String::with_capacity(digest.len() * 2);
-    for byte in digest {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
-
-/// SHA-256 (hex) and size of a file.
-fn digest_file(path: &Path) -> Result<(String, u64), StoreError> {
-    let file =
-        std::fs::File::open(path).map_err(io_error(format!("opening '{}'", path.display())))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(io_error(format!("reading '{}'", path.display())))?;
-        if buf.is_empty() {
-            break;
-        }
-        hasher.update(buf);
-        size += buf.len() as u64;
-        let n = buf.len();
-        reader.consume(n);
-    }
-    Ok((hex(&hasher.finalize()), size))
-}
-
 /// Most inputs in one shared transaction.
 const GROUP_INPUTS: usize = 1000;
 /// A shared transaction is committed once its inputs hold this many records...
@@ -644,24 +735,27 @@ pub(crate) struct Group {
     opened: std::time::Instant,
 }
 
-/// Reads a file: into memory when it is small enough, and its digest.
+/// Reads a file into memory and hashes it when it is small enough; a larger one is only
+/// measured here (it is hashed as it is archived).
 pub(crate) fn read_input(path: &Path) -> Result<Input, StoreError> {
-    let size = std::fs::metadata(path)
-        .map_err(io_error(format!("reading '{}'", path.display())))?
-        .len();
+    let reading = |e| io_error(format!("reading '{}'", path.display()))(e);
+    let mut file = std::fs::File::open(path).map_err(reading)?;
+    let size = file.metadata().map_err(reading)?.len();
     if size <= IN_MEMORY {
-        let bytes =
-            std::fs::read(path).map_err(io_error(format!("reading '{}'", path.display())))?;
+        // One open and one stat for the size and the read; a file that grew since is read
+        // to its end all the same.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
+        file.read_to_end(&mut bytes).map_err(reading)?;
         return Ok(Input {
-            sha: hex(&Sha256::digest(&bytes)),
+            sha: Some(hex(&Sha256::digest(&bytes))),
             size: bytes.len() as u64,
             whole: Some(bytes),
         });
     }
-    let (sha, size) = digest_file(path)?;
+    // Hashed while it is archived, in parallel with the parse.
     Ok(Input {
         whole: None,
-        sha,
+        sha: None,
         size,
     })
 }
@@ -740,8 +834,12 @@ impl Store {
         self.backend.batch("BEGIN")?;
         let result = self.ingest_file_in_transaction(path, &input, limits, now);
         match result {
-            Ok(totals) => {
+            Ok((totals, true)) => {
                 self.backend.batch("COMMIT")?;
+                Ok(totals)
+            }
+            Ok((totals, false)) => {
+                self.backend.batch("ROLLBACK")?;
                 Ok(totals)
             }
             Err(err) => {
@@ -819,27 +917,27 @@ impl Store {
         size: u64,
         now: i64,
     ) -> Result<(i64, bool), StoreError> {
-        let existing = self
-            .backend
-            .query("SELECT id FROM inputs WHERE sha256 = $1", &[sha.into()])?;
-        if let Some(id) = existing.first().and_then(|r| r.first()) {
-            return Ok((id.int(), false));
+        // One statement for a new input (the usual case), a second to find a known one.
+        let added = self.backend.query(
+            "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sha256) DO NOTHING RETURNING id",
+            &[
+                sha.into(),
+                shown.into(),
+                Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
+                Value::Int(now),
+            ],
+        )?;
+        if let Some(id) = added.first().and_then(|r| r.first()) {
+            return Ok((id.int(), true));
         }
         let id = self
             .backend
-            .query(
-                "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[
-                    sha.into(),
-                    shown.into(),
-                    Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
-                    Value::Int(now),
-                ],
-            )?
+            .query("SELECT id FROM inputs WHERE sha256 = $1", &[sha.into()])?
             .first()
             .and_then(|r| r.first())
             .map_or(0, Value::int);
-        Ok((id, true))
+        Ok((id, false))
     }
 
     /// Stores a file prepared by the reading thread.
@@ -852,11 +950,11 @@ impl Store {
         let shown = path.display().to_string();
         let (input, new) = self.input_row(&shown, &prepared.sha, prepared.size, now)?;
         if new {
-            for (seq, chunk) in prepared.archive.iter().enumerate() {
+            for (seq, chunk) in prepared.archive.into_iter().enumerate() {
                 self.store_chunk(input, seq, chunk)?;
             }
         }
-        self.visit_input(input, shown, now, |visitor| {
+        self.visit_input(input, shown, now, None, |visitor| {
             for report in prepared.reports {
                 match report {
                     Parsed::Aggregate {
@@ -890,6 +988,7 @@ impl Store {
         input: i64,
         shown: String,
         now: i64,
+        feed: Option<ArchiveFeed>,
         visit: impl FnOnce(&mut StoreVisitor<'_>) -> Result<(), StoreError>,
     ) -> Result<IngestTotals, StoreError> {
         let mut visitor = StoreVisitor {
@@ -898,74 +997,132 @@ impl Store {
             path: shown,
             now,
             totals: IngestTotals::default(),
+            feed,
         };
         visit(&mut visitor)?;
+        if let Some(mut feed) = visitor.feed.take() {
+            feed.store(&mut *visitor.store.backend, true)?;
+        }
         let mut totals = visitor.totals;
         totals.files = 1;
         Ok(totals)
     }
 
-    fn store_chunk(&mut self, input: i64, seq: usize, chunk: &[u8]) -> Result<(), StoreError> {
+    fn store_chunk(&mut self, input: i64, seq: usize, chunk: Vec<u8>) -> Result<(), StoreError> {
         self.backend.execute(
             "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
             &[
                 Value::Int(input),
                 Value::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
-                Value::Blob(chunk.to_vec()),
+                Value::Blob(chunk),
             ],
         )?;
         Ok(())
     }
 
+    /// Stores one input read by [`read_input`]; returns what it stored and whether to
+    /// commit. A new input is archived on a second thread while this one parses and stores
+    /// its reports; an input too large to hold in memory is hashed in that same reading, so
+    /// its row gets a provisional digest until the end, and it turns out to be a duplicate
+    /// of an input stored whole before, nothing of it is kept (the caller rolls back).
     fn ingest_file_in_transaction(
         &mut self,
         path: &Path,
         file: &Input,
         limits: &Limits,
         now: i64,
-    ) -> Result<IngestTotals, StoreError> {
+    ) -> Result<(IngestTotals, bool), StoreError> {
         let shown = path.display().to_string();
         let whole = file.whole.as_deref();
-        let (input, new) = self.input_row(&shown, &file.sha, file.size, now)?;
-        if new {
-            self.archive(path, whole, input)?;
-        }
+        let (input, new) = match &file.sha {
+            Some(sha) => self.input_row(&shown, sha, file.size, now)?,
+            None => (self.provisional_input_row(&shown, file.size, now)?, true),
+        };
         let reader: Box<dyn BufRead + '_> = match whole {
             Some(bytes) => Box::new(bytes),
             None => file_reader(
                 std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?,
             ),
         };
-        self.visit_input(input, shown, now, |visitor| {
-            walk(reader, "", 0, limits, visitor)
-        })
-    }
-
-    /// Stores the file's bytes (`whole`, or read again from `path`) as one gzip member in
-    /// chunks.
-    fn archive(&mut self, path: &Path, whole: Option<&[u8]>, input: i64) -> Result<(), StoreError> {
-        let shown = path.display().to_string();
-        let reader: Box<dyn Read + '_> = match whole {
+        if !new {
+            let totals = self.visit_input(input, shown, now, None, |visitor| {
+                walk(reader, "", 0, limits, visitor)
+            })?;
+            return Ok((totals, true));
+        }
+        let archive_source: Box<dyn Read + Send + '_> = match whole {
             Some(bytes) => Box::new(bytes),
             None => {
                 Box::new(std::fs::File::open(path).map_err(io_error(format!("opening '{shown}'")))?)
             }
         };
-        let Store {
-            backend, archiver, ..
-        } = self;
-        let mut seq = 0i64;
-        archiver.archive(reader, &shown, |chunk| {
-            backend.execute(
-                "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
+        let mut archiver = std::mem::take(&mut self.archiver);
+        let hash = file.sha.is_none();
+        let (visited, archived) = std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::sync_channel(ARCHIVE_DEPTH);
+            let archiving = scope.spawn(|| {
+                let tx = tx;
+                archiver.archive_to(archive_source, &shown, hash, &tx)
+            });
+            let feed = ArchiveFeed { rx, input, seq: 0 };
+            let visited = self.visit_input(input, shown.clone(), now, Some(feed), |visitor| {
+                walk(reader, "", 0, limits, visitor)
+            });
+            let archived = archiving
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (visited, archived)
+        });
+        self.archiver = archiver;
+        let totals = visited?;
+        let Some((sha, size)) = archived? else {
+            return Ok((totals, true));
+        };
+        let known = self.backend.query(
+            "SELECT id FROM inputs WHERE sha256 = $1",
+            &[sha.as_str().into()],
+        )?;
+        if !known.is_empty() {
+            // Stored whole before: every report in it was a duplicate, its errors are
+            // recorded already.
+            return Ok((totals, false));
+        }
+        self.backend.execute(
+            "UPDATE inputs SET sha256 = $1, size = $2 WHERE id = $3",
+            &[
+                sha.into(),
+                Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
+                Value::Int(input),
+            ],
+        )?;
+        Ok((totals, true))
+    }
+
+    /// The `inputs` row of an input not hashed yet, under a digest no real input has
+    /// (`pending:` and what makes it unique), which the caller replaces before committing.
+    fn provisional_input_row(
+        &mut self,
+        shown: &str,
+        size: u64,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let pending = format!("pending:{}:{nanos}:{shown}", std::process::id());
+        Ok(self
+            .backend
+            .query(
+                "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) RETURNING id",
                 &[
-                    Value::Int(input),
-                    Value::Int(seq),
-                    Value::Blob(chunk.to_vec()),
+                    pending.into(),
+                    shown.into(),
+                    Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
+                    Value::Int(now),
                 ],
-            )?;
-            seq += 1;
-            Ok(())
-        })
+            )?
+            .first()
+            .and_then(|r| r.first())
+            .map_or(0, Value::int))
     }
 }

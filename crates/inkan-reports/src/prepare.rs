@@ -24,11 +24,11 @@ const PREPARED_RECORDS: usize = 20_000;
 /// Inputs prepared ahead of the store at most.
 const AHEAD: usize = 32;
 
-/// An input read from disk: its content when small enough to hold in memory, its SHA-256
-/// (hex) and its size.
+/// An input read from disk: its content when small enough to hold in memory, with its
+/// SHA-256 (hex; a larger input is hashed as the store archives it), and its size.
 pub(crate) struct Input {
     pub(crate) whole: Option<Vec<u8>>,
-    pub(crate) sha: String,
+    pub(crate) sha: Option<String>,
     pub(crate) size: u64,
 }
 
@@ -146,11 +146,13 @@ fn prepare(path: &Path, limits: &Limits, archiver: &mut Archiver) -> Ahead {
         Ok(input) => input,
         Err(err) => return Ahead::Failed(err),
     };
-    let Some(bytes) = input
-        .whole
-        .as_deref()
-        .filter(|_| input.size <= PREPARED_BYTES)
-    else {
+    let (Some(bytes), Some(sha)) = (
+        input
+            .whole
+            .as_deref()
+            .filter(|_| input.size <= PREPARED_BYTES),
+        input.sha.clone(),
+    ) else {
         return Ahead::Stream(input);
     };
     let mut collect = Collect::default();
@@ -166,7 +168,7 @@ fn prepare(path: &Path, limits: &Limits, archiver: &mut Archiver) -> Ahead {
         return Ahead::Failed(err);
     }
     Ahead::Ready(Box::new(Prepared {
-        sha: input.sha,
+        sha,
         size: input.size,
         archive,
         reports: collect.reports,

@@ -1,5 +1,5 @@
 //! The SQLite backend (rusqlite, bundled SQLite): WAL journal with `synchronous=NORMAL`, cached
-//! prepared statements, and records appended with multi-row INSERTs.
+//! prepared statements, and records appended one row per step of one prepared INSERT.
 
 use std::path::Path;
 
@@ -11,11 +11,10 @@ use super::{Backend, RECORD_COLUMNS, RECORD_WIDTH, Value, record_extra, record_t
 use crate::aggregate::Record;
 use crate::error::StoreError;
 
-/// Records per multi-row INSERT.
-const BATCH: usize = 50;
-
 pub(crate) struct SqliteBackend {
     conn: Connection,
+    /// The record INSERT, built once.
+    record_sql: String,
 }
 
 impl SqliteBackend {
@@ -38,7 +37,10 @@ impl SqliteBackend {
              PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
         )?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteBackend { conn })
+        Ok(SqliteBackend {
+            conn,
+            record_sql: record_sql(),
+        })
     }
 }
 
@@ -54,30 +56,26 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
     Ok(())
 }
 
-fn record_sql(rows: usize) -> String {
-    let one = format!("({})", vec!["?"; RECORD_WIDTH].join(","));
-    format!(
-        "INSERT INTO aggregate_records ({RECORD_COLUMNS}) VALUES {}",
-        vec![one; rows].join(",")
-    )
+/// The INSERT of one record, parameters in [`RECORD_COLUMNS`] order.
+fn record_sql() -> String {
+    let marks = vec!["?"; RECORD_WIDTH].join(",");
+    format!("INSERT INTO aggregate_records ({RECORD_COLUMNS}) VALUES ({marks})")
 }
 
-fn bind_records(
+/// Binds one record (all [`RECORD_WIDTH`] parameters) and runs the INSERT.
+fn insert_record(
     stmt: &mut rusqlite::CachedStatement<'_>,
     report: i64,
-    records: &[Record],
+    record: &Record,
 ) -> Result<(), StoreError> {
-    let mut index = 1;
-    for record in records {
-        stmt.raw_bind_parameter(index, report)?;
-        stmt.raw_bind_parameter(index + 1, record.source_ip.as_str())?;
-        stmt.raw_bind_parameter(index + 2, record.count)?;
-        for (offset, text) in record_texts(record).into_iter().enumerate() {
-            stmt.raw_bind_parameter(index + 3 + offset, text)?;
-        }
-        stmt.raw_bind_parameter(index + 17, record_extra(record))?;
-        index += RECORD_WIDTH;
+    stmt.raw_bind_parameter(1, report)?;
+    stmt.raw_bind_parameter(2, record.source_ip.as_str())?;
+    stmt.raw_bind_parameter(3, record.count)?;
+    for (offset, text) in record_texts(record).into_iter().enumerate() {
+        stmt.raw_bind_parameter(4 + offset, text)?;
     }
+    stmt.raw_bind_parameter(RECORD_WIDTH, record_extra(record))?;
+    stmt.raw_execute()?;
     Ok(())
 }
 
@@ -120,21 +118,16 @@ impl Backend for SqliteBackend {
     }
 
     fn insert_records(&mut self, report: i64, records: &[Record]) -> Result<(), StoreError> {
-        // One statement for all the full chunks: rebinding reuses the buffers of the values
-        // bound before, while handing the statement back to the cache frees them all.
-        let full = records.len() - records.len() % BATCH;
-        if full > 0 {
-            let mut stmt = self.conn.prepare_cached(&record_sql(BATCH))?;
-            for chunk in records[..full].chunks(BATCH) {
-                bind_records(&mut stmt, report, chunk)?;
-                stmt.raw_execute()?;
-            }
+        // One row per step of one prepared statement, not multi-row INSERTs: SQLite frees a
+        // bound value's copy when the parameter is bound again or cleared, so the 900 values
+        // of a 50-row statement went through malloc each time, while the 18 of one row come
+        // from the connection's lookaside slots.
+        if records.is_empty() {
+            return Ok(());
         }
-        if full < records.len() {
-            let rest = &records[full..];
-            let mut stmt = self.conn.prepare_cached(&record_sql(rest.len()))?;
-            bind_records(&mut stmt, report, rest)?;
-            stmt.raw_execute()?;
+        let mut stmt = self.conn.prepare_cached(&self.record_sql)?;
+        for record in records {
+            insert_record(&mut stmt, report, record)?;
         }
         Ok(())
     }

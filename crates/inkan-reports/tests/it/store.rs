@@ -418,6 +418,55 @@ fn million(mut t: crate::support::TestStore, n: u64) {
     assert_eq!((again.reports, again.duplicates), (0, 1));
 }
 
+/// An input too large to hold in memory is hashed and archived on a second thread while it
+/// is parsed: its row ends with the file's real SHA-256, the archive gives back its bytes,
+/// and ingesting it again keeps nothing new (no second input row, no provisional digest).
+#[test]
+fn a_large_input_is_hashed_and_archived_while_it_is_parsed() {
+    use sha2::{Digest, Sha256};
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("large.xml");
+        write_big_report(&path, "large.example", "large-1", 25_000);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() > 8 << 20, "the input must be streamed");
+        let sha: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let totals = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        assert_eq!((totals.reports, totals.records), (1, 25_000), "{}", t.name);
+        let rows = t
+            .store
+            .query("SELECT sha256, size FROM inputs", &[])
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{}", t.name);
+        assert_eq!(rows[0][0].text(), Some(sha.as_str()), "{}", t.name);
+        assert_eq!(rows[0][1].int(), bytes.len() as i64, "{}", t.name);
+        assert_eq!(
+            t.store.archived(&sha).unwrap().as_deref(),
+            Some(&bytes[..]),
+            "{}",
+            t.name
+        );
+        let chunks = t.store.count("SELECT COUNT(*) FROM input_chunks").unwrap();
+        let again = t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        assert_eq!((again.reports, again.duplicates), (0, 1), "{}", t.name);
+        assert_eq!(
+            t.store.count("SELECT COUNT(*) FROM inputs").unwrap(),
+            1,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            t.store.count("SELECT COUNT(*) FROM input_chunks").unwrap(),
+            chunks,
+            "{}",
+            t.name
+        );
+    }
+}
+
 /// A report of 10^6 records streams into SQLite (counts only; timing is for the benchmark).
 #[test]
 fn a_million_records_into_sqlite() {
