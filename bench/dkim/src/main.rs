@@ -12,6 +12,8 @@
 //! inkan-bench-dkim sign-mail-auth DIR rsa|ed
 //! inkan-bench-dkim raw DIR rsa-verify|ed-verify|rsa-sign|sha256   # the aws-lc ceiling
 //! inkan-bench-dkim ratio DIR          # inkan (and mail-auth) as % of the ceiling, interleaved
+//! inkan-bench-dkim stages DIR rsa|ed  # µs per message of each step of inkan's verify and sign
+//! inkan-bench-dkim loop DIR STEP [rsa|ed]   # one step of `stages` for ~10 s, for `perf record`
 //! ```
 //!
 //! `ratio` exists because the machines are shared: run one after the other, `verify-inkan` and
@@ -59,6 +61,8 @@ fn main() {
         "sign-mail-auth" => sign_mail_auth(&dir, arg3),
         "raw" => raw(&dir, arg3),
         "ratio" => ratio(&dir),
+        "stages" => stages(&dir, arg3, None),
+        "loop" => stages(&dir, args.get(4).map_or("rsa", String::as_str), Some(arg3)),
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
@@ -424,8 +428,11 @@ fn raw(dir: &Path, op: &str) {
     }
 }
 
-/// CPU time per call of `f` over `messages`, in microseconds.
+/// CPU time per call of `f` over `messages`, in microseconds, after one untimed call on the
+/// first message: the first call after other code ran is slow (caches, branch predictors), and
+/// a busy verifier or signer runs the same code message after message.
 fn micros(messages: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> f64 {
+    f(&messages[0]);
     let cpu = thread_cpu_time();
     for m in messages {
         f(m);
@@ -434,8 +441,9 @@ fn micros(messages: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> f64 {
 }
 
 /// inkan's verify and sign rates as a share of the ceiling, each round timing inkan and the raw
-/// operations back to back: verify against one verification of a digest plus SHA-256 of the
-/// message, sign against one RSA-2048 signature (as the issue defines the goals).
+/// operations back to back (in alternating order): verify against one verification of a digest
+/// plus SHA-256 of the message, sign against one RSA-2048 signature (as the issue defines the
+/// goals).
 fn ratio(dir: &Path) {
     const ROUNDS_INTERLEAVED: usize = 301;
     let plain = load(&dir.join("plain"));
@@ -456,15 +464,36 @@ fn ratio(dir: &Path) {
         };
         let v = seg(&plain, 50);
         let s = seg(&plain, 3);
-        let sha = micros(&plain[v.clone()], RawCrypto::sha256);
-        let raw_rsa = micros(&plain[v.clone()], |_| raw.rsa_verify());
-        let inkan_rsa = micros(&signed[0][v.clone()], verify);
-        let raw_ed = micros(&plain[v.clone()], |_| raw.ed_verify());
-        let inkan_ed = micros(&signed[1][v.clone()], verify);
-        let mail_auth_rsa = micros(&signed[0][v.clone()], &mail_auth);
-        let mail_auth_ed = micros(&signed[1][v], &mail_auth);
-        let raw_sign = micros(&plain[s.clone()], |_| raw.rsa_sign());
-        let inkan_sign = micros(&plain[s], |message| sign_one(message, &signer));
+        // The first segment after a switch of code runs slow (caches, predictors): run the
+        // segments in this order in even rounds and in the reverse order in odd ones, so that
+        // each side of a quotient goes first in half of the rounds.
+        let job = |j: usize| match j {
+            0 => micros(&plain[v.clone()], RawCrypto::sha256),
+            1 => micros(&plain[v.clone()], |_| raw.rsa_verify()),
+            2 => micros(&signed[0][v.clone()], verify),
+            3 => micros(&plain[v.clone()], |_| raw.ed_verify()),
+            4 => micros(&signed[1][v.clone()], verify),
+            5 => micros(&signed[0][v.clone()], &mail_auth),
+            6 => micros(&signed[1][v.clone()], &mail_auth),
+            7 => micros(&plain[s.clone()], |_| raw.rsa_sign()),
+            _ => micros(&plain[s.clone()], |message| sign_one(message, &signer)),
+        };
+        let mut t = [0.0; 9];
+        for k in 0..t.len() {
+            let j = if round % 2 == 0 { k } else { t.len() - 1 - k };
+            t[j] = job(j);
+        }
+        let [
+            sha,
+            raw_rsa,
+            inkan_rsa,
+            raw_ed,
+            inkan_ed,
+            mail_auth_rsa,
+            mail_auth_ed,
+            raw_sign,
+            inkan_sign,
+        ] = t;
         shares[0].push((raw_rsa + sha) / inkan_rsa);
         shares[1].push((raw_ed + sha) / inkan_ed);
         shares[2].push(raw_sign / inkan_sign);
@@ -486,5 +515,140 @@ fn ratio(dir: &Path) {
             100.0 * v[0],
             100.0 * v[v.len() - 1]
         );
+    }
+}
+
+/// Where inkan's time per message goes, step by step, next to the raw operations: each round
+/// times every step over the same 50 messages (3 for signing) back to back, and the medians
+/// over the rounds are printed in microseconds of CPU time. The steps are the public pieces
+/// `verify_with_keys` and `sign_at` are made of; verifying uses the `alg` messages and key, signing
+/// always RSA. With `only`, runs the one step whose label
+/// contains it for about 10 s instead (for `perf record`).
+fn stages(dir: &Path, alg: &str, only: Option<&str>) {
+    use inkan_auth::dkim::{Algorithm, BodyHasher, Canon, Signature, header_hash};
+    fn field(m: &Message) -> inkan_auth::HeaderField<'_> {
+        m.header_fields("DKIM-Signature").next().unwrap()
+    }
+    const ROUNDS_STAGES: usize = 101;
+    let plain = load(&dir.join("plain"));
+    let signed = load(&dir.join(alg));
+    let parsed = parsed_keys(dir);
+    let key = parsed[&format!("{alg}._domainkey.example.com")].clone();
+    let lookup = |name: &str| parsed.get(name).cloned();
+    let signer = Signer::new("example.com", "rsa", pem(dir, "rsa"));
+    let raw = RawCrypto::new(dir);
+    let parse_all = |all: &[Vec<u8>]| -> Vec<Message> {
+        all.iter()
+            .map(|m| Message::parse(m.as_slice()).unwrap())
+            .collect()
+    };
+    let (messages, plain_messages) = (parse_all(&signed), parse_all(&plain));
+    let sigs: Vec<Signature> = messages
+        .iter()
+        .map(|m| Signature::parse(field(m).value()).unwrap())
+        .collect();
+    let hashes: Vec<Vec<u8>> = messages
+        .iter()
+        .zip(&sigs)
+        .map(|(m, s)| header_hash(m, s, &field(m)))
+        .collect();
+    let labels = [
+        "verify: raw sha256 of the message",
+        "verify: raw verify (rsa-2048 or ed25519)",
+        "verify: whole (verify_one)",
+        "verify: Message::parse from &[u8]",
+        "verify: Signature::parse",
+        "verify: body hash (relaxed)",
+        "verify: header hash",
+        "verify: DkimKey::verify_signature",
+        "sign: raw rsa-2048 sign",
+        "sign: whole (sign_one)",
+        "sign: Message::parse from &[u8]",
+        "sign: Signer::sign_at",
+        "sign: body hash (relaxed)",
+        "sign: SigningKey::sign_digest",
+        "sign: body hash then sign_digest",
+        "sign: sign_digest of each message's digest",
+    ];
+    let body_hash = |m: &Message| {
+        let hash = BodyHasher::for_message(m).hash(Canon::Relaxed, None, Algorithm::RsaSha256);
+        std::hint::black_box(hash.unwrap());
+    };
+    let stage = |step: usize, i: usize| match step {
+        0 => RawCrypto::sha256(&signed[i]),
+        1 if alg == "ed" => raw.ed_verify(),
+        1 => raw.rsa_verify(),
+        2 => verify_one(&signed[i], &lookup),
+        3 | 10 => {
+            let all = if step == 3 { &signed } else { &plain };
+            std::hint::black_box(Message::parse(all[i].as_slice()).unwrap());
+        }
+        4 => {
+            std::hint::black_box(Signature::parse(field(&messages[i]).value()).unwrap());
+        }
+        5 => body_hash(&messages[i]),
+        6 => {
+            std::hint::black_box(header_hash(&messages[i], &sigs[i], &field(&messages[i])));
+        }
+        7 => assert!(key.verify_signature(sigs[i].algorithm, &hashes[i], &sigs[i].signature)),
+        8 => raw.rsa_sign(),
+        9 => sign_one(&plain[i], &signer),
+        11 => {
+            std::hint::black_box(signer.sign_at(&plain_messages[i], NOW).unwrap());
+        }
+        12 => body_hash(&plain_messages[i]),
+        _ => {
+            if step == 14 {
+                body_hash(&plain_messages[i]);
+            }
+            let digest = if step == 15 {
+                &hashes[i]
+            } else {
+                raw.digest.as_ref()
+            };
+            std::hint::black_box(
+                signer
+                    .key
+                    .sign_digest(Algorithm::RsaSha256, digest)
+                    .unwrap(),
+            );
+        }
+    };
+    if let Some(step) = only {
+        let at = labels
+            .iter()
+            .position(|l| l.contains(step))
+            .unwrap_or_else(|| panic!("no step matches {step:?}: {labels:?}"));
+        let (start, cpu) = (Instant::now(), thread_cpu_time());
+        let mut calls = 0;
+        while start.elapsed() < Duration::from_secs(10) {
+            for i in 0..plain.len() {
+                stage(at, i);
+            }
+            calls += plain.len();
+        }
+        let per_call = (thread_cpu_time() - cpu).as_secs_f64() * 1e6 / calls as f64;
+        println!(
+            "{}\t{per_call:.2} µs per call of CPU time ({calls} calls)",
+            labels[at]
+        );
+        return;
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); labels.len()];
+    for round in 0..ROUNDS_STAGES {
+        for (step, all) in times.iter_mut().enumerate() {
+            // Signing is ~100 times slower than verifying: fewer messages per segment.
+            let n = if step < 8 { 50 } else { 3 };
+            let start = (round * n) % (plain.len() - n + 1);
+            let cpu = thread_cpu_time();
+            for i in start..start + n {
+                stage(step, i);
+            }
+            all.push((thread_cpu_time() - cpu).as_secs_f64() * 1e6 / n as f64);
+        }
+    }
+    for (label, mut v) in labels.into_iter().zip(times) {
+        v.sort_by(f64::total_cmp);
+        println!("{label:<40}{:>9.2} µs", v[v.len() / 2]);
     }
 }
