@@ -164,17 +164,24 @@ impl ArchiveFeed {
             let Some(chunk) = next else {
                 return Ok(());
             };
-            backend.execute(
-                "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
-                &[
-                    Value::Int(self.input),
-                    Value::Int(self.seq),
-                    Value::Blob(chunk),
-                ],
-            )?;
+            insert_chunk(backend, self.input, self.seq, chunk)?;
             self.seq += 1;
         }
     }
+}
+
+/// Stores chunk `seq` of input `input`'s archive.
+fn insert_chunk(
+    backend: &mut dyn Backend,
+    input: i64,
+    seq: i64,
+    chunk: Vec<u8>,
+) -> Result<(), StoreError> {
+    backend.execute(
+        "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
+        &[Value::Int(input), Value::Int(seq), Value::Blob(chunk)],
+    )?;
+    Ok(())
 }
 
 /// Where the records of an aggregate report come from: a streaming reader, or a report
@@ -950,8 +957,8 @@ impl Store {
         let shown = path.display().to_string();
         let (input, new) = self.input_row(&shown, &prepared.sha, prepared.size, now)?;
         if new {
-            for (seq, chunk) in prepared.archive.into_iter().enumerate() {
-                self.store_chunk(input, seq, chunk)?;
+            for (seq, chunk) in (0..).zip(prepared.archive) {
+                insert_chunk(&mut *self.backend, input, seq, chunk)?;
             }
         }
         self.visit_input(input, shown, now, None, |visitor| {
@@ -1006,18 +1013,6 @@ impl Store {
         let mut totals = visitor.totals;
         totals.files = 1;
         Ok(totals)
-    }
-
-    fn store_chunk(&mut self, input: i64, seq: usize, chunk: Vec<u8>) -> Result<(), StoreError> {
-        self.backend.execute(
-            "INSERT INTO input_chunks (input_id, seq, data) VALUES ($1, $2, $3)",
-            &[
-                Value::Int(input),
-                Value::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
-                Value::Blob(chunk),
-            ],
-        )?;
-        Ok(())
     }
 
     /// Stores one input read by [`read_input`]; returns what it stored and whether to
@@ -1110,19 +1105,6 @@ impl Store {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let pending = format!("pending:{}:{nanos}:{shown}", std::process::id());
-        Ok(self
-            .backend
-            .query(
-                "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[
-                    pending.into(),
-                    shown.into(),
-                    Value::Int(i64::try_from(size).unwrap_or(i64::MAX)),
-                    Value::Int(now),
-                ],
-            )?
-            .first()
-            .and_then(|r| r.first())
-            .map_or(0, Value::int))
+        Ok(self.input_row(shown, &pending, size, now)?.0)
     }
 }
