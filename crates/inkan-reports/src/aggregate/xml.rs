@@ -182,11 +182,16 @@ impl Open {
         self.texts[depth - 1].clear();
     }
 
-    /// The qualified name of the innermost open element.
-    fn name(&self) -> &[u8] {
+    /// Where the qualified name of the innermost open element lies in `names`.
+    fn name_range(&self) -> std::ops::Range<usize> {
         let end = self.ends.last().copied().unwrap_or(0);
         let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
-        &self.names[start..end]
+        start..end
+    }
+
+    /// The qualified name of the innermost open element.
+    fn name(&self) -> &[u8] {
+        &self.names[self.name_range()]
     }
 
     /// Whitespace the reader skipped before the next event (`text`: a text event) in the
@@ -212,21 +217,18 @@ impl Open {
     /// Adds text to the innermost open element.
     fn push_text(&mut self, text: &[u8], warnings: &mut Warnings) {
         let depth = self.ends.len().max(1);
-        let end = self.ends.last().copied().unwrap_or(0);
-        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        let name = &self.names[self.name_range()];
         let out = &mut self.texts[depth - 1];
-        let name = &self.names[start..end];
         push_text(out, text, || String::from_utf8_lossy(local(name)), warnings);
     }
 
     /// The text of the innermost open element, with its local name for warnings.
     fn text(&mut self) -> (&mut String, Cow<'_, str>) {
         let depth = self.ends.len().max(1);
-        let end = self.ends.last().copied().unwrap_or(0);
-        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i]);
+        let name = &self.names[self.name_range()];
         (
             &mut self.texts[depth - 1],
-            String::from_utf8_lossy(local(&self.names[start..end])),
+            String::from_utf8_lossy(local(name)),
         )
     }
 
@@ -235,17 +237,35 @@ impl Open {
         let flags = self.flags.pop().unwrap_or_default();
         let leaf = !flags.parent;
         let depth = self.ends.len();
-        let name_start = depth.checked_sub(2).map_or(0, |i| self.ends[i]);
-        let name_end = self.ends.pop().unwrap_or(0);
+        let name = self.name_range();
+        self.ends.pop();
         let text = &mut self.texts[depth - 1];
         if (trim_in_place(text) || flags.padded) && leaf && !text.is_empty() {
             warnings.add(format!(
                 "whitespace around the value of <{}> trimmed",
-                String::from_utf8_lossy(local(&self.names[name_start..name_end]))
+                String::from_utf8_lossy(local(&self.names[name.clone()]))
             ));
         }
-        self.names.truncate(name_start);
+        self.names.truncate(name.start);
         (text, leaf)
+    }
+
+    /// Opens element `qname` and shows its local name to `sink`.
+    fn enter(&mut self, qname: &[u8], sink: &mut impl Sink) {
+        self.push(qname);
+        sink.start(local(qname));
+    }
+
+    /// Closes the innermost element and shows its text to `sink`.
+    fn leave(&mut self, sink: &mut impl Sink, warnings: &mut Warnings) {
+        let (text, leaf) = self.close(warnings);
+        sink.end(text, leaf, warnings);
+    }
+
+    /// Starts reading element `qname` from nothing open.
+    fn begin(&mut self, qname: &[u8], sink: &mut impl Sink) {
+        self.clear();
+        self.enter(qname, sink);
     }
 
     fn clear(&mut self) {
@@ -675,9 +695,7 @@ impl Parser {
             pending,
             ..
         } = self;
-        open.clear();
-        open.push(qname);
-        sink.start(local(qname));
+        open.begin(qname, sink);
         let mut size = 0usize;
         let mut at = content;
         let end = loop {
@@ -725,8 +743,7 @@ impl Parser {
                     if name != open.name() {
                         break None;
                     }
-                    let (text, leaf) = open.close(pending);
-                    sink.end(text, leaf, pending);
+                    open.leave(sink, pending);
                     if open.depth() == 0 {
                         break Some(at);
                     }
@@ -735,16 +752,13 @@ impl Parser {
                         break None;
                     }
                     size += local(name).len();
-                    open.push(name);
-                    sink.start(local(name));
+                    open.enter(name, sink);
                 }
             } else if !closing && after.starts_with(b"/>") {
                 at += lt + 1 + name_len + 2;
                 size += local(name).len();
-                open.push(name);
-                sink.start(local(name));
-                let (text, leaf) = open.close(pending);
-                sink.end(text, leaf, pending);
+                open.enter(name, sink);
+                open.leave(sink, pending);
             } else {
                 break None;
             }
@@ -802,12 +816,9 @@ impl Parser {
             syntax_error_at,
             ..
         } = self;
-        open.clear();
-        open.push(qname);
-        sink.start(local(qname));
+        open.begin(qname, sink);
         if empty {
-            let (text, leaf) = open.close(pending);
-            sink.end(text, leaf, pending);
+            open.leave(sink, pending);
             return Ok(true);
         }
         let mut size = 0usize;
@@ -857,17 +868,14 @@ impl Parser {
                         });
                     }
                     size += name.len();
-                    open.push(qname.as_ref());
-                    sink.start(name);
+                    open.enter(qname.as_ref(), sink);
                 }
                 Event::Empty(start) => {
                     let qname = start.name();
                     let name = local(qname.as_ref());
                     size += name.len();
-                    open.push(qname.as_ref());
-                    sink.start(name);
-                    let (text, leaf) = open.close(pending);
-                    sink.end(text, leaf, pending);
+                    open.enter(qname.as_ref(), sink);
+                    open.leave(sink, pending);
                 }
                 Event::End(end) => {
                     if end.name().as_ref() != open.name() {
@@ -877,8 +885,7 @@ impl Parser {
                         };
                         return Err(xml_error(XmlError::IllFormed(error), at()));
                     }
-                    let (text, leaf) = open.close(pending);
-                    sink.end(text, leaf, pending);
+                    open.leave(sink, pending);
                     if open.depth() == 0 {
                         break true;
                     }
