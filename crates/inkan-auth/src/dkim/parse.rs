@@ -173,7 +173,7 @@ pub(crate) fn strip_fws(value: &str) -> String {
 }
 
 fn is_fws_char(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
+    u8::try_from(c).is_ok_and(is_fws)
 }
 
 /// Decodes base64 that may contain folding whitespace (RFC 6376 §2.4), with or without
