@@ -249,6 +249,11 @@ impl RecordBuilder {
         self.path.clear();
         self.path.push_str(prefix);
         self.path_ends.clear();
+        self.descend(name)
+    }
+
+    /// Extends the path of the unknown element being kept by its child `name`.
+    fn descend(&mut self, name: &[u8]) -> Place {
         self.path_ends.push(self.path.len());
         self.path.push('.');
         self.path.push_str(&String::from_utf8_lossy(name));
@@ -344,12 +349,7 @@ impl Sink for RecordBuilder {
                 b"human_result" => Place::AuthHuman,
                 _ => Place::Ignored,
             },
-            Some(Place::Extra | Place::EvaluatedComment) => {
-                self.path_ends.push(self.path.len());
-                self.path.push('.');
-                self.path.push_str(&String::from_utf8_lossy(name));
-                Place::Extra
-            }
+            Some(Place::Extra | Place::EvaluatedComment) => self.descend(name),
             Some(_) => Place::Ignored,
         };
         self.places.push(place);
