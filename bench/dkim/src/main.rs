@@ -508,10 +508,10 @@ fn ratio(dir: &Path) {
         "mail-auth verify ed",
     ];
     for (label, mut v) in labels.into_iter().zip(shares) {
-        v.sort_by(f64::total_cmp);
+        let middle = median(&mut v);
         println!(
             "{label}\t{:.1} % of the ceiling (median of {ROUNDS_INTERLEAVED} interleaved rounds; lowest {:.1}, highest {:.1})",
-            100.0 * v[v.len() / 2],
+            100.0 * middle,
             100.0 * v[0],
             100.0 * v[v.len() - 1]
         );
@@ -648,7 +648,12 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
         }
     }
     for (label, mut v) in labels.into_iter().zip(times) {
-        v.sort_by(f64::total_cmp);
-        println!("{label:<40}{:>9.2} µs", v[v.len() / 2]);
+        println!("{label:<40}{:>9.2} µs", median(&mut v));
     }
+}
+
+/// Sorts `v` (lowest first) and returns its middle value.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
