@@ -528,6 +528,44 @@ fn xml_error(err: XmlError, position: u64) -> ParseError {
     }
 }
 
+/// The next event of `reader` (reading a window that starts at byte `offset` of the
+/// document); `None` when its error may only mean that the window ended inside markup
+/// ([`truncated_by_window`]).
+fn next_event<'b>(
+    reader: &mut quick_xml::Reader<&'b [u8]>,
+    at_end: bool,
+    offset: u64,
+    seen: &mut Option<u64>,
+) -> Result<Option<Event<'b>>, ParseError> {
+    match reader.read_event() {
+        Ok(event) => Ok(Some(event)),
+        Err(err) => {
+            let at = offset + reader.error_position();
+            if truncated_by_window(&err, at_end, at, seen) {
+                Ok(None)
+            } else {
+                Err(xml_error(err, at))
+            }
+        }
+    }
+}
+
+/// Where the markup of the event read from `before` in `bytes` (a window starting at byte
+/// `offset` of the document) starts: past the whitespace the reader skipped.
+fn markup_at(bytes: &[u8], before: usize, offset: u64) -> u64 {
+    let skipped = leading_whitespace(bytes.get(before..).unwrap_or_default());
+    offset + (before + skipped.len()) as u64
+}
+
+/// The error for end tag `found` where `expected` is open, at byte `at`.
+fn mismatched_end(expected: &[u8], found: &[u8], at: u64) -> ParseError {
+    let error = IllFormedError::MismatchedEndTag {
+        expected: String::from_utf8_lossy(expected).into_owned(),
+        found: String::from_utf8_lossy(found).into_owned(),
+    };
+    xml_error(XmlError::IllFormed(error), at)
+}
+
 impl Parser {
     /// Reads the next item out of `bytes` (all that is left of the document when `at_end`),
     /// which start at byte `offset` of the document.
@@ -556,15 +594,9 @@ impl Parser {
         config.allow_dangling_amp = true;
         loop {
             let before = reader.buffer_position() as usize;
-            let event = match reader.read_event() {
-                Ok(event) => event,
-                Err(err) => {
-                    let at = offset + reader.error_position();
-                    if truncated_by_window(&err, at_end, at, &mut self.syntax_error_at) {
-                        return Ok(Step::More(before));
-                    }
-                    return Err(xml_error(err, at));
-                }
+            let Some(event) = next_event(&mut reader, at_end, offset, &mut self.syntax_error_at)?
+            else {
+                return Ok(Step::More(before));
             };
             match event {
                 Event::Start(start) if !self.in_root => {
@@ -596,13 +628,8 @@ impl Parser {
                 }
                 Event::End(end) => {
                     if !self.in_root || end.name().as_ref() != self.root_qname.as_slice() {
-                        let error = IllFormedError::MismatchedEndTag {
-                            expected: String::from_utf8_lossy(&self.root_qname).into_owned(),
-                            found: String::from_utf8_lossy(end.name().as_ref()).into_owned(),
-                        };
-                        let skipped = leading_whitespace(&bytes[before..]).len();
-                        let at = offset + (before + skipped) as u64;
-                        return Err(xml_error(XmlError::IllFormed(error), at));
+                        let at = markup_at(bytes, before, offset);
+                        return Err(mismatched_end(&self.root_qname, end.name().as_ref(), at));
                     }
                     self.in_root = false;
                     return Ok(Step::Done(Item::RootEnd, reader.buffer_position() as usize));
@@ -824,15 +851,8 @@ impl Parser {
         let mut size = 0usize;
         let whole = loop {
             let before = reader.buffer_position();
-            let event = match reader.read_event() {
-                Ok(event) => event,
-                Err(err) => {
-                    let at = offset + reader.error_position();
-                    if truncated_by_window(&err, at_end, at, syntax_error_at) {
-                        break false;
-                    }
-                    return Err(xml_error(err, at));
-                }
+            let Some(event) = next_event(reader, at_end, offset, syntax_error_at)? else {
+                break false;
             };
             // The reader skips whitespace after each event (so indentation makes no event of
             // its own): it lies between the last event and this one.
@@ -848,10 +868,7 @@ impl Parser {
                 _ => &[],
             };
             // Where this event's markup starts, for errors.
-            let at = || {
-                let skipped = leading_whitespace(bytes.get(before as usize..).unwrap_or_default());
-                offset + before + skipped.len() as u64
-            };
+            let at = || markup_at(bytes, before as usize, offset);
             if !skipped.is_empty() {
                 size += skipped.len();
                 open.skipped(skipped, matches!(event, Event::Text(_)));
@@ -879,11 +896,7 @@ impl Parser {
                 }
                 Event::End(end) => {
                     if end.name().as_ref() != open.name() {
-                        let error = IllFormedError::MismatchedEndTag {
-                            expected: String::from_utf8_lossy(open.name()).into_owned(),
-                            found: String::from_utf8_lossy(end.name().as_ref()).into_owned(),
-                        };
-                        return Err(xml_error(XmlError::IllFormed(error), at()));
+                        return Err(mismatched_end(open.name(), end.name().as_ref(), at()));
                     }
                     open.leave(sink, pending);
                     if open.depth() == 0 {
