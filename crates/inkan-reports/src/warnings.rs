@@ -16,15 +16,18 @@ pub struct Warnings(BTreeMap<String, u64>);
 impl Warnings {
     /// Records one occurrence of `message`.
     pub fn add(&mut self, message: impl Into<String>) {
-        let message = message.into();
-        if self.0.len() >= MAX_DISTINCT && !self.0.contains_key(&message) {
-            *self
-                .0
-                .entry("further warnings not kept".to_owned())
-                .or_default() += 1;
-            return;
-        }
-        *self.0.entry(message).or_default() += 1;
+        self.add_count(message.into(), 1);
+    }
+
+    /// Records `count` occurrences of `message`; past [`MAX_DISTINCT`] messages, a new one is
+    /// counted under one line instead.
+    fn add_count(&mut self, message: String, count: u64) {
+        let key = if self.0.len() >= MAX_DISTINCT && !self.0.contains_key(&message) {
+            "further warnings not kept".to_owned()
+        } else {
+            message
+        };
+        *self.0.entry(key).or_default() += count;
     }
 
     /// Whether nothing was recorded.
@@ -48,12 +51,7 @@ impl Warnings {
             return;
         }
         for (message, count) in std::mem::take(&mut other.0) {
-            let key = if self.0.len() >= MAX_DISTINCT && !self.0.contains_key(&message) {
-                "further warnings not kept".to_owned()
-            } else {
-                message
-            };
-            *self.0.entry(key).or_default() += count;
+            self.add_count(message, count);
         }
     }
 
