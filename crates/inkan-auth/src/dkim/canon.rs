@@ -35,11 +35,13 @@ fn relaxed_field(name: &str, value: &[&[u8]], out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn is_space(b: u8) -> bool {
+/// Whitespace as DKIM folds and trims it: WSP, CR and LF.
+pub(super) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn trim_space(value: &[u8]) -> &[u8] {
+/// Where `value` lies without [`is_space`] bytes at either end.
+pub(super) fn space_bounds(value: &[u8]) -> std::ops::Range<usize> {
     let start = value
         .iter()
         .position(|&b| !is_space(b))
@@ -48,7 +50,11 @@ fn trim_space(value: &[u8]) -> &[u8] {
         .iter()
         .rposition(|&b| !is_space(b))
         .map_or(start, |p| p + 1);
-    &value[start..end]
+    start..end
+}
+
+fn trim_space(value: &[u8]) -> &[u8] {
+    &value[space_bounds(value)]
 }
 
 /// True when relaxed canonicalization leaves the (trimmed) `value` as it is: one line, no tab,

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+use super::canon::{is_space as is_fws, space_bounds};
 use super::{Algorithm, Canon, Canonicalization};
 
 /// Most tags accepted in one tag list; real lists have about a dozen.
@@ -60,10 +61,6 @@ pub struct TagList<'a> {
     /// signature and is never long.
     tags: [(&'a str, &'a str); MAX_TAGS],
     len: usize,
-}
-
-fn is_fws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 impl<'a> TagList<'a> {
@@ -154,17 +151,8 @@ fn same(a: &str, b: &str) -> bool {
 /// `text` without folding whitespace at either end (a byte loop: `trim_matches` with a set of
 /// chars decodes UTF-8 and is several times slower on these short strings).
 fn trim_fws(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    let start = bytes
-        .iter()
-        .position(|&b| !is_fws(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| !is_fws(b))
-        .map_or(start, |p| p + 1);
-    // Both ends are next to ASCII bytes (or the ends of `text`), so they are char boundaries.
-    &text[start..end]
+    // Only ASCII bytes are cut off, so both ends are char boundaries.
+    &text[space_bounds(text.as_bytes())]
 }
 
 /// Removes folding whitespace from a value.
