@@ -1,6 +1,7 @@
 //! Ingesting inputs into the store: each input file is archived (gzip-compressed, in chunks)
-//! and walked inside one transaction, or, for a batch of small files, inside a savepoint of a
-//! transaction they share; a report that breaks halfway leaves nothing behind but its error
+//! and walked inside one transaction, or, for a batch of small files, inside a transaction
+//! they share, each file stored whole or not at all (a savepoint per file on PostgreSQL, a
+//! list of the rows it added on SQLite, see [`Added`]); a report that breaks halfway leaves nothing behind but its error
 //! (an aggregate report's rows are deleted, other kinds run in a savepoint) while the rest of
 //! the input is kept.
 //! The small files of a batch are read, hashed, archived and parsed ahead on helper threads
@@ -24,6 +25,7 @@ use crate::error::{ParseError, StoreError};
 use crate::feedback::FeedbackReport;
 use crate::limits::Limits;
 use crate::prepare::{Ahead, Input, Parsed, Prepared, read_ahead};
+use crate::store::schema::Dialect;
 use crate::store::{Backend, Store, Value};
 use crate::tlsrpt::TlsReport;
 use crate::warnings::Warnings;
@@ -117,6 +119,22 @@ fn warnings_json(warnings: &Warnings) -> Option<String> {
     (!warnings.is_empty()).then(|| serde_json::to_string(warnings).unwrap_or_default())
 }
 
+/// The `detail` column of an aggregate report: what its header holds beyond the columns.
+pub(crate) fn aggregate_detail(header: &AggregateHeader) -> String {
+    let meta = &header.metadata;
+    let policy = &header.policy;
+    serde_json::json!({
+        "version": header.version,
+        "extra_contact_info": meta.extra_contact_info,
+        "errors": meta.errors,
+        "generator": meta.generator,
+        "fo": policy.fo,
+        "discovery_method": policy.discovery_method,
+        "extra": json_pairs(&[&header.extra[..], &meta.extra[..], &policy.extra[..]].concat()),
+    })
+    .to_string()
+}
+
 /// The columns an aggregate report's row gets from how reading it ended.
 struct Ending {
     records: i64,
@@ -198,6 +216,17 @@ trait RecordSource {
     fn known_end(&self) -> Option<&AggregateTrailer> {
         None
     }
+    /// Every record at once, when the whole report was read already, ended well and no
+    /// record was taken yet.
+    fn take_all(&mut self) -> Option<Vec<Record>> {
+        None
+    }
+    /// Takes back the records [`RecordSource::take_all`] gave, once stored.
+    fn give_back(&mut self, _records: Vec<Record>) {}
+    /// The report's `detail` column, when it was written already.
+    fn take_detail(&mut self) -> Option<String> {
+        None
+    }
 }
 
 impl<R: BufRead> RecordSource for AggregateReader<R> {
@@ -216,14 +245,20 @@ impl<R: BufRead> RecordSource for AggregateReader<R> {
 
 /// The records of a report parsed ahead, then how reading it ended.
 struct ParsedRecords {
-    records: std::vec::IntoIter<Record>,
+    records: Vec<Record>,
+    /// How many of `records` were taken one by one.
+    taken: usize,
     end: Option<Result<AggregateTrailer, ParseError>>,
+    detail: Option<String>,
+    /// The records once stored, to hand back to the thread that read them.
+    spent: Option<Vec<Record>>,
 }
 
 impl RecordSource for ParsedRecords {
     fn next_record(&mut self) -> Result<Option<Record>, ParseError> {
-        if let Some(record) = self.records.next() {
-            return Ok(Some(record));
+        if let Some(record) = self.records.get_mut(self.taken) {
+            self.taken += 1;
+            return Ok(Some(std::mem::take(record)));
         }
         match self.end.take() {
             Some(Err(err)) => Err(err),
@@ -243,6 +278,19 @@ impl RecordSource for ParsedRecords {
 
     fn known_end(&self) -> Option<&AggregateTrailer> {
         self.end.as_ref().and_then(|end| end.as_ref().ok())
+    }
+
+    fn take_all(&mut self) -> Option<Vec<Record>> {
+        (self.taken == 0 && matches!(self.end, Some(Ok(_))))
+            .then(|| std::mem::take(&mut self.records))
+    }
+
+    fn give_back(&mut self, records: Vec<Record>) {
+        self.spent = Some(records);
+    }
+
+    fn take_detail(&mut self) -> Option<String> {
+        self.detail.take()
     }
 }
 
@@ -271,10 +319,10 @@ impl StoreVisitor<'_> {
         detail: serde_json::Value,
         warnings: &Warnings,
     ) -> Result<Option<i64>, StoreError> {
-        let rows = self.store.backend.query(
+        let id = self.store.backend.insert_id(
             "INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end, \
              detail, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (kind, org_name, report_id) DO NOTHING RETURNING id",
+             ON CONFLICT (kind, org_name, report_id) DO NOTHING",
             &[
                 kind.into(),
                 org.into(),
@@ -288,7 +336,10 @@ impl StoreVisitor<'_> {
                 warnings_json(warnings).into(),
             ],
         )?;
-        Ok(rows.first().and_then(|r| r.first()).map(Value::int))
+        if let (Some(id), Some(added)) = (id, self.store.added()) {
+            added.reports.push(id);
+        }
+        Ok(id)
     }
 
     /// Stores the archive chunks written so far.
@@ -317,35 +368,31 @@ impl StoreVisitor<'_> {
     ) -> Result<Result<(), ParseError>, StoreError> {
         let meta = &header.metadata;
         let policy = &header.policy;
-        let detail = serde_json::json!({
-            "version": header.version,
-            "extra_contact_info": meta.extra_contact_info,
-            "errors": meta.errors,
-            "generator": meta.generator,
-            "fo": policy.fo,
-            "discovery_method": policy.discovery_method,
-            "extra": json_pairs(&[&header.extra[..], &meta.extra[..], &policy.extra[..]].concat()),
-        });
         // A report parsed ahead is stored with its totals in one INSERT; a streamed one gets
         // them by an UPDATE once its last record is read.
         let known = reader
             .known_end()
             .map(|trailer| ending(trailer, &meta.errors));
+        let mut detail = || {
+            reader
+                .take_detail()
+                .unwrap_or_else(|| aggregate_detail(header))
+        };
         let (records, messages, warned, detail) = match &known {
             Some(end) => (
                 end.records,
                 end.messages,
                 end.warnings.clone(),
-                end.detail.clone().unwrap_or_else(|| detail.to_string()),
+                end.detail.clone().unwrap_or_else(detail),
             ),
-            None => (0, 0, None, detail.to_string()),
+            None => (0, 0, None, detail()),
         };
-        let rows = self.store.backend.query(
+        let report = self.store.backend.insert_id(
             "INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end, \
              detail, schema_name, email, policy_p, policy_sp, policy_np, policy_adkim, policy_aspf, policy_pct, \
              policy_testing, records, messages, warnings) VALUES ('aggregate', $1, $2, $3, $4, $5, $6, $7, $8, \
              $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-             ON CONFLICT (kind, org_name, report_id) DO NOTHING RETURNING id",
+             ON CONFLICT (kind, org_name, report_id) DO NOTHING",
             &[
                 meta.org_name.as_str().into(),
                 meta.report_id.as_str().into(),
@@ -369,18 +416,34 @@ impl StoreVisitor<'_> {
                 warned.into(),
             ],
         )?;
-        let Some(report) = rows.first().and_then(|r| r.first()).map(Value::int) else {
+        let Some(report) = report else {
+            if let Some(all) = reader.take_all() {
+                reader.give_back(all);
+            }
             self.totals.duplicates += 1;
             return Ok(Ok(()));
         };
         *stored = Some(report);
+        if let Some(added) = self.store.added() {
+            added.reports.push(report);
+        }
+        let took_all = match reader.take_all() {
+            Some(all) => {
+                self.store.backend.insert_records(report, &all)?;
+                reader.give_back(all);
+                true
+            }
+            None => false,
+        };
         // The first batch is stored here; only a report with more records than that starts
         // the storing thread, so the many small reports pay nothing for it.
         // Sized to the report when its length is known: a full batch is 300 KB, which a
         // report of a few records would allocate (and the allocator zero) for nothing.
-        let expected = known.as_ref().map_or(RECORD_BATCH, |end| {
-            usize::try_from(end.records).unwrap_or(RECORD_BATCH)
-        });
+        let expected = match &known {
+            _ if took_all => 0,
+            Some(end) => usize::try_from(end.records).unwrap_or(RECORD_BATCH),
+            None => RECORD_BATCH,
+        };
         let mut batch: Vec<Record> = Vec::with_capacity(expected.min(RECORD_BATCH));
         while batch.len() < RECORD_BATCH {
             match reader.next_record() {
@@ -464,7 +527,7 @@ impl StoreVisitor<'_> {
     }
 
     fn record_error(&mut self, location: &str, error: &ParseError) -> Result<(), StoreError> {
-        self.store.backend.execute(
+        let inserted = self.store.backend.execute(
             "INSERT INTO ingest_errors (input_id, path, location, error, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (input_id, location) DO NOTHING",
             &[
@@ -475,6 +538,11 @@ impl StoreVisitor<'_> {
                 Value::Int(self.now),
             ],
         )?;
+        if inserted > 0
+            && let Some(added) = self.store.added()
+        {
+            added.errors.push((self.input, location.to_owned()));
+        }
         self.totals.errors.push(IngestError {
             path: self.path.clone(),
             location: location.to_owned(),
@@ -500,7 +568,14 @@ impl StoreVisitor<'_> {
                 self.totals = before;
                 self.record_error(location, &parse)
             }
-            Err(store) => Err(store),
+            Err(store) => {
+                // Leave no savepoint open behind the error; the caller undoes the file.
+                let _ = self
+                    .store
+                    .backend
+                    .batch("ROLLBACK TO SAVEPOINT report; RELEASE SAVEPOINT report");
+                Err(store)
+            }
         }
     }
 }
@@ -734,12 +809,71 @@ const GROUP_RECORDS: u64 = 100_000;
 /// ... or once it has been open this long, so that a killed ingest loses little work.
 const GROUP_AGE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The transaction that several small inputs share, each in a savepoint of its own.
+/// The transaction that several small inputs share, each in a savepoint of its own
+/// (PostgreSQL) or with a list of the rows it added (SQLite).
 #[derive(Debug)]
 pub(crate) struct Group {
     inputs: usize,
     records: u64,
     opened: std::time::Instant,
+    /// The rows the file being stored added so far, when they are listed.
+    added: Option<Added>,
+}
+
+/// The rows one file added to a shared SQLite transaction, so that a store failure can take
+/// them out again and leave the files before it as they were. SQLite gets this list instead
+/// of a savepoint per file: while a savepoint is open, SQLite copies every page a statement
+/// changes for the first time into its statement journal (a tenth of the storing thread's
+/// time with thousands of small files). PostgreSQL needs its savepoint: a failed statement
+/// there spoils the whole transaction until rolled back to one.
+#[derive(Debug, Default)]
+pub(crate) struct Added {
+    /// The file's `inputs` row, when the file was new.
+    input: Option<i64>,
+    /// Rows added to `reports` (with their records, policies or feedback).
+    reports: Vec<i64>,
+    /// Rows added to `ingest_errors`, by input and location.
+    errors: Vec<(i64, String)>,
+}
+
+impl Store {
+    /// What the file being stored added so far, when it is listed.
+    fn added(&mut self) -> Option<&mut Added> {
+        self.group.as_mut().and_then(|group| group.added.as_mut())
+    }
+
+    /// Deletes the rows of `added`.
+    fn take_out(&mut self, added: &Added) -> Result<(), StoreError> {
+        for report in &added.reports {
+            let id = [Value::Int(*report)];
+            for sql in [
+                "DELETE FROM aggregate_records WHERE report_id = $1",
+                "DELETE FROM tls_failures WHERE report_id = $1",
+                "DELETE FROM tls_policies WHERE report_id = $1",
+                "DELETE FROM feedback WHERE report_id = $1",
+                "DELETE FROM reports WHERE id = $1",
+            ] {
+                self.backend.execute(sql, &id)?;
+            }
+        }
+        for (input, location) in &added.errors {
+            self.backend.execute(
+                "DELETE FROM ingest_errors WHERE input_id = $1 AND location = $2",
+                &[Value::Int(*input), location.as_str().into()],
+            )?;
+        }
+        if let Some(input) = added.input {
+            let id = [Value::Int(input)];
+            for sql in [
+                "DELETE FROM input_chunks WHERE input_id = $1",
+                "DELETE FROM ingest_errors WHERE input_id = $1",
+                "DELETE FROM inputs WHERE id = $1",
+            ] {
+                self.backend.execute(sql, &id)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads a file into memory and hashes it when it is small enough; a larger one is only
@@ -785,8 +919,9 @@ impl Store {
 
     /// Ingests `files` in order, as [`Store::ingest_file`] would one by one, but faster: a
     /// second thread reads, hashes, archives and parses the small files (up to 1 MB) ahead
-    /// of the storing, and small files share transactions. Each file still runs inside a
-    /// savepoint of its own, so it is stored whole or not at all; a shared transaction is
+    /// of the storing, and small files share transactions. Each file is still stored whole
+    /// or not at all (a store failure takes out what it added, see [`Added`]); a shared
+    /// transaction is
     /// committed after 1,000 files, 100,000 records or two seconds, before a large file
     /// (which gets a transaction of its own, as with `ingest_file`) and at the end. An
     /// ingest killed midway thus loses the files of the open transaction, which a rerun
@@ -802,7 +937,7 @@ impl Store {
     ) -> Result<IngestTotals, (usize, StoreError)> {
         self.commit_group().map_err(|err| (0, err))?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let stored = read_ahead(files, limits, cores, |ahead| {
+        let stored = read_ahead(files, limits, cores, |ahead, give_back| {
             let mut totals = IngestTotals::default();
             for (index, item) in ahead {
                 progress(index);
@@ -810,7 +945,11 @@ impl Store {
                 let one = match item {
                     Ahead::Ready(prepared) => {
                         let now = now();
-                        self.in_group(|store| store.store_prepared(path, *prepared, now))
+                        self.in_group(|store| {
+                            store.store_prepared(path, *prepared, now, &mut |records| {
+                                give_back(index, records)
+                            })
+                        })
                     }
                     Ahead::Stream(input) => self
                         .commit_group()
@@ -857,9 +996,10 @@ impl Store {
         }
     }
 
-    /// Runs `body` (the storing of one file) in a savepoint of the shared transaction,
-    /// opening it when none is open and committing it when it is full. A store error rolls
-    /// back this file alone.
+    /// Runs `body` (the storing of one file) in the shared transaction, opening it when none
+    /// is open and committing it when it is full. A store error undoes this file alone: a
+    /// rollback to its savepoint (PostgreSQL) or the deletion of the rows it added (SQLite);
+    /// when that fails, or SQLite ended the transaction itself, the whole group is lost.
     fn in_group(
         &mut self,
         body: impl FnOnce(&mut Self) -> Result<IngestTotals, StoreError>,
@@ -870,15 +1010,26 @@ impl Store {
                 inputs: 0,
                 records: 0,
                 opened: std::time::Instant::now(),
+                added: None,
             });
         }
-        let result = self
-            .backend
-            .control("SAVEPOINT input")
-            .and_then(|()| body(self));
+        let listed = self.backend.dialect() == Dialect::Sqlite;
+        let result = if listed {
+            if let Some(group) = self.group.as_mut() {
+                group.added = Some(Added::default());
+            }
+            body(self)
+        } else {
+            self.backend
+                .control("SAVEPOINT input")
+                .and_then(|()| body(self))
+        };
+        let added = self.group.as_mut().and_then(|group| group.added.take());
         match result {
             Ok(totals) => {
-                self.backend.control("RELEASE SAVEPOINT input")?;
+                if !listed {
+                    self.backend.control("RELEASE SAVEPOINT input")?;
+                }
                 let full = self.group.as_mut().is_some_and(|group| {
                     group.inputs += 1;
                     group.records += totals.records;
@@ -892,10 +1043,16 @@ impl Store {
                 Ok(totals)
             }
             Err(err) => {
-                let undone = self
-                    .backend
-                    .batch("ROLLBACK TO SAVEPOINT input; RELEASE SAVEPOINT input");
-                if undone.is_err() {
+                let undone = match &added {
+                    None => self
+                        .backend
+                        .batch("ROLLBACK TO SAVEPOINT input; RELEASE SAVEPOINT input")
+                        .is_ok(),
+                    // SQLite ends the transaction itself on some errors (a full disk, an
+                    // I/O error): the earlier files are then lost with it.
+                    Some(added) => self.backend.in_transaction() && self.take_out(added).is_ok(),
+                };
+                if !undone {
                     // The connection may be gone: give up the whole group.
                     self.group = None;
                     let _ = self.backend.batch("ROLLBACK");
@@ -925,9 +1082,9 @@ impl Store {
         now: i64,
     ) -> Result<(i64, bool), StoreError> {
         // One statement for a new input (the usual case), a second to find a known one.
-        let added = self.backend.query(
+        let added = self.backend.insert_id(
             "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (sha256) DO NOTHING RETURNING id",
+             ON CONFLICT (sha256) DO NOTHING",
             &[
                 sha.into(),
                 shown.into(),
@@ -935,8 +1092,11 @@ impl Store {
                 Value::Int(now),
             ],
         )?;
-        if let Some(id) = added.first().and_then(|r| r.first()) {
-            return Ok((id.int(), true));
+        if let Some(id) = added {
+            if let Some(added) = self.added() {
+                added.input = Some(id);
+            }
+            return Ok((id, true));
         }
         let id = self
             .backend
@@ -947,12 +1107,14 @@ impl Store {
         Ok((id, false))
     }
 
-    /// Stores a file prepared by the reading thread.
+    /// Stores a file prepared by the reading thread; `give_back` gets the records once they
+    /// are stored.
     fn store_prepared(
         &mut self,
         path: &Path,
         prepared: Prepared,
         now: i64,
+        give_back: &mut dyn FnMut(Vec<Record>),
     ) -> Result<IngestTotals, StoreError> {
         let shown = path.display().to_string();
         let (input, new) = self.input_row(&shown, &prepared.sha, prepared.size, now)?;
@@ -967,16 +1129,22 @@ impl Store {
                     Parsed::Aggregate {
                         location,
                         header,
+                        detail,
                         records,
                         end,
-                    } => visitor.aggregate_from(
-                        &location,
-                        &header,
-                        &mut ParsedRecords {
-                            records: records.into_iter(),
+                    } => {
+                        let mut parsed = ParsedRecords {
+                            records,
+                            taken: 0,
                             end: Some(end),
-                        },
-                    )?,
+                            detail: Some(detail),
+                            spent: None,
+                        };
+                        visitor.aggregate_from(&location, &header, &mut parsed)?;
+                        if let Some(spent) = parsed.spent.take() {
+                            give_back(spent);
+                        }
+                    }
                     Parsed::Tls { location, report } => visitor.tls(&location, *report)?,
                     Parsed::Feedback { location, report } => {
                         visitor.feedback(&location, *report)?

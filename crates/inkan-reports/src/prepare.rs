@@ -8,7 +8,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use crate::aggregate::{AggregateHeader, AggregateReader, AggregateTrailer, Record};
+use crate::aggregate::{AggregateHeader, AggregateReader, AggregateTrailer, Record, recycle_here};
 use crate::archive::Archiver;
 use crate::container::{Visitor, walk};
 use crate::error::{ParseError, StoreError};
@@ -38,6 +38,8 @@ pub(crate) enum Parsed {
     Aggregate {
         location: String,
         header: Box<AggregateHeader>,
+        /// The header's detail column (JSON), written here rather than by the store.
+        detail: String,
         records: Vec<Record>,
         end: Result<AggregateTrailer, ParseError>,
     },
@@ -108,6 +110,7 @@ impl Visitor for Collect {
         };
         self.reports.push(Parsed::Aggregate {
             location: location.to_owned(),
+            detail: crate::ingest::aggregate_detail(&header),
             header,
             records,
             end,
@@ -179,11 +182,15 @@ fn prepare(path: &Path, limits: &Limits, archiver: &mut Archiver) -> Ahead {
 /// of `files`, in order (reader `k` prepares files `k`, `k + readers`, ...). The reading
 /// threads stop as soon as `store` returns. With one reader (one processor) or one file, no
 /// thread is started: each file is prepared on the calling thread as `store` asks for it.
+/// `store` hands the records of file `index` back through its second argument once it is
+/// done with them: the thread that read them takes their allocations for the files it reads
+/// next (and frees the rest itself, which is cheaper for the allocator than a free from
+/// another thread).
 pub(crate) fn read_ahead<T>(
     files: &[PathBuf],
     limits: &Limits,
     readers: usize,
-    store: impl FnOnce(&mut dyn Iterator<Item = (usize, Ahead)>) -> T,
+    store: impl FnOnce(&mut dyn Iterator<Item = (usize, Ahead)>, &dyn Fn(usize, Vec<Record>)) -> T,
 ) -> T {
     let readers = readers.clamp(1, 8);
     if readers == 1 || files.len() < 2 {
@@ -192,16 +199,22 @@ pub(crate) fn read_ahead<T>(
             .iter()
             .enumerate()
             .map(|(index, path)| (index, prepare(path, limits, &mut archiver)));
-        return store(&mut in_turn);
+        return store(&mut in_turn, &|_, records| recycle_here(records));
     }
     std::thread::scope(|scope| {
         let mut channels = Vec::with_capacity(readers);
+        let mut returns = Vec::with_capacity(readers);
         for first in 0..readers {
             let (tx, rx) = mpsc::sync_channel::<Ahead>(AHEAD.div_ceil(readers));
+            let (back_tx, back_rx) = mpsc::channel::<Vec<Record>>();
             channels.push(rx);
+            returns.push(back_tx);
             scope.spawn(move || {
                 let mut archiver = Archiver::default();
                 for path in files.iter().skip(first).step_by(readers) {
+                    while let Ok(spent) = back_rx.try_recv() {
+                        recycle_here(spent);
+                    }
                     if tx.send(prepare(path, limits, &mut archiver)).is_err() {
                         // The store stopped.
                         return;
@@ -209,11 +222,15 @@ pub(crate) fn read_ahead<T>(
                 }
             });
         }
+        // Records handed back after their reader ended are dropped here.
+        let give_back = |index: usize, records: Vec<Record>| {
+            let _ = returns[index % readers].send(records);
+        };
         // A reader that stopped early (it panicked) ends the sequence; `scope` then
         // re-raises its panic.
         let mut received = (0..files.len())
             .map_while(|index| Some((index, channels[index % readers].recv().ok()?)));
         // Dropping the receivers (with `channels`) when the store returns stops the readers.
-        store(&mut received)
+        store(&mut received, &give_back)
     })
 }

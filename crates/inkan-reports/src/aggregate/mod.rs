@@ -16,6 +16,7 @@ use serde::Serialize;
 
 pub use metadata::ReportMetadata;
 pub use policy::PolicyPublished;
+pub(crate) use record::recycle_here;
 pub use record::{DkimAuth, Reason, Record, SpfAuth};
 
 use crate::error::ParseError;

@@ -4,6 +4,8 @@
 //! underlying DKIM and SPF results. [`RecordBuilder`] fills a record from the elements the XML
 //! layer reads, matched by where they are, without building a tree first.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 
 use super::value;
@@ -146,7 +148,43 @@ pub(crate) struct Spare {
     spf: Vec<Vec<SpfAuth>>,
 }
 
+thread_local! {
+    /// The allocations of the records this thread read before and got back: a builder
+    /// starts from them and leaves its own here when dropped, so that the many small reports
+    /// one thread reads one after the other reuse the records the store is done with.
+    static THREAD_SPARE: RefCell<Spare> = RefCell::new(Spare::default());
+}
+
+/// Takes back records read on this thread (and passed on to another) for their allocations,
+/// which the next reports this thread reads reuse.
+pub(crate) fn recycle_here(records: impl IntoIterator<Item = Record>) {
+    let _ = THREAD_SPARE.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        for record in records {
+            record.recycle(&mut spare);
+        }
+    });
+}
+
 impl Spare {
+    /// This thread's spare allocations, leaving it none.
+    fn from_thread() -> Spare {
+        THREAD_SPARE
+            .try_with(|spare| std::mem::take(&mut *spare.borrow_mut()))
+            .unwrap_or_default()
+    }
+
+    /// Leaves these allocations to this thread, unless it holds more already (two builders
+    /// were alive at once).
+    fn leave_to_thread(self) {
+        let _ = THREAD_SPARE.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if self.strings.len() >= spare.strings.len() {
+                *spare = self;
+            }
+        });
+    }
+
     fn keep(&mut self, mut text: String) {
         if self.strings.len() < SPARE_STRINGS && text.capacity() <= SPARE_CAPACITY {
             text.clear();
@@ -211,8 +249,9 @@ impl First {
 }
 
 /// Fills a [`Record`] from the elements of one `<record>` as they close, with the strings and
-/// lists of the records handed back through [`RecordBuilder::recycle`].
-#[derive(Debug, Default)]
+/// lists of the records handed back through [`RecordBuilder::recycle`] (or, on the thread
+/// that read them, [`recycle_here`]).
+#[derive(Debug)]
 pub(crate) struct RecordBuilder {
     record: Record,
     spare: Spare,
@@ -231,6 +270,33 @@ pub(crate) struct RecordBuilder {
     /// Children of the open `<reason>`.
     reason_type: First,
     reason_comment: First,
+}
+
+impl Default for RecordBuilder {
+    /// A builder with the spare allocations this thread holds.
+    fn default() -> Self {
+        RecordBuilder {
+            record: Record::default(),
+            spare: Spare::from_thread(),
+            places: Vec::new(),
+            path: String::new(),
+            path_ends: Vec::new(),
+            extras_before_comment: 0,
+            auth_domain: First::default(),
+            auth_selector: First::default(),
+            auth_scope: First::default(),
+            auth_result: First::default(),
+            auth_human: First::default(),
+            reason_type: First::default(),
+            reason_comment: First::default(),
+        }
+    }
+}
+
+impl Drop for RecordBuilder {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.spare).leave_to_thread();
+    }
 }
 
 impl RecordBuilder {

@@ -81,10 +81,21 @@ pub(crate) trait Backend: Send {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs one query; returns its rows.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError>;
+    /// Runs `sql`, an `INSERT ... ON CONFLICT ... DO NOTHING` into a table keyed by `id`,
+    /// and returns the new row's `id`, or `None` when nothing was inserted. By default the
+    /// statement gets `RETURNING id`.
+    fn insert_id(&mut self, sql: &str, params: &[Value]) -> Result<Option<i64>, StoreError> {
+        let rows = self.query(&format!("{sql} RETURNING id"), params)?;
+        Ok(rows.first().and_then(|r| r.first()).map(Value::int))
+    }
     /// Appends aggregate records of report `report` in bulk.
     fn insert_records(&mut self, report: i64, records: &[Record]) -> Result<(), StoreError>;
     /// Which SQL dialect this is.
     fn dialect(&self) -> Dialect;
+    /// Whether a transaction is open (the engine may have ended one on an error).
+    fn in_transaction(&self) -> bool {
+        true
+    }
 }
 
 /// Where the store lives.
