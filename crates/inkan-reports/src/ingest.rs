@@ -26,7 +26,7 @@ use crate::feedback::FeedbackReport;
 use crate::limits::Limits;
 use crate::prepare::{Ahead, Input, Parsed, Prepared, read_ahead};
 use crate::store::schema::Dialect;
-use crate::store::{Backend, Store, Value};
+use crate::store::{Backend, DbUrl, Store, Value};
 use crate::tlsrpt::TlsReport;
 use crate::warnings::Warnings;
 
@@ -937,9 +937,44 @@ impl Store {
     ) -> Result<IngestTotals, (usize, StoreError)> {
         self.commit_group().map_err(|err| (0, err))?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let stored = read_ahead(files, limits, cores, |ahead, give_back| {
+        read_ahead(files, limits, cores, |ahead, give_back| {
+            self.store_ahead(files, limits, ahead, give_back, now, progress)
+        })
+    }
+
+    /// [`Store::ingest_files`] into the store at `url`, which is opened (created and
+    /// migrated when new) while the reading threads already start on the first files:
+    /// creating an SQLite file waits on the disk for a while. The error comes with the
+    /// index of the failing file, or `None` when the store could not be opened.
+    pub fn open_and_ingest_files(
+        url: &DbUrl,
+        files: &[PathBuf],
+        limits: &Limits,
+        now: &dyn Fn() -> i64,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<IngestTotals, (Option<usize>, StoreError)> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        read_ahead(files, limits, cores, |ahead, give_back| {
+            let mut store = Store::open(url).map_err(|err| (None, err))?;
+            store
+                .store_ahead(files, limits, ahead, give_back, now, progress)
+                .map_err(|(index, err)| (Some(index), err))
+        })
+    }
+
+    /// Stores the files `ahead` hands over, then commits.
+    fn store_ahead(
+        &mut self,
+        files: &[PathBuf],
+        limits: &Limits,
+        ahead: &mut dyn Iterator<Item = (usize, Ahead)>,
+        give_back: &dyn Fn(usize, Vec<Record>),
+        now: &dyn Fn() -> i64,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<IngestTotals, (usize, StoreError)> {
+        let mut stored = || {
             let mut totals = IngestTotals::default();
-            for (index, item) in ahead {
+            for (index, item) in &mut *ahead {
                 progress(index);
                 let path = &files[index];
                 let one = match item {
@@ -962,7 +997,8 @@ impl Store {
                 }
             }
             Ok(totals)
-        });
+        };
+        let stored = stored();
         let committed = self.commit_group();
         let totals = stored?;
         committed.map_err(|err| (files.len().saturating_sub(1), err))?;

@@ -200,18 +200,20 @@ async fn ingest(
     let progress = std::io::stderr().is_terminal() && !globals.quiet;
     let shown_url = url.to_string();
     let totals = blocking(move || {
-        let mut store = open(&url)?;
         let count = files.len();
-        let totals = store
-            .ingest_files(&files, &limits, &now, &mut |i| {
-                if progress {
-                    eprint!("\r\x1b[2K[{}/{count}] {}", i + 1, files[i].display());
-                }
-            })
-            .map_err(|(i, err)| {
-                anyhow::Error::new(err)
-                    .context(format!("ingesting '{}' into {url}", files[i].display()))
-            })?;
+        // The store opens while the reading threads start on the first files.
+        let totals = Store::open_and_ingest_files(&url, &files, &limits, &now, &mut |i| {
+            if progress {
+                eprint!("\r\x1b[2K[{}/{count}] {}", i + 1, files[i].display());
+            }
+        })
+        .map_err(|(i, err)| {
+            let context = match i {
+                Some(i) => format!("ingesting '{}' into {url}", files[i].display()),
+                None => format!("opening the report store {url}"),
+            };
+            anyhow::Error::new(err).context(context)
+        })?;
         if progress {
             eprint!("\r\x1b[2K");
         }
