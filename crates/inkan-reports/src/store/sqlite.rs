@@ -62,21 +62,33 @@ fn record_sql() -> String {
     format!("INSERT INTO aggregate_records ({RECORD_COLUMNS}) VALUES ({marks})")
 }
 
-/// Binds one record (all [`RECORD_WIDTH`] parameters) and runs the INSERT.
-fn insert_record(
+/// The values of one record's text columns, as last bound.
+type Bound<'r> = ([Option<&'r str>; 14], Option<String>);
+
+/// Binds one record and runs the INSERT. Parameter 1 (the report) is bound by the caller;
+/// a text column holding the same value as in `last` (the record inserted before with this
+/// statement) is not bound again: SQLite keeps bindings across runs of a statement, and
+/// binding a string copies it into a fresh allocation and frees the one before. Within a
+/// report most of them repeat (domains, selector, scope, results).
+fn insert_record<'r>(
     stmt: &mut rusqlite::CachedStatement<'_>,
-    report: i64,
-    record: &Record,
-) -> Result<(), StoreError> {
-    stmt.raw_bind_parameter(1, report)?;
+    record: &'r Record,
+    last: Option<&Bound<'r>>,
+) -> Result<Bound<'r>, StoreError> {
     stmt.raw_bind_parameter(2, record.source_ip.as_str())?;
     stmt.raw_bind_parameter(3, record.count)?;
-    for (offset, text) in record_texts(record).into_iter().enumerate() {
-        stmt.raw_bind_parameter(4 + offset, text)?;
+    let texts = record_texts(record);
+    for (offset, text) in texts.iter().enumerate() {
+        if last.is_none_or(|(before, _)| before[offset] != *text) {
+            stmt.raw_bind_parameter(4 + offset, text)?;
+        }
     }
-    stmt.raw_bind_parameter(RECORD_WIDTH, record_extra(record))?;
+    let extra = record_extra(record);
+    if last.is_none_or(|(_, before)| *before != extra) {
+        stmt.raw_bind_parameter(RECORD_WIDTH, &extra)?;
+    }
     stmt.raw_execute()?;
-    Ok(())
+    Ok((texts, extra))
 }
 
 impl Backend for SqliteBackend {
@@ -138,9 +150,13 @@ impl Backend for SqliteBackend {
         if records.is_empty() {
             return Ok(());
         }
+        // A statement taken from the cache has its bindings cleared: the first record binds
+        // every parameter.
         let mut stmt = self.conn.prepare_cached(&self.record_sql)?;
+        stmt.raw_bind_parameter(1, report)?;
+        let mut last = None;
         for record in records {
-            insert_record(&mut stmt, report, record)?;
+            last = Some(insert_record(&mut stmt, record, last.as_ref())?);
         }
         Ok(())
     }
@@ -151,5 +167,107 @@ impl Backend for SqliteBackend {
 
     fn in_transaction(&self) -> bool {
         !self.conn.is_autocommit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::DkimAuth;
+
+    fn record(ip: &str, disposition: Option<&str>, dkim: Option<&str>, extra: bool) -> Record {
+        Record {
+            source_ip: ip.to_owned(),
+            count: 1,
+            disposition: disposition.map(str::to_owned),
+            dkim: dkim
+                .map(|domain| DkimAuth {
+                    domain: domain.to_owned(),
+                    result: "pass".to_owned(),
+                    ..DkimAuth::default()
+                })
+                .into_iter()
+                .collect(),
+            extra: if extra {
+                vec![("note".to_owned(), ip.to_owned())]
+            } else {
+                Vec::new()
+            },
+            ..Record::default()
+        }
+    }
+
+    /// Values that repeat are bound once, values that change (to another value, to NULL and
+    /// back) are bound again, and a second call (the statement back from the cache, its
+    /// bindings cleared) binds everything anew.
+    #[test]
+    fn records_store_every_value_when_binding_only_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = SqliteBackend::open(&dir.path().join("r.db")).unwrap();
+        db.batch(&super::super::schema::migration(1, Dialect::Sqlite).unwrap())
+            .unwrap();
+        let first = [
+            record("192.0.2.1", Some("none"), Some("a.example"), false),
+            record("192.0.2.2", Some("none"), Some("a.example"), true),
+            record("192.0.2.3", None, Some("b.example"), true),
+            record("192.0.2.4", Some("reject"), None, false),
+            record("192.0.2.5", Some("reject"), None, false),
+        ];
+        db.insert_records(7, &first).unwrap();
+        db.insert_records(8, &first[4..]).unwrap();
+        let rows = db
+            .query(
+                "SELECT report_id, source_ip, disposition, dkim_domain, dkim_result, extra \
+                 FROM aggregate_records ORDER BY rowid",
+                &[],
+            )
+            .unwrap();
+        let text = |v: &Value| v.text().map(str::to_owned);
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r[0].int(),
+                    text(&r[1]),
+                    text(&r[2]),
+                    text(&r[3]),
+                    text(&r[4]),
+                    text(&r[5]),
+                )
+            })
+            .collect();
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            got,
+            [
+                (
+                    7,
+                    s("192.0.2.1"),
+                    s("none"),
+                    s("a.example"),
+                    s("pass"),
+                    None
+                ),
+                (
+                    7,
+                    s("192.0.2.2"),
+                    s("none"),
+                    s("a.example"),
+                    s("pass"),
+                    s(r#"{"elements":{"note":"192.0.2.2"}}"#)
+                ),
+                (
+                    7,
+                    s("192.0.2.3"),
+                    None,
+                    s("b.example"),
+                    s("pass"),
+                    s(r#"{"elements":{"note":"192.0.2.3"}}"#)
+                ),
+                (7, s("192.0.2.4"), s("reject"), None, None, None),
+                (7, s("192.0.2.5"), s("reject"), None, None, None),
+                (8, s("192.0.2.5"), s("reject"), None, None, None),
+            ]
+        );
     }
 }
