@@ -323,10 +323,14 @@ fn header_name(name: Cow<'_, str>) -> Cow<'static, str> {
 
 /// `name` lower-cased, borrowed from [`KNOWN_HEADERS`] when it is there.
 pub(crate) fn lowercase_header_name(name: Cow<'static, str>) -> Cow<'static, str> {
-    if let Cow::Borrowed(known) = name
-        && !known.bytes().any(|b| b.is_ascii_uppercase())
-    {
-        return name;
+    if let Cow::Borrowed(known) = name {
+        // Borrowed names come from the table: find the entry by address, not by comparing.
+        if let Some((_, lower)) = KNOWN_HEADERS
+            .iter()
+            .find(|(usual, lower)| std::ptr::eq(*usual, known) || std::ptr::eq(*lower, known))
+        {
+            return Cow::Borrowed(*lower);
+        }
     }
     match known_header(&name) {
         Some((_, lower)) => Cow::Borrowed(*lower),
@@ -669,6 +673,22 @@ mod tests {
         }
         assert_eq!(known_header("X-Mailer"), None);
         assert_eq!(known_header(""), None);
+    }
+
+    #[test]
+    fn signed_header_names_lower_case_whether_known_or_not() {
+        for (written, lower) in [
+            ("From", "from"),
+            ("from", "from"),
+            ("FROM", "from"),
+            ("List-ID", "list-id"),
+            ("X-Campaign", "x-campaign"),
+        ] {
+            let named = header_name(Cow::Borrowed(written));
+            assert_eq!(named, written);
+            assert_eq!(lowercase_header_name(named), lower, "{written}");
+            assert_eq!(lowercase_header_name(Cow::Borrowed(written)), lower);
+        }
     }
 
     #[test]
