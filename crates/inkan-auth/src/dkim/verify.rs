@@ -281,11 +281,7 @@ impl DkimOutput {
         self.algorithm = s.algorithm.as_str().into();
         self.identity = s.identity;
         self.canonicalization = Some(s.canonicalization.as_str().into());
-        self.signed_headers = s
-            .signed_headers
-            .into_iter()
-            .map(super::parse::lowercase_header_name)
-            .collect();
+        self.signed_headers = s.signed_headers;
         self.timestamp = s.timestamp;
         self.expiration = s.expiration;
         self.body_length = s.body_length;
