@@ -540,7 +540,7 @@ fn ratio(dir: &Path, warm: bool) {
 /// contains it for about 10 s instead (for `perf record`).
 fn stages(dir: &Path, alg: &str, only: Option<&str>) {
     use inkan_auth::dkim::{Algorithm, BodyHasher, Canon, Signature, header_hash};
-    fn field(m: &Message) -> inkan_auth::HeaderField<'_> {
+    fn field<'m>(m: &'m Message<'_>) -> inkan_auth::HeaderField<'m> {
         m.header_fields("DKIM-Signature").next().unwrap()
     }
     const ROUNDS_STAGES: usize = 101;
@@ -551,11 +551,11 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
     let lookup = |name: &str| parsed.get(name).cloned();
     let signer = Signer::new("example.com", "rsa", pem(dir, "rsa"));
     let raw = RawCrypto::new(dir);
-    let parse_all = |all: &[Vec<u8>]| -> Vec<Message> {
+    fn parse_all(all: &[Vec<u8>]) -> Vec<Message<'_>> {
         all.iter()
             .map(|m| Message::parse(m.as_slice()).unwrap())
             .collect()
-    };
+    }
     let (messages, plain_messages) = (parse_all(&signed), parse_all(&plain));
     let sigs: Vec<Signature> = messages
         .iter()
@@ -584,7 +584,7 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
         "sign: body hash then sign_digest",
         "sign: sign_digest of each message's digest",
     ];
-    let body_hash = |m: &Message| {
+    let body_hash = |m: &Message<'_>| {
         let hash = BodyHasher::for_message(m).hash(Canon::Relaxed, None, Algorithm::RsaSha256);
         std::hint::black_box(hash.unwrap());
     };

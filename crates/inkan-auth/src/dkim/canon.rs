@@ -118,7 +118,7 @@ pub fn canonicalize_header(canon: Canon, name: &str, value: &[u8], raw: &[u8], o
 /// listed more often than it occurs contributes nothing for the extra listings), each
 /// canonicalized with `canon`.
 pub fn canonical_headers(
-    message: &Message,
+    message: &Message<'_>,
     signed_headers: &[impl AsRef<str>],
     canon: Canon,
     out: &mut Vec<u8>,
@@ -567,7 +567,7 @@ impl<'a> BodyHasher<'a> {
 
     /// A hasher over the body of `message`, whose line endings are all CRLF, which lets relaxed
     /// canonicalization skip looking at each line.
-    pub fn for_message(message: &'a Message) -> Self {
+    pub fn for_message(message: &'a Message<'a>) -> Self {
         Self {
             crlf_only: true,
             ..Self::new(message.body())
