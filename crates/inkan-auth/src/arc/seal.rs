@@ -163,7 +163,7 @@ fn only_folding(text: &str) -> bool {
 }
 
 /// The newest instance any ARC field claims, and that instance's seal when it parses.
-fn newest_existing(message: &Message) -> (u32, Option<ArcSeal>) {
+fn newest_existing(message: &Message<'_>) -> (u32, Option<ArcSeal>) {
     let mut newest = 0;
     let mut seal = None;
     for field in message.headers() {
@@ -185,7 +185,7 @@ fn newest_existing(message: &Message) -> (u32, Option<ArcSeal>) {
 }
 
 /// Seals `message`: the next ARC set, ready to prepend.
-pub fn seal_set(message: &Message, params: &SealParams) -> Result<ArcSet, SealError> {
+pub fn seal_set(message: &Message<'_>, params: &SealParams) -> Result<ArcSet, SealError> {
     let domain = params.domain.trim_end_matches('.').to_ascii_lowercase();
     check_name("domain", &domain)?;
     check_name("selector", &params.selector)?;
@@ -296,7 +296,7 @@ pub fn seal_set(message: &Message, params: &SealParams) -> Result<ArcSet, SealEr
 }
 
 /// Seals `message` and returns it with the new set on top.
-pub fn seal(message: &Message, params: &SealParams) -> Result<Vec<u8>, SealError> {
+pub fn seal(message: &Message<'_>, params: &SealParams) -> Result<Vec<u8>, SealError> {
     Ok(seal_set(message, params)?.prepend_to(message.as_bytes()))
 }
 
@@ -319,7 +319,7 @@ mod tests {
         p
     }
 
-    fn message(prefix: &str) -> Message {
+    fn message(prefix: &str) -> Message<'static> {
         let mut raw = prefix.as_bytes().to_vec();
         raw.extend_from_slice(MESSAGE);
         Message::parse(raw).unwrap()

@@ -364,7 +364,7 @@ impl Slot {
 
 /// Collects and parses every ARC field into slots by instance. Work is bounded: more than
 /// 3 × [`MAX_INSTANCES`] fields are refused before any is parsed.
-fn collect(message: &Message) -> Result<Vec<Slot>, ArcReason> {
+fn collect(message: &Message<'_>) -> Result<Vec<Slot>, ArcReason> {
     let fields: Vec<_> = message
         .headers()
         .filter_map(|f| ArcHeader::from_name(f.name()).map(|h| (h, f)))
@@ -457,7 +457,7 @@ fn complete(slots: Vec<Slot>) -> Result<Vec<ChainSet>, ArcReason> {
 }
 
 /// The sets on `message` when they form a complete, well-formed chain 1..N (no keys checked).
-pub(crate) fn chain_sets(message: &Message) -> Result<Vec<ChainSet>, ArcReason> {
+pub(crate) fn chain_sets(message: &Message<'_>) -> Result<Vec<ChainSet>, ArcReason> {
     complete(collect(message)?)
 }
 
@@ -465,7 +465,11 @@ pub(crate) fn chain_sets(message: &Message) -> Result<Vec<ChainSet>, ArcReason> 
 /// seal's own, its AAR, AMS and AS with relaxed canonicalization, the last AS without its
 /// `b=` value and final CRLF.
 /// `sets` holds the header indexes of each set's AAR, AMS and AS, oldest set first.
-pub(crate) fn seal_hash(message: &Message, sets: &[[usize; 3]], algorithm: Algorithm) -> Vec<u8> {
+pub(crate) fn seal_hash(
+    message: &Message<'_>,
+    sets: &[[usize; 3]],
+    algorithm: Algorithm,
+) -> Vec<u8> {
     let mut buf = Vec::with_capacity(sets.len() * 1500);
     for (n, set) in sets.iter().enumerate() {
         for (k, &index) in set.iter().enumerate() {
@@ -485,7 +489,7 @@ pub(crate) fn seal_hash(message: &Message, sets: &[[usize; 3]], algorithm: Algor
 /// Verifies signatures of one message, fetching each key once.
 struct Checker<'a> {
     resolver: &'a dyn Resolver,
-    message: &'a Message,
+    message: &'a Message<'a>,
     body: BodyHasher<'a>,
     keys: HashMap<String, Result<Arc<DkimKey>, Reason>>,
     now: u64,
@@ -562,7 +566,7 @@ impl Checker<'_> {
 }
 
 /// Validates the ARC chain of `message` at the current time.
-pub async fn validate(resolver: &dyn Resolver, message: &Message) -> ArcOutput {
+pub async fn validate(resolver: &dyn Resolver, message: &Message<'_>) -> ArcOutput {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -571,7 +575,7 @@ pub async fn validate(resolver: &dyn Resolver, message: &Message) -> ArcOutput {
 
 /// Validates the ARC chain of `message` as of `now` (seconds since the Unix epoch), following
 /// RFC 8617 §5.2.
-pub async fn validate_at(resolver: &dyn Resolver, message: &Message, now: u64) -> ArcOutput {
+pub async fn validate_at(resolver: &dyn Resolver, message: &Message<'_>, now: u64) -> ArcOutput {
     let slots = match collect(message) {
         Ok(slots) => slots,
         Err(reason) => return ArcOutput::new(reason, 0, Vec::new()),

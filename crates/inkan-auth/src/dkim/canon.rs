@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use aws_lc_rs::digest;
+use wide::u8x16;
 
 use super::{Algorithm, Canon};
 use crate::message::Message;
@@ -25,7 +26,9 @@ pub fn canonicalize_header_relaxed(name: &str, value: &[u8], out: &mut Vec<u8>) 
 /// removed `b=` value).
 fn relaxed_field(name: &str, value: &[&[u8]], out: &mut Vec<u8>) {
     let at = out.len();
-    out.extend_from_slice(name.trim_end_matches([' ', '\t']).as_bytes());
+    let name = name.as_bytes();
+    let name_end = name.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
+    out.extend_from_slice(&name[..name_end]);
     out[at..].make_ascii_lowercase();
     out.push(b':');
     match value {
@@ -115,7 +118,7 @@ pub fn canonicalize_header(canon: Canon, name: &str, value: &[u8], raw: &[u8], o
 /// listed more often than it occurs contributes nothing for the extra listings), each
 /// canonicalized with `canon`.
 pub fn canonical_headers(
-    message: &Message,
+    message: &Message<'_>,
     signed_headers: &[impl AsRef<str>],
     canon: Canon,
     out: &mut Vec<u8>,
@@ -418,8 +421,8 @@ fn relaxed_body_into(body: &[u8], out: &mut impl Sink) {
 }
 
 /// [`relaxed_body_into`] for a body whose every LF follows a CR, as [`Message`] guarantees:
-/// instead of looking at each line, it searches the whole body for the only places relaxed
-/// canonicalization changes — a tab, two spaces in a row, a space before CRLF — and passes
+/// instead of looking at each line, it marks the only places relaxed canonicalization changes
+/// — a tab, two spaces in a row, a space before CRLF — 64 bytes at a time and passes
 /// everything between them through untouched.
 fn relaxed_crlf_body_into(body: &[u8], out: &mut impl Sink) {
     let mut end = body.len();
@@ -438,32 +441,45 @@ fn relaxed_crlf_body_into(body: &[u8], out: &mut impl Sink) {
     let terminated = body[end..].starts_with(b"\r\n");
     let limit = if terminated { end + 2 } else { end };
     let mut copied = 0;
-    let mut at = 0;
-    loop {
-        let next = next_change(&body[at..end]).map_or(end, |p| at + p);
-        if next >= end {
-            break;
+    let mut base = 0;
+    while base < end {
+        let mut mask = change_mask(body, base) & below(end - base);
+        while mask != 0 {
+            let at = base + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            if at < copied {
+                // Inside the whitespace run the last change took in whole.
+                continue;
+            }
+            // The whitespace run around the change: spaces and tabs on both sides.
+            let mut run_start = at;
+            while run_start > copied && is_wsp(body[run_start - 1]) {
+                run_start -= 1;
+            }
+            let mut run_end = at + 1;
+            while run_end < end && is_wsp(body[run_end]) {
+                run_end += 1;
+            }
+            out.put(&body[copied..run_start]);
+            if !body[run_end..].starts_with(b"\r\n") {
+                out.put(b" ");
+            }
+            copied = run_end;
         }
-        // The whitespace run around the change: spaces and tabs on both sides.
-        let mut run_start = next;
-        while run_start > copied && is_wsp(body[run_start - 1]) {
-            run_start -= 1;
-        }
-        let mut run_end = next + 1;
-        while run_end < end && is_wsp(body[run_end]) {
-            run_end += 1;
-        }
-        out.put(&body[copied..run_start]);
-        if !body[run_end..].starts_with(b"\r\n") {
-            out.put(b" ");
-        }
-        copied = run_end;
-        at = run_end;
+        base += CHUNK;
     }
     out.put(&body[copied..limit]);
     if !terminated {
         out.put(b"\r\n");
     }
+}
+
+/// Bytes [`change_mask`] looks at in one call.
+const CHUNK: usize = 64;
+
+/// The low `n` bits set (all of them from 64 on).
+fn below(n: usize) -> u64 {
+    if n >= CHUNK { u64::MAX } else { (1 << n) - 1 }
 }
 
 /// True where relaxed body canonicalization may change something at `a` (followed by `b`): a
@@ -472,62 +488,29 @@ fn changes_at(a: u8, b: u8) -> bool {
     (a == b'\t') | ((a == b' ') & ((b == b' ') | (b == b'\r')))
 }
 
-/// The byte `b` in every lane of a word.
-const fn lanes(b: u8) -> u64 {
-    u64::from_ne_bytes([b; 8])
-}
-
-/// The high bit of each byte of `word` that equals `b`, exactly (no carries between bytes).
-fn lanes_equal(word: u64, b: u8) -> u64 {
-    let t = word ^ lanes(b);
-    !(((t & lanes(0x7f)) + lanes(0x7f)) | t) & lanes(0x80)
-}
-
-/// [`changes_at`] for the eight bytes of `at` (little-endian) and the eight that follow each:
-/// the high bit of each byte where a change may start.
-fn changes_in_word(at: u64, next: u64) -> u64 {
-    lanes_equal(at, b'\t')
-        | (lanes_equal(at, b' ') & (lanes_equal(next, b' ') | lanes_equal(next, b'\r')))
-}
-
-/// The high bit of each byte of `bits` packed into 8 bits, byte `i` to bit `i` (one multiply:
-/// every byte's bit lands in the top byte at its own position, with no carries).
-fn packed_bits(bits: u64) -> u32 {
-    ((bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
-}
-
-/// The first place in `hay` where relaxed body canonicalization may change something: a tab,
-/// or a space before another space or a CR. Prose has a space every few bytes, which makes a
-/// substring search for two spaces stop at each one; this tests 32-byte blocks with a
-/// branch-free expression the compiler vectorizes, and finds the place inside a block that has
-/// one with whole-word comparisons whose results are packed into one 32-bit mask.
-fn next_change(hay: &[u8]) -> Option<usize> {
-    const BLOCK: usize = 32;
-    let word = |at: usize| u64::from_le_bytes(hay[at..at + 8].try_into().unwrap_or_default());
-    let mut from = 0;
-    while from + BLOCK < hay.len() {
-        let block = &hay[from..from + BLOCK];
-        let next = &hay[from + 1..from + BLOCK + 1];
-        let found = block
-            .iter()
-            .zip(next)
-            .fold(false, |found, (&a, &b)| found | changes_at(a, b));
-        if found {
-            // All four words at once, each packed to 8 bits: no branch on which word it is.
-            let mask = (0..BLOCK / 8).fold(0u32, |mask, w| {
-                let at = from + 8 * w;
-                mask | (packed_bits(changes_in_word(word(at), word(at + 1))) << (8 * w))
-            });
-            if mask != 0 {
-                return Some(from + mask.trailing_zeros() as usize);
-            }
-        }
-        from += BLOCK;
+/// Bit `i` set where [`changes_at`] holds at `hay[from + i]` and the byte after it (none
+/// after the last byte), for the 64 bytes from `from` or as many as there are. Prose has a
+/// space every few bytes, which would stop a substring search for two spaces at each one;
+/// sixteen-byte vector comparisons test every position at once.
+fn change_mask(hay: &[u8], from: usize) -> u64 {
+    if from + CHUNK < hay.len() {
+        let tab = u8x16::splat(b'\t');
+        let space = u8x16::splat(b' ');
+        let cr = u8x16::splat(b'\r');
+        let lanes = |at: usize| u8x16::new(hay[at..at + 16].try_into().unwrap_or_default());
+        (0..CHUNK / 16).fold(0, |mask, part| {
+            let at = from + 16 * part;
+            let (a, b) = (lanes(at), lanes(at + 1));
+            let hits = a.cmp_eq(tab) | (a.cmp_eq(space) & (b.cmp_eq(space) | b.cmp_eq(cr)));
+            mask | (u64::from(hits.move_mask() as u16) << (16 * part))
+        })
+    } else {
+        let tail = &hay[from.min(hay.len())..];
+        tail.iter().enumerate().fold(0, |mask, (i, &a)| {
+            let b = tail.get(i + 1).copied().unwrap_or(0);
+            mask | (u64::from(changes_at(a, b)) << i)
+        })
     }
-    let last = hay.len().saturating_sub(1);
-    (from..last)
-        .find(|&at| changes_at(hay[at], hay[at + 1]))
-        .or_else(|| (last < hay.len() && hay[last] == b'\t').then_some(last))
 }
 
 /// Writes `line`, turning every whitespace run other than a single space into one space.
@@ -584,7 +567,7 @@ impl<'a> BodyHasher<'a> {
 
     /// A hasher over the body of `message`, whose line endings are all CRLF, which lets relaxed
     /// canonicalization skip looking at each line.
-    pub fn for_message(message: &'a Message) -> Self {
+    pub fn for_message(message: &'a Message<'a>) -> Self {
         Self {
             crlf_only: true,
             ..Self::new(message.body())
@@ -875,10 +858,10 @@ mod tests {
         }
     }
 
-    /// The word-at-a-time search finds the same first place as a byte-by-byte reading, on
-    /// random text with the places at random offsets in and across 32-byte blocks.
+    /// The vector comparisons mark the same places as a byte-by-byte reading, on random
+    /// text with the places at random offsets in and across 16-byte lanes and 64-byte chunks.
     #[test]
-    fn next_change_finds_the_first_place() {
+    fn change_mask_marks_every_place() {
         let alphabet = b"  \t\r\nab";
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         for _ in 0..20_000 {
@@ -894,11 +877,12 @@ mod tests {
                     }
                 })
                 .collect();
-            let expected = (0..hay.len()).find(|&i| match hay.get(i + 1) {
-                Some(&b) => changes_at(hay[i], b),
-                None => hay[i] == b'\t',
+            let from = (xorshift(&mut state) % 100) as usize;
+            let expected = (from..(from + CHUNK).min(hay.len())).fold(0u64, |mask, i| {
+                let b = hay.get(i + 1).copied().unwrap_or(0);
+                mask | (u64::from(changes_at(hay[i], b)) << (i - from))
             });
-            assert_eq!(next_change(&hay), expected, "hay {hay:?}");
+            assert_eq!(change_mask(&hay, from), expected, "hay {hay:?} from {from}");
         }
     }
 

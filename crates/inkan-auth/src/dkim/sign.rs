@@ -439,7 +439,7 @@ impl Signer {
     }
 
     /// The `h=` list for `message`.
-    pub fn header_list(&self, message: &Message) -> Result<Vec<String>, SignError> {
+    pub fn header_list(&self, message: &Message<'_>) -> Result<Vec<String>, SignError> {
         let mut names: Vec<String> = Vec::new();
         let mut wanted: Vec<&str> = self.headers.iter().map(String::as_str).collect();
         if !wanted.iter().any(|h| h.eq_ignore_ascii_case("from")) {
@@ -463,7 +463,7 @@ impl Signer {
     }
 
     /// The DKIM-Signature field (name, value and final CRLF) for `message` signed now.
-    pub fn sign(&self, message: &Message) -> Result<String, SignError> {
+    pub fn sign(&self, message: &Message<'_>) -> Result<String, SignError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -471,7 +471,7 @@ impl Signer {
     }
 
     /// The DKIM-Signature field for `message` signed at `now` (seconds since the Unix epoch).
-    pub fn sign_at(&self, message: &Message, now: u64) -> Result<String, SignError> {
+    pub fn sign_at(&self, message: &Message<'_>, now: u64) -> Result<String, SignError> {
         let domain = self.domain.trim_end_matches('.').to_ascii_lowercase();
         if domain.is_empty() || domain.contains(|c: char| c.is_whitespace() || c == ';') {
             return Err(SignError::InvalidName {
@@ -515,7 +515,7 @@ impl Signer {
     }
 
     /// `message` with a new DKIM-Signature field first.
-    pub fn sign_message_at(&self, message: &Message, now: u64) -> Result<Vec<u8>, SignError> {
+    pub fn sign_message_at(&self, message: &Message<'_>, now: u64) -> Result<Vec<u8>, SignError> {
         let field = self.sign_at(message, now)?;
         let mut out = Vec::with_capacity(field.len() + message.as_bytes().len());
         out.extend_from_slice(field.as_bytes());
@@ -571,7 +571,7 @@ pub(crate) fn fold_tags(tags: &[String]) -> String {
 /// text and order given, so a known signature can be reproduced; ARC's AMS reuses this.
 pub fn sign_template(
     key: &SigningKey,
-    message: &Message,
+    message: &Message<'_>,
     template: &str,
 ) -> Result<String, SignError> {
     sign_template_as("DKIM-Signature", key, message, template)
@@ -581,7 +581,7 @@ pub fn sign_template(
 pub fn sign_template_as(
     field_name: &str,
     key: &SigningKey,
-    message: &Message,
+    message: &Message<'_>,
     template: &str,
 ) -> Result<String, SignError> {
     let tags =

@@ -281,11 +281,7 @@ impl DkimOutput {
         self.algorithm = s.algorithm.as_str().into();
         self.identity = s.identity;
         self.canonicalization = Some(s.canonicalization.as_str().into());
-        self.signed_headers = s
-            .signed_headers
-            .into_iter()
-            .map(super::parse::lowercase_header_name)
-            .collect();
+        self.signed_headers = s.signed_headers;
         self.timestamp = s.timestamp;
         self.expiration = s.expiration;
         self.body_length = s.body_length;
@@ -345,7 +341,11 @@ pub async fn fetch_key(resolver: &dyn Resolver, name: &str) -> Result<DkimKey, R
 
 /// The header hash of `signature` as it appears in `field` (RFC 6376 §3.7): the fields
 /// listed in `h=` then the signature field without its `b=` value, canonicalized and hashed.
-pub fn header_hash(message: &Message, signature: &Signature, field: &HeaderField<'_>) -> Vec<u8> {
+pub fn header_hash(
+    message: &Message<'_>,
+    signature: &Signature,
+    field: &HeaderField<'_>,
+) -> Vec<u8> {
     let mut buf = Vec::with_capacity(4096);
     canonical_headers(
         message,
@@ -366,7 +366,7 @@ pub fn header_hash(message: &Message, signature: &Signature, field: &HeaderField
 
 /// The body hash `signature` asks for (canonicalization, `l=`, hash), or `Err(len)` when
 /// `l=` is longer than the canonical body.
-pub fn body_hash(message: &Message, signature: &Signature) -> Result<Vec<u8>, u64> {
+pub fn body_hash(message: &Message<'_>, signature: &Signature) -> Result<Vec<u8>, u64> {
     BodyHasher::for_message(message).hash(
         signature.canonicalization.body,
         signature.body_length,
@@ -375,7 +375,7 @@ pub fn body_hash(message: &Message, signature: &Signature) -> Result<Vec<u8>, u6
 }
 
 /// Verifies every DKIM-Signature on `message`, top to bottom, at the current time.
-pub async fn verify(resolver: &dyn Resolver, message: &Message) -> Vec<DkimOutput> {
+pub async fn verify(resolver: &dyn Resolver, message: &Message<'_>) -> Vec<DkimOutput> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -384,7 +384,11 @@ pub async fn verify(resolver: &dyn Resolver, message: &Message) -> Vec<DkimOutpu
 
 /// Verifies every DKIM-Signature on `message` as of `now` (seconds since the Unix epoch),
 /// fetching each key named by a signature once.
-pub async fn verify_at(resolver: &dyn Resolver, message: &Message, now: u64) -> Vec<DkimOutput> {
+pub async fn verify_at(
+    resolver: &dyn Resolver,
+    message: &Message<'_>,
+    now: u64,
+) -> Vec<DkimOutput> {
     let signatures = parse_signatures(message);
     let mut keys: Vec<(String, Result<Arc<DkimKey>, Reason>)> = Vec::new();
     for signature in signatures.iter().filter_map(|(_, s)| s.as_ref().ok()) {
@@ -409,7 +413,7 @@ pub async fn verify_at(resolver: &dyn Resolver, message: &Message, now: u64) -> 
 /// name `selector._domainkey.domain` to the parsed key), as of `now`. Signatures whose key is
 /// not in `keys` get [`Reason::KeyAbsent`]. For hot loops that cache keys themselves.
 pub fn verify_with_keys(
-    message: &Message,
+    message: &Message<'_>,
     keys: &dyn Fn(&str) -> Option<Arc<DkimKey>>,
     now: u64,
 ) -> Vec<DkimOutput> {
@@ -423,7 +427,9 @@ pub fn verify_with_keys(
 
 /// Every DKIM-Signature field, top to bottom, with its parsed value; fields past
 /// [`MAX_SIGNATURES`] are not parsed.
-fn parse_signatures(message: &Message) -> Vec<(HeaderField<'_>, Result<Signature, Reason>)> {
+fn parse_signatures<'m>(
+    message: &'m Message<'_>,
+) -> Vec<(HeaderField<'m>, Result<Signature, Reason>)> {
     message
         .header_fields("DKIM-Signature")
         .enumerate()
@@ -446,7 +452,7 @@ fn needs_key(signature: &Signature, now: u64) -> bool {
 /// The loop [`verify_at`] and [`verify_with_keys`] share: each parsed signature checked with the
 /// key `keys` gives for its key name, sharing body hashes between signatures.
 fn verify_signatures(
-    message: &Message,
+    message: &Message<'_>,
     signatures: Vec<(HeaderField<'_>, Result<Signature, Reason>)>,
     now: u64,
     keys: &dyn Fn(&str) -> Result<Arc<DkimKey>, Reason>,
@@ -519,7 +525,7 @@ pub fn check_key(key: &DkimKey, algorithm: Algorithm) -> Result<(), Reason> {
 /// Checks `signature` against an already fetched `key` (the key rules, the body hash, then the
 /// header signature) and fills the key facts into `out`.
 fn verify_with_key(
-    message: &Message,
+    message: &Message<'_>,
     field: &HeaderField<'_>,
     signature: &Signature,
     key: &DkimKey,
@@ -591,12 +597,12 @@ mod tests {
         }
     }
 
-    fn signed(signer: &Signer, msg: &[u8]) -> Message {
+    fn signed(signer: &Signer, msg: &[u8]) -> Message<'static> {
         let m = Message::parse(msg).unwrap();
         Message::parse(signer.sign_message_at(&m, NOW).unwrap()).unwrap()
     }
 
-    fn run(resolver: &dyn Resolver, m: &Message) -> Vec<DkimOutput> {
+    fn run(resolver: &dyn Resolver, m: &Message<'_>) -> Vec<DkimOutput> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -611,7 +617,7 @@ mod tests {
         MemoryResolver::from_records([txt("sel._domainkey.example.com", &value)])
     }
 
-    fn one(resolver: &dyn Resolver, m: &Message) -> DkimOutput {
+    fn one(resolver: &dyn Resolver, m: &Message<'_>) -> DkimOutput {
         let mut out = run(resolver, m);
         assert_eq!(out.len(), 1);
         out.remove(0)

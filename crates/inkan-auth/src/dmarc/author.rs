@@ -30,7 +30,7 @@ pub enum AuthorError {
 }
 
 /// The Author Domain of `message`, lower-cased, without a trailing dot.
-pub fn author_domain(message: &Message) -> Result<String, AuthorError> {
+pub fn author_domain(message: &Message<'_>) -> Result<String, AuthorError> {
     let mut fields = message.header_fields("From");
     let Some(from) = fields.next() else {
         return Err(AuthorError::NoFrom);

@@ -73,10 +73,11 @@ pub enum MessageError {
 }
 
 /// A parsed message: the bytes (CRLF line endings), where each header field lies, and where the
-/// body starts.
+/// body starts. The bytes are borrowed from the input when it was given as a slice and already
+/// had CRLF line endings, so that verifying a message held in a buffer copies nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    raw: Vec<u8>,
+pub struct Message<'a> {
+    raw: Cow<'a, [u8]>,
     fields: Vec<FieldSpan>,
     body_start: usize,
     has_separator: bool,
@@ -197,6 +198,61 @@ fn has_bare_lf(input: &[u8]) -> bool {
         })
 }
 
+/// What [`Message::parse`] accepts: bytes it can own (`Vec<u8>`, `String`) or borrow (slices,
+/// arrays, `&str`) for as long as the message lives.
+pub trait MessageBytes<'a> {
+    /// The bytes, owned or borrowed.
+    fn into_bytes(self) -> Cow<'a, [u8]>;
+}
+
+impl<'a> MessageBytes<'a> for Vec<u8> {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Owned(self)
+    }
+}
+
+impl<'a> MessageBytes<'a> for String {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+}
+
+impl<'a> MessageBytes<'a> for &'a [u8] {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<'a, const N: usize> MessageBytes<'a> for &'a [u8; N] {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<'a> MessageBytes<'a> for &'a Vec<u8> {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<'a> MessageBytes<'a> for &'a str {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+
+impl<'a> MessageBytes<'a> for &'a String {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        Cow::Borrowed(self.as_bytes())
+    }
+}
+
+impl<'a> MessageBytes<'a> for Cow<'a, [u8]> {
+    fn into_bytes(self) -> Cow<'a, [u8]> {
+        self
+    }
+}
+
 /// Converts every bare LF to CRLF; returns `None` when there is none.
 fn to_crlf(input: &[u8]) -> Option<Vec<u8>> {
     if !has_bare_lf(input) {
@@ -220,18 +276,18 @@ fn to_crlf(input: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-impl Message {
+impl<'a> Message<'a> {
     /// Parses `input` with the default [`Limits`].
-    pub fn parse(input: impl Into<Vec<u8>>) -> Result<Message, MessageError> {
+    pub fn parse(input: impl MessageBytes<'a>) -> Result<Message<'a>, MessageError> {
         Self::parse_with_limits(input, Limits::default())
     }
 
     /// Parses `input` under `limits`.
     pub fn parse_with_limits(
-        input: impl Into<Vec<u8>>,
+        input: impl MessageBytes<'a>,
         limits: Limits,
-    ) -> Result<Message, MessageError> {
-        let input = input.into();
+    ) -> Result<Message<'a>, MessageError> {
+        let input = input.into_bytes();
         if input.len() > limits.max_message_bytes {
             return Err(MessageError::TooLarge {
                 size: input.len(),
@@ -239,7 +295,7 @@ impl Message {
             });
         }
         let (raw, converted_line_endings) = match to_crlf(&input) {
-            Some(converted) => (converted, true),
+            Some(converted) => (Cow::Owned(converted), true),
             None => (input, false),
         };
         if raw.len() > limits.max_message_bytes {
@@ -343,10 +399,10 @@ impl Message {
 
     /// The fields named `name` (any letter case), top to bottom; `.rev()` gives the bottom-up
     /// order RFC 6376 §5.4.2 selects signed fields in.
-    pub fn header_fields<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl DoubleEndedIterator<Item = HeaderField<'a>> + 'a {
+    pub fn header_fields<'b>(
+        &'b self,
+        name: &'b str,
+    ) -> impl DoubleEndedIterator<Item = HeaderField<'b>> + 'b {
         self.fields
             .iter()
             .enumerate()
@@ -397,7 +453,7 @@ impl Message {
         self.has_separator
     }
 
-    fn field<'a>(&'a self, index: usize, span: &'a FieldSpan) -> HeaderField<'a> {
+    fn field<'b>(&'b self, index: usize, span: &'b FieldSpan) -> HeaderField<'b> {
         HeaderField {
             // Checked printable ASCII when parsed, so this never falls back to "".
             name: std::str::from_utf8(&self.raw[span.name.clone()]).unwrap_or_default(),
@@ -442,6 +498,20 @@ mod tests {
         assert_eq!(m.body(), b"body\r\n\r\nmore\r\n");
         assert!(m.has_body_separator());
         assert!(!m.converted_line_endings());
+    }
+
+    #[test]
+    fn a_borrowed_crlf_message_is_not_copied_and_a_bare_lf_one_is_converted() {
+        let crlf: &[u8] = b"From: a@example.com\r\n\r\nbody\r\n";
+        let m = Message::parse(crlf).unwrap();
+        assert!(std::ptr::eq(m.as_bytes(), crlf));
+        assert_eq!(m.body(), b"body\r\n");
+        let lf: &[u8] = b"From: a@example.com\n\nbody\n";
+        let m = Message::parse(lf).unwrap();
+        assert!(m.converted_line_endings());
+        assert_eq!(m.as_bytes(), crlf);
+        let owned = Message::parse(crlf.to_vec()).unwrap();
+        assert_eq!(owned, Message::parse(crlf).unwrap());
     }
 
     #[test]

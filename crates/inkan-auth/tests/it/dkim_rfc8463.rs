@@ -33,7 +33,7 @@ fn resolver() -> MemoryResolver {
     MemoryResolver::from_records(records)
 }
 
-fn message() -> Message {
+fn message() -> Message<'static> {
     Message::parse(read("rfc8463-A.3-signed.eml")).expect("example parses")
 }
 

@@ -221,7 +221,7 @@ pub(crate) struct Evaluation {
 /// Evaluates one message as a receiver does, at time `now` (Unix seconds).
 pub(crate) async fn evaluate(
     resolver: &dyn Resolver,
-    message: &Message,
+    message: &Message<'_>,
     envelope: Option<&Envelope>,
     method: OrgDomainMethod,
     now: u64,
@@ -276,7 +276,7 @@ pub(crate) async fn evaluate(
 /// SPF, DKIM, DMARC, ARC and the message rules for one message.
 async fn verify_message(
     resolver: &Arc<dyn Resolver>,
-    message: &Message,
+    message: &Message<'_>,
     settings: &Settings,
 ) -> Report {
     let evaluation = evaluate(
@@ -358,7 +358,7 @@ async fn check_spf(resolver: &dyn Resolver, env: &Envelope, now: u64) -> SpfOutc
 }
 
 /// One DKIM signature as an RFC 8601 `dkim=` result, with the first 8 characters of `b=`.
-fn dkim_method(message: &Message, output: &DkimOutput) -> MethodResult {
+fn dkim_method(message: &Message<'_>, output: &DkimOutput) -> MethodResult {
     let mut method = MethodResult::new("dkim", output.result.as_str());
     if output.result != DkimResult::Pass {
         method = method.with_reason(output.reason.clone());
