@@ -24,6 +24,6 @@ perf script -i "$work/perf.data" -F tid,ip,sym 2>/dev/null | awk '
     index($0, "archive_to") { mark("archive", 4); next }
     index($0, "Collect as") || index($0, "read_input") { mark("read", 3); next }
     index($0, "store_pipelined::{{closure}}") { mark("store-records", 2); next }
-    index($0, "in_group") || index($0, "ingest_alone") { mark("ingest", 1); next }
+    index($0, "in_group") || index($0, "ingest_alone") || index($0, "store_ahead") { mark("ingest", 1); next }
     index($0, "next_record") { mark("parse", 0.5); next }
     END { for (t in n) if (n[t] > 20) printf "%s %.2f s\n", (role[t] != "" ? role[t] : "thread " t), n[t] / 1000 }'
