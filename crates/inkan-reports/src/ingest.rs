@@ -1,9 +1,9 @@
 //! Ingesting inputs into the store: each input file is archived (gzip-compressed, in chunks)
 //! and walked inside one transaction, or, for a batch of small files, inside a transaction
 //! they share, each file stored whole or not at all (a savepoint per file on PostgreSQL, a
-//! list of the rows it added on SQLite, see [`Added`]); a report that breaks halfway leaves nothing behind but its error
-//! (an aggregate report's rows are deleted, other kinds run in a savepoint) while the rest of
-//! the input is kept.
+//! list of the rows it added on SQLite, [`Added`]); a report that breaks halfway leaves
+//! nothing behind but its error (an aggregate report's rows are deleted, other kinds run in a
+//! savepoint) while the rest of the input is kept.
 //! The small files of a batch are read, hashed, archived and parsed ahead on helper threads
 //! (`prepare`); the records of a large aggregate report are parsed on the calling thread while
 //! a second thread stores them, on the same connection and in the same transaction, and a
@@ -920,13 +920,12 @@ impl Store {
     /// Ingests `files` in order, as [`Store::ingest_file`] would one by one, but faster: a
     /// second thread reads, hashes, archives and parses the small files (up to 1 MB) ahead
     /// of the storing, and small files share transactions. Each file is still stored whole
-    /// or not at all (a store failure takes out what it added, see [`Added`]); a shared
-    /// transaction is
-    /// committed after 1,000 files, 100,000 records or two seconds, before a large file
-    /// (which gets a transaction of its own, as with `ingest_file`) and at the end. An
-    /// ingest killed midway thus loses the files of the open transaction, which a rerun
-    /// stores. `now` gives the ingest time, `progress` is told the index of each file as
-    /// its storing starts. On a store failure (or an unreadable file) the files before it
+    /// or not at all (on a store failure what it added is taken out again); a shared
+    /// transaction is committed after 1,000 files, 100,000 records or two seconds, before a
+    /// large file (which gets a transaction of its own, as with `ingest_file`) and at the
+    /// end. An ingest killed midway thus loses the files of the open transaction, which a
+    /// rerun stores. `now` gives the ingest time, `progress` is told the index of each file
+    /// as its storing starts. On a store failure (or an unreadable file) the files before it
     /// are kept and the failing file's index is returned with the error.
     pub fn ingest_files(
         &mut self,
