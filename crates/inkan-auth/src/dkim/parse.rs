@@ -301,9 +301,10 @@ const KNOWN_HEADERS: &[&str] = &[
 ];
 
 fn known_header(name: &str) -> Option<&'static str> {
-    let from = KNOWN_HEADERS.partition_point(|known| known.len() < name.len());
-    KNOWN_HEADERS[from..]
+    // A short walk over the lengths: cheaper than a binary search over so few names.
+    KNOWN_HEADERS
         .iter()
+        .skip_while(|known| known.len() < name.len())
         .take_while(|known| known.len() == name.len())
         .find(|known| known.eq_ignore_ascii_case(name))
         .copied()
