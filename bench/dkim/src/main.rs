@@ -328,8 +328,14 @@ fn sign_mail_auth(dir: &Path, alg: &str) {
         "List-Unsubscribe",
         "List-Unsubscribe-Post",
     ];
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = dkim::decode_base64(&der).unwrap();
     if alg == "rsa" {
-        let key = RsaKey::<Sha256>::from_pkcs8_pem(&pem).unwrap();
+        use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let key = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            der.as_slice(),
+        )))
+        .unwrap();
         let signer = DkimSigner::from_key(key)
             .domain("example.com")
             .selector("rsa")
@@ -338,8 +344,7 @@ fn sign_mail_auth(dir: &Path, alg: &str) {
             std::hint::black_box(signer.sign(raw).unwrap());
         });
     } else {
-        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let key = Ed25519Key::from_pkcs8_der(&dkim::decode_base64(&b64).unwrap()).unwrap();
+        let key = Ed25519Key::from_pkcs8_der(&der).unwrap();
         let signer = DkimSigner::from_key(key)
             .domain("example.com")
             .selector("ed")
