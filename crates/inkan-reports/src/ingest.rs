@@ -514,13 +514,7 @@ impl StoreVisitor<'_> {
             Err(parse) => parse,
         };
         if let Some(report) = stored {
-            self.store.backend.execute(
-                "DELETE FROM aggregate_records WHERE report_id = $1",
-                &[Value::Int(report)],
-            )?;
-            self.store
-                .backend
-                .execute("DELETE FROM reports WHERE id = $1", &[Value::Int(report)])?;
+            self.store.delete_report(report)?;
         }
         self.totals = before;
         self.record_error(location, &parse)
@@ -842,19 +836,25 @@ impl Store {
         self.group.as_mut().and_then(|group| group.added.as_mut())
     }
 
+    /// Deletes report `report` with the rows that hang off it, of whatever kind.
+    fn delete_report(&mut self, report: i64) -> Result<(), StoreError> {
+        let id = [Value::Int(report)];
+        for sql in [
+            "DELETE FROM aggregate_records WHERE report_id = $1",
+            "DELETE FROM tls_failures WHERE report_id = $1",
+            "DELETE FROM tls_policies WHERE report_id = $1",
+            "DELETE FROM feedback WHERE report_id = $1",
+            "DELETE FROM reports WHERE id = $1",
+        ] {
+            self.backend.execute(sql, &id)?;
+        }
+        Ok(())
+    }
+
     /// Deletes the rows of `added`.
     fn take_out(&mut self, added: &Added) -> Result<(), StoreError> {
-        for report in &added.reports {
-            let id = [Value::Int(*report)];
-            for sql in [
-                "DELETE FROM aggregate_records WHERE report_id = $1",
-                "DELETE FROM tls_failures WHERE report_id = $1",
-                "DELETE FROM tls_policies WHERE report_id = $1",
-                "DELETE FROM feedback WHERE report_id = $1",
-                "DELETE FROM reports WHERE id = $1",
-            ] {
-                self.backend.execute(sql, &id)?;
-            }
+        for &report in &added.reports {
+            self.delete_report(report)?;
         }
         for (input, location) in &added.errors {
             self.backend.execute(
