@@ -217,33 +217,10 @@ impl<'a> MessageBytes<'a> for String {
     }
 }
 
-impl<'a> MessageBytes<'a> for &'a [u8] {
+/// Slices, arrays, `&Vec<u8>`, `&str` and `&String` are borrowed.
+impl<'a, T: AsRef<[u8]> + ?Sized> MessageBytes<'a> for &'a T {
     fn into_bytes(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self)
-    }
-}
-
-impl<'a, const N: usize> MessageBytes<'a> for &'a [u8; N] {
-    fn into_bytes(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self)
-    }
-}
-
-impl<'a> MessageBytes<'a> for &'a Vec<u8> {
-    fn into_bytes(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self)
-    }
-}
-
-impl<'a> MessageBytes<'a> for &'a str {
-    fn into_bytes(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self.as_bytes())
-    }
-}
-
-impl<'a> MessageBytes<'a> for &'a String {
-    fn into_bytes(self) -> Cow<'a, [u8]> {
-        Cow::Borrowed(self.as_bytes())
+        Cow::Borrowed(self.as_ref())
     }
 }
 
