@@ -26,9 +26,7 @@ pub fn canonicalize_header_relaxed(name: &str, value: &[u8], out: &mut Vec<u8>) 
 /// removed `b=` value).
 fn relaxed_field(name: &str, value: &[&[u8]], out: &mut Vec<u8>) {
     let at = out.len();
-    let name = name.as_bytes();
-    let name_end = name.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
-    out.extend_from_slice(&name[..name_end]);
+    out.extend_from_slice(name.trim_end_matches([' ', '\t']).as_bytes());
     out[at..].make_ascii_lowercase();
     out.push(b':');
     match value {
