@@ -796,10 +796,12 @@ fn store_pipelined(
     })
 }
 
-/// Most inputs in one shared transaction.
-const GROUP_INPUTS: usize = 1000;
+/// Most inputs in one shared transaction. Kept smallish so that SQLite's WAL is copied into
+/// the database (on a helper thread, after each commit) while the ingest goes on, rather
+/// than all of it when the store closes.
+const GROUP_INPUTS: usize = 250;
 /// A shared transaction is committed once its inputs hold this many records...
-const GROUP_RECORDS: u64 = 100_000;
+const GROUP_RECORDS: u64 = 25_000;
 /// ... or once it has been open this long, so that a killed ingest loses little work.
 const GROUP_AGE: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -921,7 +923,7 @@ impl Store {
     /// second thread reads, hashes, archives and parses the small files (up to 1 MB) ahead
     /// of the storing, and small files share transactions. Each file is still stored whole
     /// or not at all (on a store failure what it added is taken out again); a shared
-    /// transaction is committed after 1,000 files, 100,000 records or two seconds, before a
+    /// transaction is committed after 250 files, 25,000 records or two seconds, before a
     /// large file (which gets a transaction of its own, as with `ingest_file`) and at the
     /// end. An ingest killed midway thus loses the files of the open transaction, which a
     /// rerun stores. `now` gives the ingest time, `progress` is told the index of each file
@@ -1099,11 +1101,12 @@ impl Store {
 
     /// Commits the transaction shared by small files, if one is open.
     fn commit_group(&mut self) -> Result<(), StoreError> {
-        if self.group.take().is_some()
-            && let Err(err) = self.backend.control("COMMIT")
-        {
-            let _ = self.backend.batch("ROLLBACK");
-            return Err(err);
+        if self.group.take().is_some() {
+            if let Err(err) = self.backend.control("COMMIT") {
+                let _ = self.backend.batch("ROLLBACK");
+                return Err(err);
+            }
+            self.backend.committed();
         }
         Ok(())
     }

@@ -96,6 +96,8 @@ pub(crate) trait Backend: Send {
     fn in_transaction(&self) -> bool {
         true
     }
+    /// A transaction shared by several inputs was just committed, and more may follow.
+    fn committed(&mut self) {}
 }
 
 /// Where the store lives.
