@@ -252,8 +252,13 @@ impl Open {
 
     /// Opens element `qname` and shows its local name to `sink`.
     fn enter(&mut self, qname: &[u8], sink: &mut impl Sink) {
+        self.enter_local(qname, local(qname), sink);
+    }
+
+    /// [`Open::enter`] with the local name of `qname` found already.
+    fn enter_local(&mut self, qname: &[u8], local: &[u8], sink: &mut impl Sink) {
         self.push(qname);
-        sink.start(local(qname));
+        sink.start(local);
     }
 
     /// Closes the innermost element and shows its text to `sink`.
@@ -753,6 +758,23 @@ impl Parser {
                 open.push_text(&run[blank..], pending);
             }
             let tag = &rest[lt + 1..];
+            // The usual end tag, `</name>` of the innermost open element: compared with its
+            // name rather than scanned byte by byte (what follows does it for the rest).
+            if let Some(after) = tag
+                .strip_prefix(b"/")
+                .and_then(|t| t.strip_prefix(open.name()))
+                && after.first() == Some(&b'>')
+            {
+                at += lt + 1 + (tag.len() - after.len()) + 1;
+                open.leave(sink, pending);
+                if open.depth() == 0 {
+                    break Some(at);
+                }
+                if size > limits.max_element_bytes {
+                    break None;
+                }
+                continue;
+            }
             let closing = tag.first() == Some(&b'/');
             let name_start = usize::from(closing);
             let name_len = tag[name_start..]
@@ -778,13 +800,15 @@ impl Parser {
                     if open.depth() + 1 >= limits.max_xml_depth {
                         break None;
                     }
-                    size += local(name).len();
-                    open.enter(name, sink);
+                    let local = local(name);
+                    size += local.len();
+                    open.enter_local(name, local, sink);
                 }
             } else if !closing && after.starts_with(b"/>") {
                 at += lt + 1 + name_len + 2;
-                size += local(name).len();
-                open.enter(name, sink);
+                let local = local(name);
+                size += local.len();
+                open.enter_local(name, local, sink);
                 open.leave(sink, pending);
             } else {
                 break None;
