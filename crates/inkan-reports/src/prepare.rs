@@ -6,7 +6,7 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, mpsc};
+use std::sync::mpsc;
 
 use crate::aggregate::{AggregateHeader, AggregateReader, AggregateTrailer, Record, recycle_here};
 use crate::archive::Archiver;
@@ -21,14 +21,8 @@ const PREPARED_BYTES: u64 = 1 << 20;
 /// Most aggregate records one prepared input may hold; an input with more (a small gzip
 /// that inflates to a large report) is streamed by the store instead.
 const PREPARED_RECORDS: usize = 20_000;
-/// Inputs each reading thread prepares ahead of the store at most...
-const AHEAD: usize = 256;
-/// ... and the most memory they may hold (by [`Ahead::weight`]), past one input. The
-/// readers keep going while the store opens (creating an SQLite file waits on the disk for
-/// 20-30 ms), which 16 inputs ahead each did not cover.
-const AHEAD_BYTES: usize = 8 << 20;
-/// Bytes an aggregate record is counted for in [`Ahead::weight`].
-const RECORD_WEIGHT: usize = 512;
+/// Inputs prepared ahead of the store at most.
+const AHEAD: usize = 32;
 
 /// An input read from disk: its content when small enough to hold in memory, with its
 /// SHA-256 (hex; a larger input is hashed as the store archives it), and its size.
@@ -80,80 +74,6 @@ pub(crate) enum Ahead {
     Stream(Input),
     /// Unreadable.
     Failed(StoreError),
-}
-
-impl Ahead {
-    /// About the memory this holds: the input's bytes, or its archive and its records.
-    fn weight(&self) -> usize {
-        match self {
-            Ahead::Ready(prepared) => {
-                let archive: usize = prepared.archive.iter().map(Vec::len).sum();
-                let records: usize = prepared
-                    .reports
-                    .iter()
-                    .map(|report| match report {
-                        Parsed::Aggregate { records, .. } => records.len(),
-                        _ => 1,
-                    })
-                    .sum();
-                archive + records * RECORD_WEIGHT
-            }
-            Ahead::Stream(input) => input.whole.as_ref().map_or(0, Vec::len),
-            Ahead::Failed(_) => 0,
-        }
-    }
-}
-
-/// What one reading thread holds prepared and not yet taken by the store: it waits while
-/// that is over [`AHEAD`] inputs or [`AHEAD_BYTES`]. One per thread: the store takes the
-/// inputs in turn from each, so a thread waiting for room always holds the input the store
-/// wants next from it (with one budget for all, a thread could fill it while the store
-/// waits for the other).
-#[derive(Default)]
-struct Budget {
-    /// Inputs, their weight, and whether the store stopped.
-    held: Mutex<(usize, usize, bool)>,
-    freed: Condvar,
-}
-
-impl Budget {
-    /// Waits for room for an input of `weight` (always room when nothing is held); `false`
-    /// when the store stopped.
-    fn take(&self, weight: usize) -> bool {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        while !held.2 && held.0 > 0 && (held.0 >= AHEAD || held.1 + weight > AHEAD_BYTES) {
-            held = self.freed.wait(held).unwrap_or_else(|e| e.into_inner());
-        }
-        if held.2 {
-            return false;
-        }
-        held.0 += 1;
-        held.1 += weight;
-        true
-    }
-
-    /// The store took an input of `weight`.
-    fn give(&self, weight: usize) {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        held.0 = held.0.saturating_sub(1);
-        held.1 = held.1.saturating_sub(weight);
-        self.freed.notify_all();
-    }
-
-    /// The store stopped: every waiting reader ends.
-    fn stop(&self) {
-        self.held.lock().unwrap_or_else(|e| e.into_inner()).2 = true;
-        self.freed.notify_all();
-    }
-}
-
-/// Stops the readers when dropped.
-struct Stopping<'b>(&'b [Budget]);
-
-impl Drop for Stopping<'_> {
-    fn drop(&mut self) {
-        self.0.iter().for_each(Budget::stop);
-    }
 }
 
 /// Collects every report of one input, up to [`PREPARED_RECORDS`] records.
@@ -281,13 +201,11 @@ pub(crate) fn read_ahead<T>(
             .map(|(index, path)| (index, prepare(path, limits, &mut archiver)));
         return store(&mut in_turn, &|_, records| recycle_here(records));
     }
-    let budgets: Vec<Budget> = (0..readers).map(|_| Budget::default()).collect();
     std::thread::scope(|scope| {
-        let budgets = &budgets;
         let mut channels = Vec::with_capacity(readers);
         let mut returns = Vec::with_capacity(readers);
         for first in 0..readers {
-            let (tx, rx) = mpsc::channel::<(Ahead, usize)>();
+            let (tx, rx) = mpsc::sync_channel::<Ahead>(AHEAD.div_ceil(readers));
             let (back_tx, back_rx) = mpsc::channel::<Vec<Record>>();
             channels.push(rx);
             returns.push(back_tx);
@@ -297,9 +215,7 @@ pub(crate) fn read_ahead<T>(
                     while let Ok(spent) = back_rx.try_recv() {
                         recycle_here(spent);
                     }
-                    let ahead = prepare(path, limits, &mut archiver);
-                    let weight = ahead.weight();
-                    if !budgets[first].take(weight) || tx.send((ahead, weight)).is_err() {
+                    if tx.send(prepare(path, limits, &mut archiver)).is_err() {
                         // The store stopped.
                         return;
                     }
@@ -312,14 +228,9 @@ pub(crate) fn read_ahead<T>(
         };
         // A reader that stopped early (it panicked) ends the sequence; `scope` then
         // re-raises its panic.
-        let mut received = (0..files.len()).map_while(|index| {
-            let (ahead, weight) = channels[index % readers].recv().ok()?;
-            budgets[index % readers].give(weight);
-            Some((index, ahead))
-        });
-        // When the store returns (or panics), readers waiting for room stop, and the others
-        // at their next input.
-        let _stop = Stopping(budgets);
+        let mut received = (0..files.len())
+            .map_while(|index| Some((index, channels[index % readers].recv().ok()?)));
+        // Dropping the receivers (with `channels`) when the store returns stops the readers.
         store(&mut received, &give_back)
     })
 }
