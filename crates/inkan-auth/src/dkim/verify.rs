@@ -346,7 +346,9 @@ pub fn header_hash(
     signature: &Signature,
     field: &HeaderField<'_>,
 ) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(4096);
+    // Room for the canonical headers of most messages (about 1 KB), in a size the allocator
+    // keeps per thread; it grows for more.
+    let mut buf = Vec::with_capacity(1024);
     canonical_headers(
         message,
         &signature.signed_headers,
