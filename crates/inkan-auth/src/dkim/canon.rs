@@ -642,19 +642,47 @@ impl<'a> BodyHasher<'a> {
         length: Option<u64>,
         algorithm: Algorithm,
     ) -> Result<Vec<u8>, u64> {
-        let key = (canon, length, hash_family(algorithm));
-        if let Some((_, h)) = self.hashes.iter().find(|(k, _)| *k == key) {
-            return h.clone();
+        self.cached(canon, length, algorithm).clone()
+    }
+
+    /// Whether the body hash for `canon` and `length` is `expected`, without copying it out.
+    /// `Err(len)` as for [`Self::hash`].
+    pub fn hash_matches(
+        &mut self,
+        canon: Canon,
+        length: Option<u64>,
+        algorithm: Algorithm,
+        expected: &[u8],
+    ) -> Result<bool, u64> {
+        match self.cached(canon, length, algorithm) {
+            Ok(hash) => Ok(hash == expected),
+            Err(len) => Err(*len),
         }
-        let mut sink = HashSink::new(Some(algorithm), length);
-        self.pass(canon, &mut sink);
-        let total = sink.total;
-        let result = match length {
-            Some(l) if l > total => Err(total),
-            _ => Ok(sink.finish()),
+    }
+
+    /// The body hash, computed on first use and kept for the signatures after.
+    fn cached(
+        &mut self,
+        canon: Canon,
+        length: Option<u64>,
+        algorithm: Algorithm,
+    ) -> &Result<Vec<u8>, u64> {
+        let key = (canon, length, hash_family(algorithm));
+        let at = match self.hashes.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                let mut sink = HashSink::new(Some(algorithm), length);
+                self.pass(canon, &mut sink);
+                let total = sink.total;
+                let result = match length {
+                    Some(l) if l > total => Err(total),
+                    _ => Ok(sink.finish()),
+                };
+                self.hashes.push((key, result));
+                self.hashes.len() - 1
+            }
         };
-        self.hashes.push((key, result.clone()));
-        result
+        &self.hashes[at].1
     }
 }
 
