@@ -524,12 +524,13 @@ impl Checker<'_> {
             });
         }
         let key = self.key(ams.key_name(), signature.algorithm).await?;
-        let body_ok = match self.body.hash(
+        let body_ok = match self.body.hash_matches(
             signature.canonicalization.body,
             signature.body_length,
             signature.algorithm,
+            &signature.body_hash,
         ) {
-            Ok(h) => h == signature.body_hash,
+            Ok(same) => same,
             Err(actual) => {
                 return Err(Reason::BodyTooShort {
                     length: signature.body_length.unwrap_or_default(),

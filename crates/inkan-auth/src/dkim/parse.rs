@@ -57,10 +57,7 @@ pub enum TagListError {
 /// whitespace removed but keep inner folding whitespace.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TagList<'a> {
-    /// The first `len` entries are the tags; held inline, as a list is parsed for every
-    /// signature and is never long.
-    tags: [(&'a str, &'a str); MAX_TAGS],
-    len: usize,
+    tags: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> TagList<'a> {
@@ -71,8 +68,7 @@ impl<'a> TagList<'a> {
         // Every delimiter is ASCII, so byte positions found here are char boundaries.
         let bytes = text.as_bytes();
         let mut tags = TagList {
-            tags: [("", ""); MAX_TAGS],
-            len: 0,
+            tags: Vec::with_capacity(16),
         };
         // Real lists have no control characters: one pass over the whole list spares a pass
         // over each value.
@@ -110,18 +106,17 @@ impl<'a> TagList<'a> {
             if tags.iter().any(|(n, _)| same(n, name)) {
                 return Err(TagListError::Duplicate { name: name.into() });
             }
-            if tags.len >= MAX_TAGS {
+            if tags.tags.len() >= MAX_TAGS {
                 return Err(TagListError::TooManyTags);
             }
-            tags.tags[tags.len] = (name, value);
-            tags.len += 1;
+            tags.tags.push((name, value));
         }
         Ok(tags)
     }
 
     /// The value of tag `name`.
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.tags[..self.len]
+        self.tags
             .iter()
             .find(|(n, _)| same(n, name))
             .map(|(_, v)| *v)
@@ -129,7 +124,7 @@ impl<'a> TagList<'a> {
 
     /// Every tag in the order written.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.tags[..self.len].iter().copied()
+        self.tags.iter().copied()
     }
 }
 
@@ -300,12 +295,28 @@ const KNOWN_HEADERS: &[&str] = &[
     "content-transfer-encoding",
 ];
 
+/// The longest name in [`KNOWN_HEADERS`], plus one.
+const KNOWN_LENGTHS: usize = 26;
+
+/// For each name length, where the names of that length lie in [`KNOWN_HEADERS`].
+const KNOWN_BY_LENGTH: [(usize, usize); KNOWN_LENGTHS] = {
+    let mut ranges = [(0, 0); KNOWN_LENGTHS];
+    let mut i = 0;
+    while i < KNOWN_HEADERS.len() {
+        let len = KNOWN_HEADERS[i].len();
+        if ranges[len].1 == 0 {
+            ranges[len].0 = i;
+        }
+        ranges[len].1 = i + 1;
+        i += 1;
+    }
+    ranges
+};
+
 fn known_header(name: &str) -> Option<&'static str> {
-    // A short walk over the lengths: cheaper than a binary search over so few names.
-    KNOWN_HEADERS
+    let &(start, end) = KNOWN_BY_LENGTH.get(name.len())?;
+    KNOWN_HEADERS[start..end]
         .iter()
-        .skip_while(|known| known.len() < name.len())
-        .take_while(|known| known.len() == name.len())
         .find(|known| known.eq_ignore_ascii_case(name))
         .copied()
 }
@@ -316,6 +327,30 @@ fn lowercase_header_name(name: Cow<'_, str>) -> Cow<'static, str> {
         Some(known) => Cow::Borrowed(known),
         None => Cow::Owned(name.to_ascii_lowercase()),
     }
+}
+
+/// The names in an `h=` value, lower-cased, without folding whitespace and empty names.
+fn signed_header_names(h: &str) -> Result<Vec<Cow<'static, str>>, SignatureError> {
+    let printable = |b: u8| (33..=126).contains(&b);
+    // When every byte is printable or folding whitespace, so is every name: one branch-free
+    // pass spares checking each name byte by byte.
+    let all_printable = h
+        .bytes()
+        .fold(true, |ok, b| ok & (printable(b) | is_fws(b)));
+    let mut names = Vec::with_capacity(h.len() / 6 + 1);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b':', h.as_bytes()).chain([h.len()]) {
+        let name = fws_free(&h[start..end]);
+        start = end + 1;
+        if name.is_empty() {
+            continue;
+        }
+        if !all_printable && !name.bytes().all(printable) {
+            return Err(SignatureError::InvalidHeaderName(name.into_owned()));
+        }
+        names.push(lowercase_header_name(name));
+    }
+    Ok(names)
 }
 
 /// Why a DKIM-Signature field is not usable (each is a PERMFAIL in RFC 6376 §6.1.1).
@@ -547,17 +582,7 @@ impl Signature {
             });
         }
         let h = required("h")?;
-        let mut signed_headers: Vec<Cow<'static, str>> = Vec::with_capacity(h.len() / 6 + 1);
-        for name in h.split(':') {
-            let name = fws_free(name);
-            if name.is_empty() {
-                continue;
-            }
-            if !name.bytes().all(|b| (33..=126).contains(&b)) {
-                return Err(SignatureError::InvalidHeaderName(name.into_owned()));
-            }
-            signed_headers.push(lowercase_header_name(name));
-        }
+        let signed_headers = signed_header_names(h)?;
         if !signed_headers.iter().any(|n| n == "from") {
             return Err(SignatureError::FromNotSigned(strip_fws(h)));
         }
@@ -634,6 +659,11 @@ mod tests {
     #[test]
     fn known_headers_are_sorted_by_length_and_found_in_any_case() {
         assert!(KNOWN_HEADERS.is_sorted_by_key(|known| known.len()));
+        assert!(
+            KNOWN_HEADERS
+                .iter()
+                .all(|known| known.len() < KNOWN_LENGTHS)
+        );
         for known in KNOWN_HEADERS {
             assert_eq!(known.to_ascii_lowercase(), *known);
             for name in [known.to_string(), known.to_ascii_uppercase()] {
@@ -763,6 +793,14 @@ mod tests {
             with("h=From : To:subject", "h=to:subject"),
             Err(SignatureError::FromNotSigned(_))
         ));
+        assert_eq!(
+            with("h=From : To:subject", "h=From : To:subjéct"),
+            Err(SignatureError::InvalidHeaderName("subjéct".into()))
+        );
+        assert_eq!(
+            with("h=From : To:subject", "h=Fr\r\n om: To ::Subject:").map(|s| s.signed_headers),
+            Ok(vec!["from".into(), "to".into(), "subject".into()])
+        );
         assert!(matches!(
             with("i=user@mail.example.com", "i=user@example.net"),
             Err(SignatureError::IdentityOutsideDomain { .. })

@@ -3,6 +3,7 @@
 //! RFC 8601 result and a reason a person can act on: the body changed vs the signed headers
 //! changed, no key published vs DNS failing, revoked, short, expired, testing.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
@@ -113,6 +114,37 @@ impl Reason {
         }
     }
 
+    /// The words for a reason that names no value, so that they need no formatting.
+    fn static_text(&self) -> Option<&'static str> {
+        Some(match self {
+            Reason::Verified => "signature verified",
+            Reason::VerifiedTesting => {
+                "signature verified, but the key is in testing mode (t=y): receivers may treat the message as unsigned; remove t=y from the key record"
+            }
+            Reason::KeyRevoked => "key revoked: the key record's p= is empty",
+            Reason::HashNotAllowed => "key record's h= does not allow the signature's hash",
+            Reason::NotForEmail => "key record's s= does not include email",
+            Reason::Sha1 => "rsa-sha1 signatures never pass (RFC 8301); sign with rsa-sha256",
+            Reason::BodyHashMismatch {
+                headers_intact: true,
+            } => {
+                "body hash mismatch: the body changed after signing (the signed headers are intact); look for a footer or re-encoding added in transit"
+            }
+            Reason::BodyHashMismatch {
+                headers_intact: false,
+            } => {
+                "body hash mismatch: the body changed after signing, and the signed headers changed too"
+            }
+            Reason::StrictIdentity => {
+                "key has t=s, so i= must be in exactly d=, but it names a subdomain"
+            }
+            Reason::SignatureMismatch => {
+                "signature mismatch: the body is intact but a signed header changed after signing, or the key in DNS is not the signing key"
+            }
+            _ => return None,
+        })
+    }
+
     /// The result this reason gives.
     pub fn result(&self) -> DkimResult {
         match self {
@@ -140,14 +172,17 @@ impl Reason {
 
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(text) = self.static_text() {
+            return f.write_str(text);
+        }
         match self {
-            Reason::Verified => f.write_str("signature verified"),
-            Reason::VerifiedTesting => f.write_str(
-                "signature verified, but the key is in testing mode (t=y): receivers may treat the message as unsigned; remove t=y from the key record",
-            ),
             Reason::Malformed(e) => write!(f, "malformed DKIM-Signature: {e}"),
             Reason::Expired { expiration, now } => {
-                write!(f, "signature expired: x={expiration} is {} seconds before now ({now})", now - expiration)
+                write!(
+                    f,
+                    "signature expired: x={expiration} is {} seconds before now ({now})",
+                    now - expiration
+                )
             }
             Reason::KeyAbsent { name } => write!(
                 f,
@@ -156,34 +191,44 @@ impl std::fmt::Display for Reason {
             Reason::DnsFailure(e) => write!(f, "key lookup failed, try again later: {e}"),
             Reason::InvalidKeyName(e) => write!(f, "key name cannot be looked up: {e}"),
             Reason::KeySyntax(e) => write!(f, "key record is unusable: {e}"),
-            Reason::KeyRevoked => f.write_str("key revoked: the key record's p= is empty"),
-            Reason::KeyTypeMismatch { key_type, algorithm } => {
-                write!(f, "key is k={} but the signature uses a={algorithm}", key_type.as_str())
-            }
-            Reason::HashNotAllowed => f.write_str("key record's h= does not allow the signature's hash"),
-            Reason::NotForEmail => f.write_str("key record's s= does not include email"),
-            Reason::StrictIdentity => {
-                f.write_str("key has t=s, so i= must be in exactly d=, but it names a subdomain")
+            Reason::KeyTypeMismatch {
+                key_type,
+                algorithm,
+            } => {
+                write!(
+                    f,
+                    "key is k={} but the signature uses a={algorithm}",
+                    key_type.as_str()
+                )
             }
             Reason::KeyTooShort { bits } => {
-                write!(f, "RSA key is {bits} bits, under the 1024-bit minimum (RFC 8301); publish a 2048-bit key")
+                write!(
+                    f,
+                    "RSA key is {bits} bits, under the 1024-bit minimum (RFC 8301); publish a 2048-bit key"
+                )
             }
-            Reason::Sha1 => f.write_str("rsa-sha1 signatures never pass (RFC 8301); sign with rsa-sha256"),
             Reason::BodyTooShort { length, actual } => {
-                write!(f, "l={length} but the canonical body is only {actual} bytes: the body was truncated")
+                write!(
+                    f,
+                    "l={length} but the canonical body is only {actual} bytes: the body was truncated"
+                )
             }
-            Reason::BodyHashMismatch { headers_intact: true } => f.write_str(
-                "body hash mismatch: the body changed after signing (the signed headers are intact); look for a footer or re-encoding added in transit",
-            ),
-            Reason::BodyHashMismatch { headers_intact: false } => f.write_str(
-                "body hash mismatch: the body changed after signing, and the signed headers changed too",
-            ),
-            Reason::SignatureMismatch => f.write_str(
-                "signature mismatch: the body is intact but a signed header changed after signing, or the key in DNS is not the signing key",
-            ),
             Reason::TooManySignatures => {
-                write!(f, "not verified: more than {MAX_SIGNATURES} signatures on the message")
+                write!(
+                    f,
+                    "not verified: more than {MAX_SIGNATURES} signatures on the message"
+                )
             }
+            // Written above from their static text.
+            Reason::Verified
+            | Reason::VerifiedTesting
+            | Reason::KeyRevoked
+            | Reason::HashNotAllowed
+            | Reason::NotForEmail
+            | Reason::Sha1
+            | Reason::BodyHashMismatch { .. }
+            | Reason::StrictIdentity
+            | Reason::SignatureMismatch => Ok(()),
         }
     }
 }
@@ -196,19 +241,19 @@ pub struct DkimOutput {
     /// `s=`.
     pub selector: String,
     /// `a=`, or what was written when unknown.
-    pub algorithm: String,
+    pub algorithm: Cow<'static, str>,
     /// The RFC 8601 result.
     pub result: DkimResult,
     /// Why, in words a person can act on.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     /// A stable code for the reason.
     pub reason_code: &'static str,
     /// `i=`, if present.
     pub identity: Option<String>,
     /// `c=`, as `header/body`.
-    pub canonicalization: Option<String>,
+    pub canonicalization: Option<Cow<'static, str>>,
     /// `h=`, lower-cased, in order.
-    pub signed_headers: Vec<std::borrow::Cow<'static, str>>,
+    pub signed_headers: Vec<Cow<'static, str>>,
     /// The key's size in bits, when the key was fetched.
     pub key_bits: Option<u32>,
     /// The key type, when the key was fetched.
@@ -251,9 +296,9 @@ impl DkimOutput {
         DkimOutput {
             domain: String::new(),
             selector: String::new(),
-            algorithm: String::new(),
+            algorithm: Cow::Borrowed(""),
             result: DkimResult::PermError,
-            reason: String::new(),
+            reason: Cow::Borrowed(""),
             reason_code: "",
             identity: None,
             canonicalization: None,
@@ -278,9 +323,9 @@ impl DkimOutput {
     fn take_signature(&mut self, s: Signature) {
         self.domain = s.domain;
         self.selector = s.selector;
-        self.algorithm = s.algorithm.as_str().into();
+        self.algorithm = Cow::Borrowed(s.algorithm.as_str());
         self.identity = s.identity;
-        self.canonicalization = Some(s.canonicalization.as_str().into());
+        self.canonicalization = Some(Cow::Borrowed(s.canonicalization.as_str()));
         self.signed_headers = s.signed_headers;
         self.timestamp = s.timestamp;
         self.expiration = s.expiration;
@@ -299,13 +344,16 @@ impl DkimOutput {
             let get = |t| tags.get(t).map(super::parse::strip_fws).unwrap_or_default();
             self.domain = get("d").to_ascii_lowercase();
             self.selector = get("s");
-            self.algorithm = get("a");
+            self.algorithm = get("a").into();
         }
     }
 
     fn set_reason(&mut self, reason: Reason) {
         self.result = reason.result();
-        self.reason = reason.to_string();
+        self.reason = match reason.static_text() {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(reason.to_string()),
+        };
         self.reason_code = reason.code();
         self.reason_kind = reason;
     }
@@ -346,7 +394,9 @@ pub fn header_hash(
     signature: &Signature,
     field: &HeaderField<'_>,
 ) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(4096);
+    // Room for the canonical headers of most messages (about 1 KB), in a size the allocator
+    // keeps per thread; it grows for more.
+    let mut buf = Vec::with_capacity(1024);
     canonical_headers(
         message,
         &signature.signed_headers,
@@ -546,17 +596,18 @@ fn verify_with_key(
             return Reason::StrictIdentity;
         }
     }
-    let body_hash = body.hash(
+    let body_ok = body.hash_matches(
         signature.canonicalization.body,
         signature.body_length,
         signature.algorithm,
+        &signature.body_hash,
     );
     if let Some(l) = signature.body_length {
         let canon_len = body.canonical_len(signature.canonicalization.body);
         out.unsigned_body_bytes = Some(canon_len.saturating_sub(l));
     }
-    let body_ok = match body_hash {
-        Ok(h) => h == signature.body_hash,
+    let body_ok = match body_ok {
+        Ok(same) => same,
         Err(actual) => {
             return Reason::BodyTooShort {
                 length: signature.body_length.unwrap_or_default(),

@@ -84,15 +84,38 @@ pub struct Message<'a> {
     converted_line_endings: bool,
 }
 
+/// Where one header field lies in the message.
+///
+/// Offsets are `u32`, so that the spans of a usual header section (20 bytes each) fit in one
+/// small allocation and a scan for a name reads little memory; a header section that reaches
+/// past 4 GiB is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct FieldSpan {
-    /// Where the field name lies in the message, without trailing whitespace before the colon
-    /// (checked printable ASCII once here, so it is always valid UTF-8).
-    name: Range<usize>,
-    /// Everything after the colon up to (not including) the final CRLF.
-    value: Range<usize>,
-    /// The whole field including its final CRLF.
-    raw: Range<usize>,
+    /// Where the field starts: its name, then the whole field.
+    start: u32,
+    /// Where the name ends, without trailing whitespace before the colon (checked printable
+    /// ASCII once here, so it is always valid UTF-8).
+    name_end: u32,
+    /// Where the value starts: after the colon.
+    value_start: u32,
+    /// Where the value ends: before the final CRLF.
+    value_end: u32,
+    /// Where the field ends, after its final CRLF.
+    end: u32,
+}
+
+impl FieldSpan {
+    fn name(&self) -> Range<usize> {
+        self.start as usize..self.name_end as usize
+    }
+
+    fn value(&self) -> Range<usize> {
+        self.value_start as usize..self.value_end as usize
+    }
+
+    fn raw(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 /// One header field of a [`Message`], borrowed from it.
@@ -281,6 +304,11 @@ impl<'a> Message<'a> {
                 limit: limits.max_message_bytes,
             });
         }
+        let offset = |at: usize| {
+            u32::try_from(at).map_err(|_| MessageError::HeaderTooLarge {
+                limit: u32::MAX as usize,
+            })
+        };
         let mut fields: Vec<FieldSpan> = Vec::with_capacity(32);
         let mut pos = 0;
         let mut line_no = 0;
@@ -306,8 +334,8 @@ impl<'a> Message<'a> {
             if matches!(line[0], b' ' | b'\t') {
                 match fields.last_mut() {
                     Some(last) => {
-                        last.raw.end = line_end;
-                        last.value.end = content_end(&raw, line_end);
+                        last.end = offset(line_end)?;
+                        last.value_end = offset(content_end(&raw, line_end))?;
                     }
                     None => {
                         return Err(MessageError::LeadingContinuation {
@@ -340,9 +368,11 @@ impl<'a> Message<'a> {
                     });
                 }
                 fields.push(FieldSpan {
-                    name: pos..pos + name_len,
-                    value: pos + colon + 1..content_end(&raw, line_end),
-                    raw: pos..line_end,
+                    start: offset(pos)?,
+                    name_end: offset(pos + name_len)?,
+                    value_start: offset(pos + colon + 1)?,
+                    value_end: offset(content_end(&raw, line_end))?,
+                    end: offset(line_end)?,
                 });
             }
             pos = line_end;
@@ -383,9 +413,7 @@ impl<'a> Message<'a> {
         self.fields
             .iter()
             .enumerate()
-            .filter(move |(_, span)| {
-                self.raw[span.name.clone()].eq_ignore_ascii_case(name.as_bytes())
-            })
+            .filter(move |(_, span)| self.raw[span.name()].eq_ignore_ascii_case(name.as_bytes()))
             .map(|(index, span)| self.field(index, span))
     }
 
@@ -394,7 +422,7 @@ impl<'a> Message<'a> {
         self.fields
             .iter()
             .enumerate()
-            .find(|(_, span)| self.raw[span.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .find(|(_, span)| self.raw[span.name()].eq_ignore_ascii_case(name.as_bytes()))
             .map(|(index, span)| self.field(index, span))
     }
 
@@ -405,7 +433,7 @@ impl<'a> Message<'a> {
 
     /// The header section byte-exact, without the empty line that ends it.
     pub fn header_bytes(&self) -> &[u8] {
-        let end = self.fields.last().map_or(0, |f| f.raw.end);
+        let end = self.fields.last().map_or(0, |f| f.end as usize);
         &self.raw[..end]
     }
 
@@ -433,9 +461,9 @@ impl<'a> Message<'a> {
     fn field<'b>(&'b self, index: usize, span: &'b FieldSpan) -> HeaderField<'b> {
         HeaderField {
             // Checked printable ASCII when parsed, so this never falls back to "".
-            name: std::str::from_utf8(&self.raw[span.name.clone()]).unwrap_or_default(),
-            value: &self.raw[span.value.clone()],
-            raw: &self.raw[span.raw.clone()],
+            name: std::str::from_utf8(&self.raw[span.name()]).unwrap_or_default(),
+            value: &self.raw[span.value()],
+            raw: &self.raw[span.raw()],
             index,
         }
     }

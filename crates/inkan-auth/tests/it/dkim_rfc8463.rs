@@ -43,7 +43,7 @@ async fn rfc8463_a3_both_signatures_verify() {
     let out = dkim::verify_at(&resolver(), &message(), 1_528_637_909 + 60).await;
     let summary: Vec<_> = out
         .iter()
-        .map(|o| (o.selector.as_str(), o.algorithm.as_str(), o.result))
+        .map(|o| (o.selector.as_str(), o.algorithm.as_ref(), o.result))
         .collect();
     assert_eq!(
         summary,
