@@ -44,7 +44,12 @@ pub fn detect(prefix: &[u8]) -> Content {
     if prefix.starts_with(b"From ") {
         return Content::Mbox;
     }
-    let body = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(prefix);
+    // After a byte order mark (UTF-8, or UTF-16 in either order, whose zero bytes the
+    // search below skips), the first character decides.
+    let body = [&b"\xef\xbb\xbf"[..], b"\xff\xfe", b"\xfe\xff"]
+        .iter()
+        .find_map(|bom| prefix.strip_prefix(*bom))
+        .unwrap_or(prefix);
     let start = body
         .iter()
         .position(|b| !b.is_ascii_whitespace() && *b != 0)

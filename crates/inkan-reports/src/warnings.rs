@@ -21,7 +21,7 @@ impl Warnings {
 
     /// Records `count` occurrences of `message`; past [`MAX_DISTINCT`] messages, a new one is
     /// counted under one line instead.
-    fn add_count(&mut self, message: String, count: u64) {
+    pub(crate) fn add_count(&mut self, message: String, count: u64) {
         let key = if self.0.len() >= MAX_DISTINCT && !self.0.contains_key(&message) {
             "further warnings not kept".to_owned()
         } else {

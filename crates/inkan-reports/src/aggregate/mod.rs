@@ -4,6 +4,7 @@
 //! records are then pulled one at a time, so a report of a million records is never in
 //! memory whole.
 
+mod encoding;
 mod metadata;
 mod policy;
 mod record;
@@ -11,6 +12,8 @@ mod value;
 pub(crate) mod xml;
 
 use std::io::BufRead;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -70,7 +73,10 @@ pub struct AggregateHeader {
 /// [`AggregateReader::next_record`] until `None`, then [`AggregateReader::finish`].
 #[derive(Debug)]
 pub struct AggregateReader<R: BufRead> {
-    pull: XmlPull<R>,
+    pull: XmlPull<encoding::Decoded<R>>,
+    /// The encoding the report was converted from, when not UTF-8, and how many of its
+    /// sequences were not valid in it.
+    converted: Option<(&'static str, Arc<AtomicU64>)>,
     header: AggregateHeader,
     first: Option<Record>,
     done: bool,
@@ -98,8 +104,17 @@ impl<R: BufRead> AggregateReader<R> {
     /// Reads up to the first record and checks that the report has the metadata and policy
     /// every record needs.
     pub fn new(input: R, limits: Limits) -> Result<Self, ParseError> {
-        let mut pull = XmlPull::new(input, limits);
+        let (input, sniffed) = encoding::decoded(input)?;
         let mut warnings = Warnings::default();
+        if let Some(label) = &sniffed.ignored {
+            warnings.add(format!(
+                "XML declaration names encoding '{label}', which cannot apply; read as UTF-8"
+            ));
+        }
+        let converted = sniffed
+            .encoding
+            .map(|e| (e.name(), Arc::clone(&sniffed.replaced)));
+        let mut pull = XmlPull::new(input, limits);
         let mut builder = RecordBuilder::default();
         let namespace = loop {
             match pull.next_item(&mut warnings, &mut builder)? {
@@ -163,6 +178,7 @@ impl<R: BufRead> AggregateReader<R> {
         header.schema = detect_schema(namespace.as_deref(), &header);
         let mut reader = AggregateReader {
             pull,
+            converted,
             header,
             first: None,
             done,
@@ -226,6 +242,15 @@ impl<R: BufRead> AggregateReader<R> {
     /// [`AggregateReader::finish`] for a reader the caller keeps; it is empty afterwards.
     pub(crate) fn finish_in_place(&mut self) -> Result<AggregateTrailer, ParseError> {
         while self.next_record()?.is_some() {}
+        if let Some((name, replaced)) = &self.converted {
+            let replaced = replaced.swap(0, Ordering::Relaxed);
+            if replaced > 0 {
+                self.warnings.add_count(
+                    format!("bytes not valid in the declared encoding {name} replaced"),
+                    replaced,
+                );
+            }
+        }
         Ok(AggregateTrailer {
             records: self.records,
             messages: self.messages,

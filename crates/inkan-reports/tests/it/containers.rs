@@ -74,6 +74,73 @@ fn mail_attachments_mbox_and_nested() {
     assert_eq!(found.feedback[0].0, "message 4");
 }
 
+/// The RFC 7489 fixture with `org_name` "Mailbox Café €" and the XML declaration naming
+/// `label`, in that encoding's bytes.
+fn in_windows_1252(label: &str) -> Vec<u8> {
+    let text = String::from_utf8(fixture("rfc7489.xml"))
+        .unwrap()
+        .replacen("encoding=\"UTF-8\"", &format!("encoding=\"{label}\""), 1)
+        .replacen(
+            "<org_name>mailbox.example</org_name>",
+            "<org_name>Mailbox Caf\u{e9} \u{20ac}</org_name>",
+            1,
+        );
+    text.chars()
+        .map(|c| match c {
+            '\u{20ac}' => 0x80,
+            c => u8::try_from(u32::from(c)).unwrap(),
+        })
+        .collect()
+}
+
+#[test]
+fn reports_in_other_encodings_are_read_as_written_in_every_container() {
+    let latin = in_windows_1252("ISO-8859-1");
+    let mut utf16 = vec![0xff, 0xfe];
+    let text = String::from_utf8(fixture("rfc7489.xml")).unwrap().replacen(
+        "<org_name>mailbox.example</org_name>",
+        "<org_name>Mailbox Caf\u{e9} \u{20ac}</org_name>",
+        1,
+    );
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    for report in [in_windows_1252("windows-1252"), latin.clone(), utf16] {
+        for bytes in [
+            report.clone(),
+            gzip(&report),
+            eml_with_attachment(
+                "m@receiver.example",
+                "receiver.example!sender.example!1!2.xml.gz",
+                "application/octet-stream",
+                &gzip(&report),
+            ),
+            eml_with_attachment(
+                "m@receiver.example",
+                "receiver.example!sender.example!1!2.zip",
+                "application/x-zip-compressed",
+                &zip(&[("r.xml", &report)]),
+            ),
+        ] {
+            let found = collect(&bytes);
+            assert!(found.failures.is_empty(), "{:?}", found.failures);
+            let (_, header, records, trailer) = &found.aggregates[0];
+            assert_eq!(header.metadata.org_name, "Mailbox Café €");
+            assert_eq!(records.len(), 2);
+            assert!(trailer.warnings.is_empty(), "{:?}", trailer.warnings);
+        }
+    }
+    // Declared UTF-8 but written in Latin-1: the bytes that are not UTF-8 are replaced and
+    // the report says so, as before.
+    let mislabelled = in_windows_1252("UTF-8");
+    let found = collect(&mislabelled);
+    let (_, header, _, trailer) = &found.aggregates[0];
+    assert!(header.metadata.org_name.contains('\u{fffd}'));
+    assert!(
+        trailer.warnings.contains("invalid utf-8"),
+        "{:?}",
+        trailer.warnings
+    );
+}
+
 #[test]
 fn mail_without_report_is_an_error() {
     let found = collect(b"From: a@example.com\r\nSubject: hi\r\n\r\nJust text.\r\n");
