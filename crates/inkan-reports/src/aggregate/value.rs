@@ -57,25 +57,36 @@ pub(crate) fn opt_token_in(
         .map(|t| token_in(pool, t, element, warnings))
 }
 
-/// A non-negative integer; `1.0` and `+5` are accepted with a warning, garbage is 0 with one.
+/// A non-negative integer. `+5` is accepted; `1.0` and other fractions are truncated with a
+/// warning. A negative number, one too large for 64 bits and garbage are ignored with a
+/// warning, so that they cannot throw totals off.
 pub(crate) fn integer(text: Option<&str>, element: &str, warnings: &mut Warnings) -> Option<i64> {
     let text = text?;
     if text.is_empty() {
         return None;
     }
     if let Ok(n) = text.parse::<i64>() {
+        if n < 0 {
+            warnings.add(format!("negative value in <{element}> ('{text}') ignored"));
+            return None;
+        }
         return Some(n);
     }
-    if let Ok(f) = text.parse::<f64>()
-        && f.is_finite()
-    {
+    let Ok(f) = text.parse::<f64>() else {
+        warnings.add(format!("invalid number in <{element}> ('{text}') ignored"));
+        return None;
+    };
+    // i64::MAX as f64 rounds up to 2^63, which no i64 holds.
+    if !(0.0..9.223_372_036_854_775e18).contains(&f) {
         warnings.add(format!(
-            "non-integer value in <{element}> ('{text}') truncated"
+            "value out of range in <{element}> ('{text}') ignored"
         ));
-        return Some(f as i64);
+        return None;
     }
-    warnings.add(format!("invalid number in <{element}> ('{text}') ignored"));
-    None
+    warnings.add(format!(
+        "non-integer value in <{element}> ('{text}') truncated"
+    ));
+    Some(f as i64)
 }
 
 /// An IP address kept as written (in a string from `pool`), warned about when it does not
@@ -100,4 +111,39 @@ pub(crate) fn domain_in(pool: &mut Pool, text: Option<&str>) -> Option<String> {
         out.make_ascii_lowercase();
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_out_of_range_negative_or_garbage_are_ignored_with_a_warning() {
+        let mut warnings = Warnings::default();
+        let mut read = |text: &str| integer(Some(text), "count", &mut warnings);
+        assert_eq!(read("42"), Some(42));
+        assert_eq!(read("+5"), Some(5));
+        assert_eq!(read("7.9"), Some(7));
+        assert_eq!(read("1e3"), Some(1000));
+        assert_eq!(read("-5"), None);
+        assert_eq!(read("-0.5"), None);
+        assert_eq!(read("99999999999999999999"), None);
+        assert_eq!(read("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(read("NaN"), None);
+        assert_eq!(read("inf"), None);
+        assert_eq!(read("many"), None);
+        for needle in [
+            "non-integer value in <count> ('7.9') truncated",
+            "negative value in <count> ('-5') ignored",
+            "value out of range in <count> ('-0.5') ignored",
+            "value out of range in <count> ('99999999999999999999') ignored",
+            "value out of range in <count> ('NaN') ignored",
+            "value out of range in <count> ('inf') ignored",
+            "invalid number in <count> ('many') ignored",
+        ] {
+            assert!(warnings.contains(needle), "{needle} not in {warnings:?}");
+        }
+        assert_eq!(integer(Some(""), "count", &mut warnings), None);
+        assert_eq!(integer(None, "count", &mut warnings), None);
+    }
 }
