@@ -26,6 +26,7 @@ pub struct Policy {
     /// `policy-type`: sts, tlsa, no-policy-found.
     pub policy_type: String,
     /// `policy-string`: the policy's lines.
+    #[serde(deserialize_with = "one_or_many")]
     pub policy_string: Vec<String>,
     /// `policy-domain`.
     pub policy_domain: String,
@@ -127,6 +128,62 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D
     })
 }
 
+/// Session counts as senders write them when they stray from integers: a number in a
+/// string ("7") or a fraction is read with a warning; a negative, out-of-range or unreadable
+/// count becomes 0 with a warning, so that one odd field neither loses the report nor throws
+/// totals off.
+fn lenient_counts(report: &mut serde_json::Value, warnings: &mut Warnings) {
+    use serde_json::Value;
+    let Some(policies) = report.get_mut("policies").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let mut fix = |count: &mut Value, name: &str| {
+        if count.is_i64() && count.as_i64().is_some_and(|n| n >= 0) {
+            return;
+        }
+        let written = count.to_string();
+        let (number, what) = match &*count {
+            Value::String(text) => (text.trim().parse::<f64>().ok(), "a string"),
+            Value::Number(n) => (n.as_f64(), "not a whole number"),
+            _ => (None, ""),
+        };
+        let fixed = match number {
+            Some(n) if (0.0..9.223_372_036_854_775e18).contains(&n) => {
+                warnings.add(format!("{name} {written} is {what}; read as {}", n as i64));
+                n as i64
+            }
+            _ => {
+                warnings.add(format!("{name} {written} is not a count; read as 0"));
+                0
+            }
+        };
+        *count = Value::from(fixed);
+    };
+    for policy in policies {
+        if let Some(summary) = policy.get_mut("summary").and_then(Value::as_object_mut) {
+            for name in [
+                "total-successful-session-count",
+                "total-failure-session-count",
+            ] {
+                if let Some(count) = summary.get_mut(name) {
+                    fix(count, name);
+                }
+            }
+        }
+        if let Some(details) = policy
+            .get_mut("failure-details")
+            .and_then(Value::as_array_mut)
+        {
+            for count in details
+                .iter_mut()
+                .filter_map(|d| d.get_mut("failed-session-count"))
+            {
+                fix(count, "failed-session-count");
+            }
+        }
+    }
+}
+
 /// Parses a TLS report from its JSON bytes.
 pub fn parse_tls_report(bytes: &[u8]) -> Result<TlsReport, ParseError> {
     let mut warnings = Warnings::default();
@@ -135,8 +192,11 @@ pub fn parse_tls_report(bytes: &[u8]) -> Result<TlsReport, ParseError> {
         warnings.add("invalid utf-8 replaced");
     }
     let trimmed = text.trim_start_matches('\u{feff}').trim();
-    let mut report: TlsReport =
+    let mut value: serde_json::Value =
         serde_json::from_str(trimmed).map_err(|e| ParseError::Json(e.to_string()))?;
+    lenient_counts(&mut value, &mut warnings);
+    let mut report: TlsReport =
+        serde_json::from_value(value).map_err(|e| ParseError::Json(e.to_string()))?;
     if report.organization_name.is_empty() {
         return Err(ParseError::Json("missing \"organization-name\"".to_owned()));
     }

@@ -154,6 +154,45 @@ fn rfc8460_tls_report() {
     assert!(report.extra.contains_key("x-vendor-note"));
 }
 
+/// Counts written as strings, fractions, negative or huge numbers: the report is kept, each
+/// odd count read as well as it can be and named in a warning; a single policy-string.
+#[test]
+fn tls_report_with_odd_counts_is_kept_with_warnings() {
+    let json = br#"{"organization-name": "Odd Org", "report-id": "odd-1",
+        "date-range": {"start-datetime": "2026-11-27T00:00:00Z", "end-datetime": "2026-11-28T00:00:00Z"},
+        "policies": [
+          {"policy": {"policy-type": "sts", "policy-domain": "example.com",
+                      "policy-string": "version: STSv1"},
+           "summary": {"total-successful-session-count": "120",
+                       "total-failure-session-count": 2.5},
+           "failure-details": [{"result-type": "certificate-expired", "failed-session-count": -3},
+                               {"result-type": "validation-failure", "failed-session-count": 1e30},
+                               {"result-type": "starttls-not-supported", "failed-session-count": "many"},
+                               {"result-type": "sts-policy-invalid", "failed-session-count": 4}]}]}"#;
+    let report = parse_tls_report(json).unwrap();
+    let policy = &report.policies[0];
+    assert_eq!(policy.policy.policy_string, ["version: STSv1"]);
+    assert_eq!(policy.summary.total_successful_session_count, 120);
+    assert_eq!(policy.summary.total_failure_session_count, 2);
+    let counts: Vec<i64> = policy
+        .failure_details
+        .iter()
+        .map(|d| d.failed_session_count)
+        .collect();
+    assert_eq!(counts, [0, 0, 0, 4]);
+    let w = &report.warnings;
+    for needle in [
+        "total-successful-session-count \"120\" is a string; read as 120",
+        "total-failure-session-count 2.5 is not a whole number; read as 2",
+        "failed-session-count -3 is not a count; read as 0",
+        "failed-session-count 1e+30 is not a count; read as 0",
+        "failed-session-count \"many\" is not a count; read as 0",
+    ] {
+        assert!(w.contains(needle), "missing warning {needle:?} in {w:?}");
+    }
+    assert_eq!(w.iter().count(), 5, "{w:?}");
+}
+
 /// RFC 5965 section 3 example (an abuse complaint) with the original message's DKIM d= and
 /// Feedback-ID.
 #[test]
