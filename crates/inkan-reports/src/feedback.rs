@@ -151,17 +151,17 @@ pub fn parse_feedback(
             }
             "user-agent" => out.user_agent = Some(value),
             "version" => out.version = Some(value),
-            "source-ip" => {
-                if value.parse::<std::net::IpAddr>().is_err() {
+            "source-ip" => match ip_literal(&value) {
+                Some(ip) => out.source_ip = Some(ip.to_string()),
+                None => {
                     warnings.add(format!("Source-IP '{value}' is not an IP address"));
+                    out.source_ip = Some(value);
                 }
-                out.source_ip = Some(value);
-            }
+            },
             "original-mail-from" => out.original_mail_from = Some(strip_angles(&value)),
             "original-rcpt-to" => out.original_rcpt_to.push(strip_angles(&value)),
             "arrival-date" | "received-date" => {
-                out.arrival_timestamp =
-                    mail_parser::DateTime::parse_rfc822(&value).map(|d| d.to_timestamp());
+                out.arrival_timestamp = date_timestamp(&value);
                 if out.arrival_timestamp.is_none() {
                     warnings.add(format!("Arrival-Date '{value}' does not parse"));
                 }
@@ -222,9 +222,86 @@ pub fn parse_feedback(
     Ok(out)
 }
 
+/// An IP address as reporters write it: bare, or as an address literal in brackets
+/// (`[192.0.2.1]`, `[IPv6:2001:db8::1]`), as in Received fields.
+fn ip_literal(value: &str) -> Option<std::net::IpAddr> {
+    let value = value.trim();
+    let bare = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
+    let bare = match bare.get(..5) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("ipv6:") => &bare[5..],
+        _ => bare,
+    };
+    bare.parse().ok()
+}
+
+/// Seconds since the epoch of a date as reporters write it: RFC 5322 (with or without the
+/// day of the week and the seconds) or RFC 3339.
+fn date_timestamp(value: &str) -> Option<i64> {
+    let parsed = mail_parser::DateTime::parse_rfc822(value)
+        .or_else(|| mail_parser::DateTime::parse_rfc3339(value.trim()))
+        .or_else(|| {
+            // RFC 5322 allows a time without seconds; the mail parser wants them.
+            let with_seconds: Vec<String> = value
+                .split_whitespace()
+                .map(|token| {
+                    let short_time = token.split_once(':').is_some_and(|(h, m)| {
+                        (1..=2).contains(&h.len())
+                            && m.len() == 2
+                            && h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+                    });
+                    if short_time {
+                        format!("{token}:00")
+                    } else {
+                        token.to_owned()
+                    }
+                })
+                .collect();
+            mail_parser::DateTime::parse_rfc822(&with_seconds.join(" "))
+        })?;
+    Some(parsed.to_timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_ip_literals_in_brackets_are_read_as_addresses() {
+        for (written, ip) in [
+            ("192.0.2.1", "192.0.2.1"),
+            ("[198.51.100.8]", "198.51.100.8"),
+            ("[IPv6:2001:db8::7]", "2001:db8::7"),
+            (" 2001:db8::1 ", "2001:db8::1"),
+        ] {
+            assert_eq!(
+                ip_literal(written).map(|a| a.to_string()).as_deref(),
+                Some(ip)
+            );
+        }
+        for bad in ["unknown", "[192.0.2.1", "[IPv4:192.0.2.1]", ""] {
+            assert_eq!(ip_literal(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn arrival_dates_in_every_form_reporters_use() {
+        let at = 1_795_737_541; // 2026-11-26 23:59:01 UTC
+        for written in [
+            "Thu, 26 Nov 2026 23:59:01 +0000",
+            "26 Nov 2026 23:59:01 +0000",
+            "Thu, 26 Nov 2026 23:59:01 +0000 (UTC)",
+            "Thu, 26 Nov 2026 18:59:01 -0500",
+            "2026-11-26T23:59:01Z",
+            "2026-11-27T00:59:01+01:00",
+        ] {
+            assert_eq!(date_timestamp(written), Some(at), "{written}");
+        }
+        assert_eq!(date_timestamp("26 Nov 2026 23:59 GMT"), Some(at - 1));
+        assert_eq!(date_timestamp("yesterday"), None);
+    }
 
     #[test]
     fn folded_fields_and_original_headers() {
