@@ -5,6 +5,11 @@ use std::io::{self, Read};
 
 use crate::error::ParseError;
 
+/// The largest message or session count one record may state: no single source sends four
+/// billion messages in one reporting period, and sums over millions of records stay far inside
+/// 64 bits. A larger count is ignored with a warning.
+pub(crate) const MAX_COUNT: i64 = u32::MAX as i64;
+
 /// Size and depth limits for one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -205,8 +205,13 @@ pub fn parse_date(text: &str) -> Option<i64> {
 impl Store {
     /// Summarises what the store holds under `filter`.
     pub fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
+        // Domains are stored lower-cased without a trailing dot; the filter is read the same way.
+        let domain = filter
+            .domain
+            .as_deref()
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase());
         let params = [
-            Value::from(filter.domain.clone()),
+            Value::from(domain),
             Value::from(filter.since),
             Value::from(filter.until),
         ];

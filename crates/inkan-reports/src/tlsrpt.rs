@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ParseError;
+use crate::limits::MAX_COUNT;
 use crate::warnings::Warnings;
 
 /// `date-range`.
@@ -129,8 +130,8 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D
 }
 
 /// Session counts as senders write them when they stray from integers: a number in a
-/// string ("7") or a fraction is read with a warning; a negative, out-of-range or unreadable
-/// count becomes 0 with a warning, so that one odd field neither loses the report nor throws
+/// string ("7") or a fraction is read with a warning; a negative, unreadable or implausible
+/// (above [`MAX_COUNT`]) count becomes 0 with a warning, so that one odd field neither loses the report nor throws
 /// totals off.
 fn lenient_counts(report: &mut serde_json::Value, warnings: &mut Warnings) {
     use serde_json::Value;
@@ -138,7 +139,7 @@ fn lenient_counts(report: &mut serde_json::Value, warnings: &mut Warnings) {
         return;
     };
     let mut fix = |count: &mut Value, name: &str| {
-        if count.is_i64() && count.as_i64().is_some_and(|n| n >= 0) {
+        if count.as_i64().is_some_and(|n| (0..=MAX_COUNT).contains(&n)) {
             return;
         }
         let written = count.to_string();
@@ -148,7 +149,7 @@ fn lenient_counts(report: &mut serde_json::Value, warnings: &mut Warnings) {
             _ => (None, ""),
         };
         let fixed = match number {
-            Some(n) if (0.0..9.223_372_036_854_775e18).contains(&n) => {
+            Some(n) if (0.0..=MAX_COUNT as f64).contains(&n) => {
                 warnings.add(format!("{name} {written} is {what}; read as {}", n as i64));
                 n as i64
             }

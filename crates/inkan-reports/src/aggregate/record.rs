@@ -435,7 +435,7 @@ impl Sink for RecordBuilder {
                 }
             }
             Place::SourceIp => record.source_ip = value::ip_in(pool, text, warnings),
-            Place::Count => record.count = value::integer(given, "count", warnings).unwrap_or(0),
+            Place::Count => record.count = value::count(given, "count", warnings).unwrap_or(0),
             Place::Disposition => {
                 record.disposition = value::opt_token_in(pool, given, "disposition", warnings);
             }

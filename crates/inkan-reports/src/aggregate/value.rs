@@ -2,6 +2,7 @@
 //! case-insensitively (with a warning when a reporter shouts), numbers that tolerate stray
 //! decimals, and IP addresses checked but kept as written.
 
+use crate::limits::MAX_COUNT;
 use crate::warnings::Warnings;
 
 /// Emptied strings kept for reuse, so that values can be built without allocating; the
@@ -89,6 +90,19 @@ pub(crate) fn integer(text: Option<&str>, element: &str, warnings: &mut Warnings
     Some(f as i64)
 }
 
+/// A message count: [`integer`], and above [`MAX_COUNT`] ignored with a warning.
+pub(crate) fn count(text: Option<&str>, element: &str, warnings: &mut Warnings) -> Option<i64> {
+    let n = integer(text, element, warnings)?;
+    if n > MAX_COUNT {
+        warnings.add(format!(
+            "value out of range in <{element}> ('{}') ignored",
+            text.unwrap_or_default()
+        ));
+        return None;
+    }
+    Some(n)
+}
+
 /// An IP address kept as written (in a string from `pool`), warned about when it does not
 /// parse.
 pub(crate) fn ip_in(pool: &mut Pool, text: &str, warnings: &mut Warnings) -> String {
@@ -143,6 +157,12 @@ mod tests {
         ] {
             assert!(warnings.contains(needle), "{needle} not in {warnings:?}");
         }
+        assert_eq!(
+            count(Some("4294967295"), "count", &mut warnings),
+            Some(4_294_967_295)
+        );
+        assert_eq!(count(Some("4294967296"), "count", &mut warnings), None);
+        assert!(warnings.contains("value out of range in <count> ('4294967296') ignored"));
         assert_eq!(integer(Some(""), "count", &mut warnings), None);
         assert_eq!(integer(None, "count", &mut warnings), None);
     }

@@ -356,6 +356,16 @@ fn summary_has_exact_numbers() {
         assert_eq!(only.domains.len(), 1);
         assert_eq!(only.domains[0].messages, 3);
         assert!(only.complaints_by_dkim_domain.is_empty());
+        // The filter is read as stored domains are: any letter case, a trailing dot.
+        let written_otherwise = t
+            .store
+            .summary(&Filter {
+                domain: Some(" Other.EXAMPLE. ".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        assert_eq!(written_otherwise.domains.len(), 1, "{}", t.name);
+        assert_eq!(written_otherwise.domains[0].domain, "other.example");
         let late = t
             .store
             .summary(&Filter {
