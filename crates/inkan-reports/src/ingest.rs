@@ -1160,6 +1160,8 @@ impl Store {
             for (seq, chunk) in (0..).zip(prepared.archive) {
                 insert_chunk(&mut *self.backend, input, seq, chunk)?;
             }
+        } else {
+            self.forget_errors(input)?;
         }
         self.visit_input(input, shown, now, None, |visitor| {
             for report in prepared.reports {
@@ -1196,6 +1198,17 @@ impl Store {
 
     /// Runs `visit` (which stores the reports of one input) with a visitor for `input`, and
     /// returns what it stored, counting the one file.
+    /// Removes the errors recorded for an input stored before, which is read again now: what
+    /// still fails is recorded again, and what a newer inkan reads no longer shows in
+    /// `inkan reports errors`.
+    fn forget_errors(&mut self, input: i64) -> Result<(), StoreError> {
+        self.backend.execute(
+            "DELETE FROM ingest_errors WHERE input_id = $1",
+            &[Value::Int(input)],
+        )?;
+        Ok(())
+    }
+
     fn visit_input(
         &mut self,
         input: i64,
@@ -1246,6 +1259,7 @@ impl Store {
             ),
         };
         if !new {
+            self.forget_errors(input)?;
             let totals = self.visit_input(input, shown, now, None, |visitor| {
                 walk(reader, "", 0, limits, visitor)
             })?;

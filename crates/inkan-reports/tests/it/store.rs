@@ -156,6 +156,52 @@ fn failures_are_kept_with_their_error_and_the_original_bytes() {
     }
 }
 
+/// An input that failed is read again on every ingest; once it parses (here: under limits
+/// that allow it, as after an upgrade or a raised `--max-decompressed`), its report is stored
+/// and its old error is gone, through the single-file path and the batch path alike.
+#[test]
+fn an_input_that_parses_on_a_later_ingest_loses_its_old_error() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = gzip(&fixture("rfc7489.xml"));
+        let one = write(dir.path(), "one.xml.gz", &report);
+        let two = write(dir.path(), "two.xml", &fixture("rfc9990.xml"));
+        let strict = Limits {
+            max_decompressed: 64,
+            max_element_bytes: 64,
+            ..Limits::default()
+        };
+        for path in [&one, &two] {
+            let totals = t.store.ingest_file(path, &strict, NOW).unwrap();
+            assert_eq!((totals.reports, totals.errors.len()), (0, 1), "{}", t.name);
+        }
+        assert_eq!(t.store.errors().unwrap().len(), 2, "{}", t.name);
+
+        let totals = t.store.ingest_file(&one, &Limits::default(), NOW).unwrap();
+        assert_eq!((totals.reports, totals.errors.len()), (1, 0), "{}", t.name);
+        let left: Vec<String> = t
+            .store
+            .errors()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(left, [two.display().to_string()], "{}", t.name);
+
+        let totals = t
+            .store
+            .ingest_files(
+                &[one.clone(), two.clone()],
+                &Limits::default(),
+                &|| NOW,
+                &mut |_| {},
+            )
+            .unwrap();
+        assert_eq!((totals.reports, totals.duplicates), (1, 1), "{}", t.name);
+        assert!(t.store.errors().unwrap().is_empty(), "{}", t.name);
+    }
+}
+
 /// A report that breaks halfway leaves none of its records, while the other reports of the
 /// same input are kept (its rows are removed inside the input's transaction).
 #[test]
