@@ -392,26 +392,20 @@ fn summary_has_exact_numbers() {
         assert_eq!(summary.failure_reports.len(), 1);
         assert_eq!(summary.failure_reports[0].auth_failure, "dmarc");
 
-        let only = t
-            .store
-            .summary(&Filter {
-                domain: Some("other.example".into()),
-                ..Filter::default()
-            })
-            .unwrap();
-        assert_eq!(only.domains.len(), 1);
-        assert_eq!(only.domains[0].messages, 3);
-        assert!(only.complaints_by_dkim_domain.is_empty());
         // The filter is read as stored domains are: any letter case, a trailing dot.
-        let written_otherwise = t
-            .store
-            .summary(&Filter {
-                domain: Some(" Other.EXAMPLE. ".into()),
-                ..Filter::default()
-            })
-            .unwrap();
-        assert_eq!(written_otherwise.domains.len(), 1, "{}", t.name);
-        assert_eq!(written_otherwise.domains[0].domain, "other.example");
+        for spelled in ["other.example", " Other.EXAMPLE. "] {
+            let only = t
+                .store
+                .summary(&Filter {
+                    domain: Some(spelled.into()),
+                    ..Filter::default()
+                })
+                .unwrap();
+            assert_eq!(only.domains.len(), 1, "{}: {spelled:?}", t.name);
+            assert_eq!(only.domains[0].domain, "other.example");
+            assert_eq!(only.domains[0].messages, 3);
+            assert!(only.complaints_by_dkim_domain.is_empty());
+        }
         let late = t
             .store
             .summary(&Filter {
