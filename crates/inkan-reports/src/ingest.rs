@@ -1196,8 +1196,6 @@ impl Store {
         })
     }
 
-    /// Runs `visit` (which stores the reports of one input) with a visitor for `input`, and
-    /// returns what it stored, counting the one file.
     /// Removes the errors recorded for an input stored before, which is read again now: what
     /// still fails is recorded again, and what a newer inkan reads no longer shows in
     /// `inkan reports errors`.
@@ -1209,6 +1207,29 @@ impl Store {
         Ok(())
     }
 
+    /// Moves what the provisional input row `provisional` got in this transaction (its reports
+    /// and errors) to `known`, the row of the same input stored before, whose old errors it
+    /// replaces, and removes `provisional` with the archive written under it.
+    fn adopt(&mut self, provisional: i64, known: i64) -> Result<(), StoreError> {
+        self.forget_errors(known)?;
+        let ids = [Value::Int(known), Value::Int(provisional)];
+        for sql in [
+            "UPDATE reports SET input_id = $1 WHERE input_id = $2",
+            "UPDATE ingest_errors SET input_id = $1 WHERE input_id = $2",
+        ] {
+            self.backend.execute(sql, &ids)?;
+        }
+        for sql in [
+            "DELETE FROM input_chunks WHERE input_id = $1",
+            "DELETE FROM inputs WHERE id = $1",
+        ] {
+            self.backend.execute(sql, &[Value::Int(provisional)])?;
+        }
+        Ok(())
+    }
+
+    /// Runs `visit` (which stores the reports of one input) with a visitor for `input`, and
+    /// returns what it stored, counting the one file.
     fn visit_input(
         &mut self,
         input: i64,
@@ -1237,8 +1258,10 @@ impl Store {
     /// Stores one input read by [`read_input`]; returns what it stored and whether to
     /// commit. A new input is archived on a second thread while this one parses and stores
     /// its reports; an input too large to hold in memory is hashed in that same reading, so
-    /// its row gets a provisional digest until the end, and it turns out to be a duplicate
-    /// of an input stored whole before, nothing of it is kept (the caller rolls back).
+    /// its row gets a provisional digest until the end. When it turns out to be an input
+    /// stored before, nothing of it is kept (the caller rolls back) unless this reading stored
+    /// reports or met errors, or the earlier one had met some: those then move to the earlier
+    /// input's row ([`Store::adopt`]).
     fn ingest_file_in_transaction(
         &mut self,
         path: &Path,
@@ -1297,10 +1320,23 @@ impl Store {
             "SELECT id FROM inputs WHERE sha256 = $1",
             &[sha.as_str().into()],
         )?;
-        if !known.is_empty() {
-            // Stored whole before: every report in it was a duplicate, its errors are
-            // recorded already.
-            return Ok((totals, false));
+        if let Some(known) = known.first().and_then(|row| row.first()).map(Value::int) {
+            // Stored whole before. When nothing new was stored and nothing failed, now or then,
+            // there is nothing to keep (the caller rolls back, the archive written again too).
+            let failed_before = !self
+                .backend
+                .query(
+                    "SELECT 1 FROM ingest_errors WHERE input_id = $1 LIMIT 1",
+                    &[Value::Int(known)],
+                )?
+                .is_empty();
+            if totals.reports == 0 && totals.errors.is_empty() && !failed_before {
+                return Ok((totals, false));
+            }
+            // Otherwise it was read differently this time (an upgrade, other limits): what it
+            // holds now belongs to the input stored before.
+            self.adopt(input, known)?;
+            return Ok((totals, true));
         }
         self.backend.execute(
             "UPDATE inputs SET sha256 = $1, size = $2 WHERE id = $3",

@@ -199,6 +199,18 @@ fn an_input_that_parses_on_a_later_ingest_loses_its_old_error() {
             .unwrap();
         assert_eq!((totals.reports, totals.duplicates), (1, 1), "{}", t.name);
         assert!(t.store.errors().unwrap().is_empty(), "{}", t.name);
+
+        // The same for an input too large to hold in memory, which is hashed as it is read.
+        let big = dir.path().join("big.xml");
+        write_big_report(&big, "big.example", "big-again", 40_000);
+        assert!(std::fs::metadata(&big).unwrap().len() > 8 << 20);
+        let totals = t.store.ingest_file(&big, &strict, NOW).unwrap();
+        assert_eq!((totals.reports, totals.errors.len()), (0, 1), "{}", t.name);
+        let totals = t.store.ingest_file(&big, &Limits::default(), NOW).unwrap();
+        assert_eq!((totals.reports, totals.records), (1, 40_000), "{}", t.name);
+        assert!(t.store.errors().unwrap().is_empty(), "{}", t.name);
+        let again = t.store.ingest_file(&big, &Limits::default(), NOW).unwrap();
+        assert_eq!((again.reports, again.duplicates), (0, 1), "{}", t.name);
     }
 }
 
