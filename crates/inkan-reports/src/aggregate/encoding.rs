@@ -6,8 +6,6 @@
 //! is how mail software writes it. Everything else passes through untouched.
 
 use std::io::{self, BufRead, Read};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use encoding_rs::{CoderResult, Decoder, Encoding, UTF_8};
 
@@ -21,9 +19,6 @@ pub(crate) struct Sniffed {
     pub(crate) encoding: Option<&'static Encoding>,
     /// A declared encoding that is unknown or cannot apply to the bytes; read as UTF-8.
     pub(crate) ignored: Option<String>,
-    /// Sequences the conversion replaced (with U+FFFD) because they are not valid in the
-    /// encoding; counted as the input is read.
-    pub(crate) replaced: Arc<AtomicU64>,
 }
 
 /// The input as UTF-8: the first bytes, kept while looking at them, then the rest, converted
@@ -41,7 +36,9 @@ struct Convert {
     at: usize,
     head_done: bool,
     input_done: bool,
-    replaced: Arc<AtomicU64>,
+    /// Sequences replaced (with U+FFFD) because they are not valid in the encoding, counted
+    /// as the input is read.
+    replaced: u64,
 }
 
 impl<R> std::fmt::Debug for Decoded<R> {
@@ -52,6 +49,16 @@ impl<R> std::fmt::Debug for Decoded<R> {
                 &self.convert.as_ref().map(|c| c.decoder.encoding().name()),
             )
             .finish_non_exhaustive()
+    }
+}
+
+impl<R> Decoded<R> {
+    /// The encoding converted from and how many sequences not valid in it were replaced
+    /// since the last call; `None` for input read as UTF-8.
+    pub(crate) fn take_replaced(&mut self) -> Option<(&'static str, u64)> {
+        self.convert
+            .as_mut()
+            .map(|c| (c.decoder.encoding().name(), std::mem::take(&mut c.replaced)))
     }
 }
 
@@ -74,7 +81,6 @@ pub(crate) fn decoded<R: BufRead>(mut input: R) -> io::Result<(Decoded<R>, Sniff
     let sniffed = Sniffed {
         encoding: (encoding != UTF_8).then_some(encoding),
         ignored,
-        replaced: Arc::default(),
     };
     let convert = sniffed.encoding.map(|encoding| Convert {
         decoder: encoding.new_decoder(),
@@ -82,7 +88,7 @@ pub(crate) fn decoded<R: BufRead>(mut input: R) -> io::Result<(Decoded<R>, Sniff
         at: 0,
         head_done: head.is_empty(),
         input_done: false,
-        replaced: Arc::clone(&sniffed.replaced),
+        replaced: 0,
     });
     Ok((
         Decoded {
@@ -175,7 +181,7 @@ impl Convert {
                     .windows(3)
                     .filter(|w| *w == "\u{fffd}".as_bytes())
                     .count();
-                self.replaced.fetch_add(count as u64, Ordering::Relaxed);
+                self.replaced += count as u64;
             }
             if from_head {
                 // The head is small and `room` fits all of it.
@@ -233,12 +239,14 @@ mod tests {
 
     /// Everything `input` gives, read through [`decoded`] from a reader that hands out
     /// `step` bytes at a time.
-    fn through(input: &[u8], step: usize) -> (String, Sniffed) {
+    /// Also how many sequences were replaced.
+    fn through(input: &[u8], step: usize) -> (String, Sniffed, u64) {
         let reader = io::BufReader::with_capacity(step, input);
         let (mut decoded, sniffed) = decoded(reader).unwrap();
         let mut out = Vec::new();
         decoded.read_to_end(&mut out).unwrap();
-        (String::from_utf8(out).unwrap(), sniffed)
+        let replaced = decoded.take_replaced().map_or(0, |(_, n)| n);
+        (String::from_utf8(out).unwrap(), sniffed, replaced)
     }
 
     #[test]
@@ -250,11 +258,11 @@ mod tests {
             input.extend(std::iter::repeat_n(b'x', 3000));
             input.extend_from_slice(b"\xfc</a>");
             for step in [1, 7, 64, 8192] {
-                let (text, sniffed) = through(&input, step);
+                let (text, sniffed, replaced) = through(&input, step);
                 assert!(text.contains("<a>Café € x"), "{label} {step}");
                 assert!(text.ends_with("xü</a>"), "{label} {step}");
                 assert_eq!(sniffed.encoding.map(|e| e.name()), Some("windows-1252"));
-                assert_eq!(sniffed.replaced.load(Ordering::Relaxed), 0);
+                assert_eq!(replaced, 0);
             }
         }
     }
@@ -265,7 +273,7 @@ mod tests {
         let mut input = vec![0xff, 0xfe];
         input.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
         for step in [1, 3, 4096] {
-            let (out, sniffed) = through(&input, step);
+            let (out, sniffed, _) = through(&input, step);
             assert_eq!(out, text, "{step}");
             assert_eq!(sniffed.encoding.map(|e| e.name()), Some("UTF-16LE"));
         }
@@ -277,7 +285,7 @@ mod tests {
         // "日本" in Shift_JIS, twice, so that some read splits a character.
         input.extend_from_slice(b"\x93\xfa\x96\x7b\x93\xfa\x96\x7b</a>");
         for step in 1..=9 {
-            let (out, _) = through(&input, step);
+            let (out, _, _) = through(&input, step);
             assert!(out.ends_with("<a>日本日本</a>"), "{step}: {out}");
         }
     }
@@ -285,7 +293,7 @@ mod tests {
     #[test]
     fn utf8_and_undeclared_input_pass_through_untouched() {
         let input = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>Café</a>".as_bytes();
-        let (out, sniffed) = through(input, 5);
+        let (out, sniffed, _) = through(input, 5);
         assert_eq!(out.as_bytes(), input);
         assert!(sniffed.encoding.is_none() && sniffed.ignored.is_none());
         let raw = b"<feedback>\xe9</feedback>";
@@ -303,7 +311,7 @@ mod tests {
     fn unknown_or_impossible_labels_are_ignored_and_named() {
         for label in ["x-no-such-charset", "UTF-16", "ISO-2022-KR"] {
             let input = format!("<?xml version=\"1.0\" encoding=\"{label}\"?><a>b</a>");
-            let (out, sniffed) = through(input.as_bytes(), 16);
+            let (out, sniffed, _) = through(input.as_bytes(), 16);
             assert_eq!(out, input);
             assert_eq!(sniffed.ignored.as_deref(), Some(label));
             assert!(sniffed.encoding.is_none());
@@ -313,8 +321,8 @@ mod tests {
     #[test]
     fn bytes_invalid_in_the_encoding_are_counted() {
         let input = b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>\x85\x40</a>";
-        let (out, sniffed) = through(input, 8);
+        let (out, _, replaced) = through(input, 8);
         assert!(out.contains('\u{fffd}'), "{out}");
-        assert!(sniffed.replaced.load(Ordering::Relaxed) > 0);
+        assert!(replaced > 0);
     }
 }

@@ -12,8 +12,6 @@ mod value;
 pub(crate) mod xml;
 
 use std::io::BufRead;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -74,9 +72,6 @@ pub struct AggregateHeader {
 #[derive(Debug)]
 pub struct AggregateReader<R: BufRead> {
     pull: XmlPull<encoding::Decoded<R>>,
-    /// The encoding the report was converted from, when not UTF-8, and how many of its
-    /// sequences were not valid in it.
-    converted: Option<(&'static str, Arc<AtomicU64>)>,
     header: AggregateHeader,
     first: Option<Record>,
     done: bool,
@@ -111,9 +106,6 @@ impl<R: BufRead> AggregateReader<R> {
                 "XML declaration names encoding '{label}', which cannot apply; read as UTF-8"
             ));
         }
-        let converted = sniffed
-            .encoding
-            .map(|e| (e.name(), Arc::clone(&sniffed.replaced)));
         let mut pull = XmlPull::new(input, limits);
         let mut builder = RecordBuilder::default();
         let namespace = loop {
@@ -178,7 +170,6 @@ impl<R: BufRead> AggregateReader<R> {
         header.schema = detect_schema(namespace.as_deref(), &header);
         let mut reader = AggregateReader {
             pull,
-            converted,
             header,
             first: None,
             done,
@@ -242,14 +233,13 @@ impl<R: BufRead> AggregateReader<R> {
     /// [`AggregateReader::finish`] for a reader the caller keeps; it is empty afterwards.
     pub(crate) fn finish_in_place(&mut self) -> Result<AggregateTrailer, ParseError> {
         while self.next_record()?.is_some() {}
-        if let Some((name, replaced)) = &self.converted {
-            let replaced = replaced.swap(0, Ordering::Relaxed);
-            if replaced > 0 {
-                self.warnings.add_count(
-                    format!("bytes not valid in the declared encoding {name} replaced"),
-                    replaced,
-                );
-            }
+        if let Some((name, replaced)) = self.pull.input_mut().take_replaced()
+            && replaced > 0
+        {
+            self.warnings.add_count(
+                format!("bytes not valid in the declared encoding {name} replaced"),
+                replaced,
+            );
         }
         Ok(AggregateTrailer {
             records: self.records,

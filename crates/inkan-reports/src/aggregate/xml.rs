@@ -414,6 +414,11 @@ impl<R: BufRead> XmlPull<R> {
         }
     }
 
+    /// The input read from.
+    pub(crate) fn input_mut(&mut self) -> &mut R {
+        &mut self.input
+    }
+
     /// Takes back a tree the caller is done with, so that its allocations serve the next one.
     pub(crate) fn recycle(&mut self, node: Node) {
         self.parser.tree.recycle(node);
