@@ -98,8 +98,8 @@ fn relaxed_value(pieces: &[&[u8]], out: &mut Vec<u8>) {
 
 /// The first whitespace at or after `from` that relaxed canonicalization changes: any but a
 /// single space with a byte that is not whitespace on both sides of it in `piece`, which
-/// stays as it is. Tag lists and
-/// addresses have a single space every few bytes; copying past them keeps the copies long.
+/// stays as it is. Tag lists and addresses have a single space every few bytes; copying past
+/// them keeps the copies long.
 fn next_change(piece: &[u8], from: usize) -> usize {
     let changes = |at: usize| {
         let b = piece[at];

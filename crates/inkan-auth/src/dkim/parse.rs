@@ -295,8 +295,8 @@ const KNOWN_HEADERS: &[&str] = &[
     "content-transfer-encoding",
 ];
 
-/// The longest name in [`KNOWN_HEADERS`], plus one.
-const KNOWN_LENGTHS: usize = 26;
+/// The longest name in [`KNOWN_HEADERS`] (the last, as they are sorted by length), plus one.
+const KNOWN_LENGTHS: usize = KNOWN_HEADERS[KNOWN_HEADERS.len() - 1].len() + 1;
 
 /// For each name length, where the names of that length lie in [`KNOWN_HEADERS`].
 const KNOWN_BY_LENGTH: [(usize, usize); KNOWN_LENGTHS] = {

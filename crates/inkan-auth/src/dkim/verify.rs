@@ -596,7 +596,7 @@ fn verify_with_key(
             return Reason::StrictIdentity;
         }
     }
-    let body_ok = body.hash_matches(
+    let matched = body.hash_matches(
         signature.canonicalization.body,
         signature.body_length,
         signature.algorithm,
@@ -606,7 +606,7 @@ fn verify_with_key(
         let canon_len = body.canonical_len(signature.canonicalization.body);
         out.unsigned_body_bytes = Some(canon_len.saturating_sub(l));
     }
-    let body_ok = match body_ok {
+    let body_ok = match matched {
         Ok(same) => same,
         Err(actual) => {
             return Reason::BodyTooShort {
