@@ -131,8 +131,8 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D
 
 /// Session counts as senders write them when they stray from integers: a number in a
 /// string ("7") or a fraction is read with a warning; a negative, unreadable or implausible
-/// (above [`MAX_COUNT`]) count becomes 0 with a warning, so that one odd field neither loses the report nor throws
-/// totals off.
+/// (above [`MAX_COUNT`]) count becomes 0 with a warning, so that one odd field neither loses
+/// the report nor throws totals off.
 fn lenient_counts(report: &mut serde_json::Value, warnings: &mut Warnings) {
     use serde_json::Value;
     let Some(policies) = report.get_mut("policies").and_then(Value::as_array_mut) else {

@@ -62,45 +62,49 @@ pub(crate) fn opt_token_in(
 /// warning. A negative number, one too large for 64 bits and garbage are ignored with a
 /// warning, so that they cannot throw totals off.
 pub(crate) fn integer(text: Option<&str>, element: &str, warnings: &mut Warnings) -> Option<i64> {
+    at_most(i64::MAX, text, element, warnings)
+}
+
+/// A message count: [`integer`] with [`MAX_COUNT`] as the largest value kept.
+pub(crate) fn count(text: Option<&str>, element: &str, warnings: &mut Warnings) -> Option<i64> {
+    at_most(MAX_COUNT, text, element, warnings)
+}
+
+/// [`integer`] up to `max`: a larger value is out of range, ignored with a warning.
+fn at_most(max: i64, text: Option<&str>, element: &str, warnings: &mut Warnings) -> Option<i64> {
     let text = text?;
     if text.is_empty() {
         return None;
     }
+    let out_of_range = |warnings: &mut Warnings| {
+        warnings.add(format!(
+            "value out of range in <{element}> ('{text}') ignored"
+        ));
+        None
+    };
     if let Ok(n) = text.parse::<i64>() {
         if n < 0 {
             warnings.add(format!("negative value in <{element}> ('{text}') ignored"));
             return None;
         }
-        return Some(n);
+        return if n > max {
+            out_of_range(warnings)
+        } else {
+            Some(n)
+        };
     }
     let Ok(f) = text.parse::<f64>() else {
         warnings.add(format!("invalid number in <{element}> ('{text}') ignored"));
         return None;
     };
-    // i64::MAX as f64 rounds up to 2^63, which no i64 holds.
-    if !(0.0..9.223_372_036_854_775e18).contains(&f) {
-        warnings.add(format!(
-            "value out of range in <{element}> ('{text}') ignored"
-        ));
-        return None;
+    // Below max + 1, which for i64::MAX is 2^63 (the f64 nearest it), which no i64 holds.
+    if !(0.0..max as f64 + 1.0).contains(&f) {
+        return out_of_range(warnings);
     }
     warnings.add(format!(
         "non-integer value in <{element}> ('{text}') truncated"
     ));
     Some(f as i64)
-}
-
-/// A message count: [`integer`], and above [`MAX_COUNT`] ignored with a warning.
-pub(crate) fn count(text: Option<&str>, element: &str, warnings: &mut Warnings) -> Option<i64> {
-    let n = integer(text, element, warnings)?;
-    if n > MAX_COUNT {
-        warnings.add(format!(
-            "value out of range in <{element}> ('{}') ignored",
-            text.unwrap_or_default()
-        ));
-        return None;
-    }
-    Some(n)
 }
 
 /// An IP address kept as written (in a string from `pool`), warned about when it does not
@@ -163,6 +167,12 @@ mod tests {
         );
         assert_eq!(count(Some("4294967296"), "count", &mut warnings), None);
         assert!(warnings.contains("value out of range in <count> ('4294967296') ignored"));
+        let mut one = Warnings::default();
+        assert_eq!(count(Some("5e9"), "count", &mut one), None);
+        assert_eq!(
+            one.iter().collect::<Vec<_>>(),
+            [("value out of range in <count> ('5e9') ignored", 1)]
+        );
         assert_eq!(integer(Some(""), "count", &mut warnings), None);
         assert_eq!(integer(None, "count", &mut warnings), None);
     }
