@@ -1,8 +1,9 @@
 //! The archive of every input's original bytes: one gzip member (RFC 1952) per input, cut
 //! into chunks of [`CHUNK`] bytes for the `input_chunks` table. Text is deflated at the
-//! fastest level; inputs that are gzip or zip already are only wrapped (stored blocks). The
-//! deflate states and buffers are kept and reset between inputs, so archiving thousands of
-//! small files allocates them once. A large input is archived (and hashed, in the same
+//! fastest level; inputs that are gzip or zip already are only wrapped, in stored blocks
+//! (RFC 1951 section 3.2.4) written here without a compressor. The deflate state and
+//! buffers are kept and reset between inputs, so archiving thousands of small files
+//! allocates them once. A large input is archived (and hashed, in the same
 //! reading) on a thread of its own while the store parses it: [`Archiver::archive_to`].
 
 use std::io::Read;
@@ -29,13 +30,54 @@ fn io_error(what: &str, source: std::io::Error) -> StoreError {
     }
 }
 
+/// Most bytes in one stored deflate block.
+const STORED_BLOCK: usize = 0xffff;
+
+/// The gzip member header written before stored blocks: deflate, no flags, no time, OS
+/// unknown (RFC 1952 section 2.3).
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+
 /// Reusable compression state for archiving inputs one after the other.
 #[derive(Default)]
 pub(crate) struct Archiver {
     fast: Option<Compress>,
-    stored: Option<Compress>,
     input: Vec<u8>,
     output: Vec<u8>,
+}
+
+/// Hands `emit` every whole [`CHUNK`] at the front of `output`.
+fn emit_chunks(
+    output: &mut Vec<u8>,
+    emit: &mut impl FnMut(&[u8]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if output.len() >= CHUNK {
+        let whole = output.len() / CHUNK * CHUNK;
+        for chunk in output[..whole].chunks(CHUNK) {
+            emit(chunk)?;
+        }
+        output.drain(..whole);
+    }
+    Ok(())
+}
+
+/// Appends `data` to `output` as stored deflate blocks, the last of them final when `last`
+/// (an empty final block when `data` is empty).
+fn stored_blocks(output: &mut Vec<u8>, data: &[u8], last: bool) {
+    let mut pieces = data.chunks(STORED_BLOCK).peekable();
+    if data.is_empty() {
+        if last {
+            output.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+        }
+        return;
+    }
+    while let Some(piece) = pieces.next() {
+        let final_block = last && pieces.peek().is_none();
+        let len = u16::try_from(piece.len()).unwrap_or(u16::MAX);
+        output.push(u8::from(final_block));
+        output.extend_from_slice(&len.to_le_bytes());
+        output.extend_from_slice(&(!len).to_le_bytes());
+        output.extend_from_slice(piece);
+    }
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends; whether it ended.
@@ -58,14 +100,30 @@ impl Archiver {
         let mut output = std::mem::take(&mut self.output);
         output.clear();
         let mut ended = fill(&mut reader, &mut input, STEP).map_err(|e| io_error(what, e))?;
-        let gzip = match detect(&input[..input.len().min(4)]) {
-            Content::Gzip | Content::Zip => self
-                .stored
-                .get_or_insert_with(|| Compress::new_gzip(Compression::none(), 15)),
-            _ => self
-                .fast
-                .get_or_insert_with(|| Compress::new_gzip(Compression::fast(), 15)),
-        };
+        if matches!(
+            detect(&input[..input.len().min(4)]),
+            Content::Gzip | Content::Zip
+        ) {
+            // Compressed already: wrapped as it is. A compressor at level 0 would do the
+            // same, after clearing its 128 KB hash table for each input.
+            let mut crc = flate2::Crc::new();
+            output.extend_from_slice(&GZIP_HEADER);
+            loop {
+                crc.update(&input);
+                stored_blocks(&mut output, &input, ended);
+                emit_chunks(&mut output, &mut emit)?;
+                if ended {
+                    break;
+                }
+                ended = fill(&mut reader, &mut input, STEP).map_err(|e| io_error(what, e))?;
+            }
+            output.extend_from_slice(&crc.sum().to_le_bytes());
+            output.extend_from_slice(&crc.amount().to_le_bytes());
+            return self.finish(input, output, emit);
+        }
+        let gzip = self
+            .fast
+            .get_or_insert_with(|| Compress::new_gzip(Compression::fast(), 15));
         gzip.reset();
         loop {
             let flush = if ended {
@@ -83,10 +141,7 @@ impl Archiver {
                     .compress_vec(&input[used..], &mut output, flush)
                     .map_err(|e| io_error(what, std::io::Error::other(e)))?;
                 used += usize::try_from(gzip.total_in() - before).unwrap_or(0);
-                while output.len() >= CHUNK {
-                    emit(&output[..CHUNK])?;
-                    output.drain(..CHUNK);
-                }
+                emit_chunks(&mut output, &mut emit)?;
                 let done = if ended {
                     status == Status::StreamEnd
                 } else {
@@ -101,10 +156,20 @@ impl Archiver {
             }
             ended = fill(&mut reader, &mut input, STEP).map_err(|e| io_error(what, e))?;
         }
+        self.finish(input, output, emit)
+    }
+
+    /// Hands `emit` the rest of `output` and keeps the buffers for the next input, unless
+    /// one grew past the usual size.
+    fn finish(
+        &mut self,
+        input: Vec<u8>,
+        mut output: Vec<u8>,
+        mut emit: impl FnMut(&[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         if !output.is_empty() {
             emit(&output)?;
         }
-        // Keep the buffers for the next input, unless one grew past the usual size.
         if input.capacity() <= STEP {
             self.input = input;
         }
@@ -214,6 +279,57 @@ mod tests {
         let text = "<record><row><source_ip>192.0.2.1</source_ip></row></record>\n".repeat(20_000);
         assert_eq!(roundtrip(&mut archiver, text.as_bytes()), 1);
         assert_eq!(roundtrip(&mut archiver, b"again"), 1);
+    }
+
+    /// Compressed inputs are wrapped in stored blocks written without a compressor: the
+    /// member decodes byte for byte at every edge of a block, of a read and of a chunk (a
+    /// last read that is empty ends the member with an empty final block), and holds the
+    /// input plus only the block and member overhead.
+    #[test]
+    fn compressed_inputs_are_wrapped_in_stored_blocks() {
+        let mut archiver = Archiver::default();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut noise = vec![0x1f, 0x8b];
+        while noise.len() < 2 * STEP + 3 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            noise.extend_from_slice(&state.to_le_bytes());
+        }
+        for len in [
+            2,
+            3,
+            STORED_BLOCK - 1,
+            STORED_BLOCK,
+            STORED_BLOCK + 1,
+            2 * STORED_BLOCK,
+            STEP,
+            STEP + 1,
+            2 * STEP,
+        ] {
+            let data = &noise[..len];
+            let mut chunks: Vec<Vec<u8>> = Vec::new();
+            archiver
+                .archive(data, "test", |chunk| {
+                    chunks.push(chunk.to_vec());
+                    Ok(())
+                })
+                .unwrap();
+            let member = chunks.concat();
+            // Each read of STEP bytes is cut into blocks of its own.
+            let blocks = len / STEP * STEP.div_ceil(STORED_BLOCK)
+                + (len % STEP).div_ceil(STORED_BLOCK)
+                + usize::from(len % STEP == 0);
+            assert_eq!(member.len(), 10 + len + 5 * blocks + 8, "{len} bytes");
+            let mut back = Vec::new();
+            flate2::read::GzDecoder::new(&member[..])
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data, "{len} bytes");
+        }
+        // A zip input is wrapped the same way.
+        let zip = b"PK\x03\x04 not really a zip".repeat(10);
+        assert_eq!(roundtrip(&mut archiver, &zip), 1);
     }
 
     /// `archive_to` sends the same chunks down a channel and hashes what it read.

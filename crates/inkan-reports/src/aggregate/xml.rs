@@ -703,6 +703,14 @@ impl Parser {
             return Ok(whole.then_some((Item::Record, end)));
         }
         let mut tree = std::mem::take(&mut self.tree);
+        // The report's metadata and policy are written as plainly as its records.
+        if !empty
+            && let Some(end) = self.plain_element(window.bytes, content, qname.as_ref(), &mut tree)
+        {
+            let item = tree.done.take().map(Item::Child);
+            self.tree = tree;
+            return Ok(item.map(|item| (item, end)));
+        }
         let whole = self.read_element(reader, window, qname.as_ref(), empty, &mut tree);
         let item = tree.done.take().map(Item::Child);
         self.tree = tree;
