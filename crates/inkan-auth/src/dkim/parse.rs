@@ -322,7 +322,7 @@ fn known_header(name: &str) -> Option<&'static str> {
 }
 
 /// `name` lower-cased, borrowed from [`KNOWN_HEADERS`] when it is there.
-fn lowercase_header_name(name: Cow<'_, str>) -> Cow<'static, str> {
+pub(crate) fn lowercase_header_name(name: Cow<'_, str>) -> Cow<'static, str> {
     match known_header(&name) {
         Some(known) => Cow::Borrowed(known),
         None => Cow::Owned(name.to_ascii_lowercase()),
