@@ -236,7 +236,7 @@ pub fn seal_set(message: &Message<'_>, params: &SealParams) -> Result<ArcSet, Se
     let algorithm = params.key.default_algorithm();
     let mut signer = Signer::new(domain.clone(), params.selector.clone(), params.key.clone());
     signer.headers = params.headers.clone();
-    let h = signer.header_list(message)?;
+    let h = signer.signed_names(message)?;
     let ams_tags = [
         format!("i={instance}"),
         format!("a={algorithm}"),

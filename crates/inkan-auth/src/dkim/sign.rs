@@ -9,6 +9,7 @@
 //! crate (constant-time big-integer arithmetic, blinded with randomness from aws-lc), everything
 //! else by aws-lc.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
@@ -22,7 +23,7 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use rsa::traits::PublicKeyParts;
 
 use super::canon::{BodyHasher, canonical_headers, canonical_signature_field};
-use super::parse::{TagList, decode_base64, strip_fws};
+use super::parse::{TagList, decode_base64, lowercase_header_name, strip_fws};
 use super::{Algorithm, Canon, Canonicalization};
 use crate::message::Message;
 
@@ -440,11 +441,25 @@ impl Signer {
 
     /// The `h=` list for `message`.
     pub fn header_list(&self, message: &Message<'_>) -> Result<Vec<String>, SignError> {
-        let mut names: Vec<String> = Vec::new();
-        let mut wanted: Vec<&str> = self.headers.iter().map(String::as_str).collect();
-        if !wanted.iter().any(|h| h.eq_ignore_ascii_case("from")) {
-            wanted.insert(0, "From");
+        Ok(self
+            .signed_names(message)?
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect())
+    }
+
+    /// [`Self::header_list`] with well-known names borrowed from a static table instead of
+    /// allocated one by one.
+    pub(crate) fn signed_names(
+        &self,
+        message: &Message<'_>,
+    ) -> Result<Vec<Cow<'static, str>>, SignError> {
+        let mut wanted: Vec<&str> = Vec::with_capacity(self.headers.len() + 1);
+        if !self.headers.iter().any(|h| h.eq_ignore_ascii_case("from")) {
+            wanted.push("From");
         }
+        wanted.extend(self.headers.iter().map(String::as_str));
+        let mut names = Vec::with_capacity(wanted.len() + self.oversigned.len());
         for (i, name) in wanted.iter().enumerate() {
             if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
                 return Err(SignError::InvalidHeaderName((*name).to_owned()));
@@ -454,10 +469,10 @@ impl Signer {
             }
             let count = message.header_fields(name).count();
             let extra = usize::from(self.oversigned.iter().any(|o| o.eq_ignore_ascii_case(name)));
-            names.extend(std::iter::repeat_n(
-                name.to_ascii_lowercase(),
-                count + extra,
-            ));
+            if count + extra > 0 {
+                let lower = lowercase_header_name(Cow::Borrowed(name));
+                names.extend(std::iter::repeat_n(lower, count + extra));
+            }
         }
         Ok(names)
     }
@@ -503,15 +518,29 @@ impl Signer {
         if let Some(after) = self.expire_after {
             tags.push(format!("x={}", now.saturating_add(after.max(1))));
         }
-        if self.body_length {
-            let l = BodyHasher::for_message(message).canonical_len(self.canonicalization.body);
+        let length = self
+            .body_length
+            .then(|| BodyHasher::for_message(message).canonical_len(self.canonicalization.body));
+        if let Some(l) = length {
             tags.push(format!("l={l}"));
         }
-        tags.push(format!("h={}", self.header_list(message)?.join(":")));
+        let signed = self.signed_names(message)?;
+        tags.push(format!("h={}", signed.join(":")));
         tags.push("bh=".into());
         tags.push("b=".into());
         let template = fold_tags(&tags);
-        sign_template(&self.key, message, &template)
+        sign_parsed(
+            "DKIM-Signature",
+            &self.key,
+            message,
+            &template,
+            Parsed {
+                algorithm: self.algorithm,
+                canonicalization: self.canonicalization,
+                length,
+                signed: &signed,
+            },
+        )
     }
 
     /// `message` with a new DKIM-Signature field first.
@@ -631,8 +660,54 @@ pub fn sign_template_as(
             "bh= and b= must be present and empty".into(),
         ));
     }
+    sign_parsed(
+        field_name,
+        key,
+        message,
+        template,
+        Parsed {
+            algorithm,
+            canonicalization: Canonicalization {
+                header: header_canon,
+                body: body_canon,
+            },
+            length,
+            signed: &signed,
+        },
+    )
+}
+
+/// What [`sign_parsed`] needs to know of a template: what its tags say, read once.
+struct Parsed<'a, S> {
+    algorithm: Algorithm,
+    canonicalization: Canonicalization,
+    length: Option<u64>,
+    signed: &'a [S],
+}
+
+/// Fills `bh=` and `b=` of `template`, whose tags say what `parsed` holds: a signer that wrote
+/// the template itself does not read it back.
+fn sign_parsed<S: AsRef<str>>(
+    field_name: &str,
+    key: &SigningKey,
+    message: &Message<'_>,
+    template: &str,
+    parsed: Parsed<'_, S>,
+) -> Result<String, SignError> {
+    let Parsed {
+        algorithm,
+        canonicalization,
+        length,
+        signed,
+    } = parsed;
+    if !matches!(algorithm, Algorithm::RsaSha256 | Algorithm::Ed25519Sha256) {
+        return Err(SignError::Template(format!(
+            "a={} cannot be signed",
+            algorithm.as_str()
+        )));
+    }
     let body_hash = BodyHasher::for_message(message)
-        .hash(body_canon, length, algorithm)
+        .hash(canonicalization.body, length, algorithm)
         .map_err(|len| {
             SignError::Template(format!(
                 "l={} is longer than the {len}-byte body",
@@ -649,9 +724,16 @@ pub fn sign_template_as(
         return Err(SignError::Template("b= must be the last tag".into()));
     }
     field.truncate(trimmed_len);
-    let mut buf = Vec::with_capacity(4096);
-    canonical_headers(message, &signed, header_canon, &mut buf);
-    canonical_signature_field(header_canon, field_name, field.as_bytes(), &mut buf);
+    // Room for the canonical headers of most messages (about 1 KB), in a size the allocator
+    // keeps per thread; it grows for more.
+    let mut buf = Vec::with_capacity(1024);
+    canonical_headers(message, signed, canonicalization.header, &mut buf);
+    canonical_signature_field(
+        canonicalization.header,
+        field_name,
+        field.as_bytes(),
+        &mut buf,
+    );
     let hash = digest::digest(algorithm.digest(), &buf);
     let signature = key.sign_digest(algorithm, hash.as_ref())?;
     let b64 = STANDARD.encode(signature);
@@ -689,6 +771,7 @@ fn find_tag(list: &str, name: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dkim::Signature;
 
     #[test]
     fn txt_strings_are_at_most_255_bytes() {
@@ -699,6 +782,26 @@ mod tests {
             [255, 255, 90]
         );
         assert_eq!(parts.concat(), value);
+    }
+
+    #[test]
+    fn signer_refuses_rsa_sha1_and_its_h_list_is_the_header_list() {
+        let m = Message::parse(&b"from: a@x.test\r\nX-Custom: 1\r\nSubject: s\r\n\r\nhi\r\n"[..])
+            .unwrap();
+        let mut s = Signer::new("x.test", "sel", generate_ed25519().unwrap());
+        s.headers = vec!["Subject".into(), "X-CUSTOM".into(), "subject".into()];
+        let field = s.sign_at(&m, 1_700_000_000).unwrap();
+        let signature = Signature::parse(&field.as_bytes()["DKIM-Signature:".len()..]).unwrap();
+        assert_eq!(
+            signature.signed_headers,
+            ["from", "from", "subject", "subject", "x-custom"]
+        );
+        assert_eq!(s.header_list(&m).unwrap(), signature.signed_headers);
+        s.algorithm = Algorithm::RsaSha1;
+        assert_eq!(
+            s.sign_at(&m, 1_700_000_000).unwrap_err(),
+            SignError::Template("a=rsa-sha1 cannot be signed".into())
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -40,17 +39,6 @@ fn require_peer() {
     );
 }
 
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "inkan-arc-interop-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Alg {
     Rsa,
@@ -66,9 +54,10 @@ struct Hop {
 }
 
 impl Hop {
-    fn new(n: usize, alg: Alg) -> Hop {
+    /// Hop `n`, its key for dkimpy written into `dir`.
+    fn new(n: usize, alg: Alg, dir: &Path) -> Hop {
         let domain = format!("hop{n}.example");
-        let peer_key = scratch("key");
+        let peer_key = dir.join(format!("hop{n}.key"));
         let (key, algorithm) = match alg {
             Alg::Rsa => {
                 let key = generate_rsa(2048).unwrap();
@@ -98,10 +87,12 @@ impl Hop {
     }
 }
 
-/// Keys published two ways: a DNS server on 127.0.0.1 for inkan, a JSON map for dkimpy.
+/// Keys published two ways: a DNS server on 127.0.0.1 for inkan, a JSON map for dkimpy. The
+/// key files live in a directory removed when the world is dropped.
 struct World {
     hops: Vec<Hop>,
     keys_json: PathBuf,
+    _dir: tempfile::TempDir,
     _server: DnsServer,
     resolver: NetworkResolver,
 }
@@ -109,7 +100,11 @@ struct World {
 impl World {
     fn new(alg: Alg, hops: usize) -> World {
         require_peer();
-        let hops: Vec<Hop> = (1..=hops).map(|n| Hop::new(n, alg)).collect();
+        let dir = tempfile::Builder::new()
+            .prefix("inkan-arc-interop-")
+            .tempdir()
+            .unwrap();
+        let hops: Vec<Hop> = (1..=hops).map(|n| Hop::new(n, alg, dir.path())).collect();
         let records: Vec<Record> = hops
             .iter()
             .map(|h| Record {
@@ -133,11 +128,12 @@ impl World {
             .iter()
             .map(|h| (h.key_name(), h.key.txt_value().unwrap().into()))
             .collect();
-        let keys_json = scratch("keys.json");
+        let keys_json = dir.path().join("keys.json");
         std::fs::write(&keys_json, serde_json::to_vec(&map).unwrap()).unwrap();
         World {
             hops,
             keys_json,
+            _dir: dir,
             _server: server,
             resolver,
         }

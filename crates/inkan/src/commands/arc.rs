@@ -80,8 +80,8 @@ impl SealCommand {
         globals: &GlobalArgs,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<Exit> {
-        let raw = super::input::read_message(self.file.as_deref())?;
-        let message = Message::parse(raw).context("reading the message")?;
+        let saved = super::input::read_saved_message(self.file.as_deref(), globals.quiet)?;
+        let message = Message::parse(saved.message).context("reading the message")?;
         let key = super::input::read_signing_key(&self.key)?;
         let resolver = crate::resolver::build(globals)?;
         let now = std::time::SystemTime::now()
@@ -111,6 +111,7 @@ impl SealCommand {
         params.chain = evaluation.arc.result;
         params.now = now;
         let sealed = inkan_auth::arc::seal(&message, &params).context("sealing the message")?;
+        out.write_all(&saved.prefix)?;
         out.write_all(&sealed)?;
         Ok(Exit::Pass)
     }

@@ -58,8 +58,8 @@ async fn verify(
     globals: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    let raw = super::input::read_message(args.file.as_deref())?;
-    let message = Message::parse(raw).context("reading the message")?;
+    let saved = super::input::read_saved_message(args.file.as_deref(), globals.quiet)?;
+    let message = Message::parse(saved.message).context("reading the message")?;
     let resolver = crate::resolver::build(globals)?;
     let results = dkim::verify(resolver.as_ref(), &message).await;
     match globals.format {

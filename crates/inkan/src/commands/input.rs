@@ -21,6 +21,74 @@ pub fn read_message(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// What a saved file may carry before the message proper, which no signer saw: a UTF-8 byte
+/// order mark (Windows editors write one) and an mbox "From " separator line (mail clients
+/// write one when they save a single message).
+pub struct SavedMessage {
+    /// The bytes set aside, to give back in front of a message that is written out again.
+    pub prefix: Vec<u8>,
+    /// The message proper.
+    pub message: Vec<u8>,
+}
+
+impl SavedMessage {
+    /// Splits off a leading byte order mark and a leading mbox "From " line. "From" followed by
+    /// whitespace and a colon is a header field (RFC 5322 §4.5.3 allows the whitespace), not a
+    /// separator line.
+    pub fn new(mut raw: Vec<u8>) -> SavedMessage {
+        let mut at = if raw.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            0
+        };
+        if is_mbox_separator(&raw[at..]) {
+            at = raw[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(raw.len(), |p| at + p + 1);
+        }
+        let message = raw.split_off(at);
+        SavedMessage {
+            prefix: raw,
+            message,
+        }
+    }
+
+    /// A note for standard error naming what was set aside, if anything was.
+    pub fn note(&self) -> Option<String> {
+        let bom = self.prefix.starts_with(b"\xef\xbb\xbf");
+        let separator = self.prefix.len() > if bom { 3 } else { 0 };
+        let what = match (bom, separator) {
+            (false, false) => return None,
+            (true, false) => "a byte order mark",
+            (false, true) => "an mbox 'From ' line",
+            (true, true) => "a byte order mark and an mbox 'From ' line",
+        };
+        Some(format!(
+            "inkan: note: {what} before the message is not part of it and was set aside"
+        ))
+    }
+}
+
+/// True when `bytes` starts with an mbox "From " line rather than a `From:` field.
+fn is_mbox_separator(bytes: &[u8]) -> bool {
+    let Some(rest) = bytes.strip_prefix(b"From ") else {
+        return false;
+    };
+    let after_space = rest.iter().position(|&b| b != b' ' && b != b'\t');
+    after_space.is_some_and(|p| !matches!(rest[p], b':' | b'\r' | b'\n'))
+}
+
+/// [`read_message`], then [`SavedMessage::new`], with its note on standard error unless
+/// `quiet`.
+pub fn read_saved_message(path: Option<&Path>, quiet: bool) -> anyhow::Result<SavedMessage> {
+    let saved = SavedMessage::new(read_message(path)?);
+    if let Some(note) = saved.note().filter(|_| !quiet) {
+        eprintln!("{note}");
+    }
+    Ok(saved)
+}
+
 /// Reads a private signing key: PEM, RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8), as
 /// `inkan keygen` writes. Errors name the file.
 pub fn read_signing_key(path: &Path) -> anyhow::Result<inkan_auth::dkim::SigningKey> {
@@ -28,4 +96,70 @@ pub fn read_signing_key(path: &Path) -> anyhow::Result<inkan_auth::dkim::Signing
         .with_context(|| format!("reading key file {}", path.display()))?;
     inkan_auth::dkim::SigningKey::from_pem(&pem)
         .with_context(|| format!("reading key file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SavedMessage;
+
+    fn split(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let saved = SavedMessage::new(raw.to_vec());
+        (saved.prefix, saved.message)
+    }
+
+    #[test]
+    fn byte_order_mark_and_mbox_line_are_set_aside_and_from_fields_are_not() {
+        let message = b"From: a@example.com\r\n\r\nhi\r\n";
+        let mbox = b"From a@example.com Sat Nov 28 07:00:00 2026\n";
+        let bom = b"\xef\xbb\xbf";
+        assert_eq!(split(message), (Vec::new(), message.to_vec()));
+        assert_eq!(
+            split(&[mbox.as_slice(), message].concat()),
+            (mbox.to_vec(), message.to_vec())
+        );
+        assert_eq!(
+            split(&[bom.as_slice(), mbox, message].concat()),
+            ([bom.as_slice(), mbox].concat(), message.to_vec())
+        );
+        assert_eq!(
+            split(&[bom.as_slice(), message].concat()),
+            (bom.to_vec(), message.to_vec())
+        );
+        for field in [
+            &b"From : a@example.com\r\n\r\n"[..],
+            b"From \t: a\r\n",
+            b"From \r\n",
+        ] {
+            assert_eq!(split(field), (Vec::new(), field.to_vec()), "{field:?}");
+        }
+        assert_eq!(split(b"From x"), (b"From x".to_vec(), Vec::new()));
+        let notes: Vec<Option<String>> = [
+            &message[..],
+            &[bom.as_slice(), message].concat(),
+            &[mbox.as_slice(), message].concat(),
+            &[bom.as_slice(), mbox, message].concat(),
+        ]
+        .iter()
+        .map(|raw| SavedMessage::new(raw.to_vec()).note())
+        .collect();
+        assert_eq!(notes[0], None);
+        assert!(
+            notes[1]
+                .as_deref()
+                .unwrap()
+                .contains("a byte order mark before")
+        );
+        assert!(
+            notes[2]
+                .as_deref()
+                .unwrap()
+                .contains("an mbox 'From ' line before")
+        );
+        assert!(
+            notes[3]
+                .as_deref()
+                .unwrap()
+                .contains("a byte order mark and an mbox 'From ' line")
+        );
+    }
 }

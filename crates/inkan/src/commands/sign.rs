@@ -83,12 +83,12 @@ impl SignCommand {
     /// Signs the message and writes it to `out`.
     pub async fn run(
         self,
-        _globals: &GlobalArgs,
+        globals: &GlobalArgs,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<Exit> {
         let key = super::input::read_signing_key(&self.key)?;
-        let raw = super::input::read_message(self.file.as_deref())?;
-        let message = Message::parse(raw).context("reading the message")?;
+        let saved = super::input::read_saved_message(self.file.as_deref(), globals.quiet)?;
+        let message = Message::parse(saved.message).context("reading the message")?;
         let mut signer = Signer::new(self.domain, self.selector, key);
         if let Some(a) = self.algorithm {
             signer.algorithm = match a {
@@ -113,6 +113,8 @@ impl SignCommand {
                 .map_or(0, |d| d.as_secs())
         });
         let signed = signer.sign_message_at(&message, now)?;
+        // What came before the message in the file goes back in front of it.
+        out.write_all(&saved.prefix)?;
         if message.converted_line_endings() {
             // Give the message back with the line endings it came with.
             let lf: Vec<u8> = signed

@@ -3,7 +3,6 @@
 //! every DKIM signature, DMARC, ARC — as an RFC 8601 Authentication-Results header or JSON,
 //! with the bulk-sender message rules. Exit 0 when DMARC passes, 1 otherwise, 2 on errors.
 
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -147,8 +146,11 @@ impl VerifyCommand {
         match &self.batch {
             Some(path) => run_batch(path, &resolver, &settings, out).await,
             None => {
-                let bytes = read_input(&self.file)?;
-                let message = Message::parse(bytes)
+                let saved = super::input::read_saved_message(
+                    Some(std::path::Path::new(&self.file)),
+                    globals.quiet,
+                )?;
+                let message = Message::parse(saved.message)
                     .with_context(|| format!("reading the message in {}", self.file))?;
                 let report = verify_message(&resolver, &message, &settings).await;
                 let exit = if report.dmarc.result == DmarcResult::Pass {
@@ -173,18 +175,6 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
-    if file == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("reading the message from standard input")?;
-        Ok(bytes)
-    } else {
-        std::fs::read(file).with_context(|| format!("reading {file}"))
-    }
 }
 
 fn print_text(out: &mut dyn std::io::Write, report: &Report, quiet: bool) -> anyhow::Result<()> {

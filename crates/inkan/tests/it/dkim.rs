@@ -376,6 +376,65 @@ fn options_lf_input_and_bad_keys() {
     assert!(bad.stderr.contains("no PEM block"), "{}", bad.stderr);
 }
 
+/// A message saved by a mail client (an mbox "From " line first) or an editor (a byte order
+/// mark first) is signed and verified as the message it holds; `sign` gives the file back with
+/// what came before the message still in front, and each command says what it set aside.
+#[test]
+fn mbox_line_and_byte_order_mark_are_set_aside_with_a_note() {
+    let keys = keys();
+    let saved = format!("\u{feff}From news@example.test Sat Nov 28 07:00:00 2026\n{MESSAGE}");
+    let key = keys.path("ed.pem");
+    let args = [
+        "sign",
+        "-",
+        "--domain",
+        "example.test",
+        "--selector",
+        "ed",
+        "--key",
+        &key,
+    ];
+    let signed = inkan_with_stdin(&args, saved.as_bytes());
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    assert!(
+        signed
+            .stderr
+            .contains("a byte order mark and an mbox 'From ' line before the message"),
+        "{}",
+        signed.stderr
+    );
+    let (prefix, rest) = signed.stdout.split_once('\n').unwrap();
+    assert_eq!(
+        prefix,
+        "\u{feff}From news@example.test Sat Nov 28 07:00:00 2026"
+    );
+    assert!(rest.starts_with("DKIM-Signature:"), "{rest}");
+    assert!(rest.ends_with(MESSAGE));
+
+    let zone = keys.zone.to_str().unwrap();
+    let verified = inkan_with_stdin(
+        &["dkim", "verify", "--zone", zone, "--format", "json"],
+        signed.stdout.as_bytes(),
+    );
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert_eq!(verified.json()["dkim"][0]["result"], "pass");
+    assert!(verified.stderr.contains("set aside"), "{}", verified.stderr);
+    let quiet = inkan_with_stdin(
+        &["--quiet", "dkim", "verify", "--zone", zone],
+        signed.stdout.as_bytes(),
+    );
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert_eq!(quiet.stderr, "");
+
+    // "From" with whitespace before its colon is a header field, not an mbox line.
+    let obsolete = MESSAGE.replacen("From:", "From :", 1);
+    let (code, json) = verify_json(
+        &keys,
+        sign(&keys, "rsa", obsolete.as_bytes(), &[]).as_bytes(),
+    );
+    assert_eq!(code, 0, "{json:#}");
+}
+
 #[test]
 fn keys_from_a_real_dns_server_and_dns_failure_is_temperror() {
     let keys = keys();
