@@ -590,6 +590,18 @@ impl Parser {
             at_end,
             offset,
         } = window;
+        // A record opened by a plain `<record>` (after the indentation, which makes no event
+        // here either) is read without setting up quick-xml for its start tag; anything
+        // else, and a record the plain reader does not take, goes the way below.
+        if self.in_root {
+            let before = leading_whitespace(bytes).len();
+            if bytes[before..].starts_with(b"<record>")
+                && let Some(end) =
+                    self.plain_element(bytes, before + b"<record>".len(), b"record", records)
+            {
+                return Ok(self.finish_item(Some((Item::Record, end)), before, warnings));
+            }
+        }
         let mut reader = quick_xml::Reader::from_reader(bytes);
         let config = reader.config_mut();
         // Whitespace before text is skipped (indentation then makes no event at all); the
