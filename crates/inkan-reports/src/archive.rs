@@ -241,7 +241,9 @@ impl Archiver {
 mod tests {
     use super::*;
 
-    fn roundtrip(archiver: &mut Archiver, data: &[u8]) -> usize {
+    /// The archive of `data`, checked to decode to it: its chunks joined, and how many
+    /// there were.
+    fn archived(archiver: &mut Archiver, data: &[u8]) -> (Vec<u8>, usize) {
         let mut chunks: Vec<Vec<u8>> = Vec::new();
         archiver
             .archive(data, "test", |chunk| {
@@ -255,8 +257,25 @@ mod tests {
         flate2::read::GzDecoder::new(&joined[..])
             .read_to_end(&mut back)
             .unwrap();
-        assert_eq!(back, data);
-        chunks.len()
+        assert_eq!(back, data, "{} bytes", data.len());
+        (joined, chunks.len())
+    }
+
+    fn roundtrip(archiver: &mut Archiver, data: &[u8]) -> usize {
+        archived(archiver, data).1
+    }
+
+    /// At least `len` incompressible bytes (an xorshift stream) behind a gzip magic.
+    fn gzip_noise(len: usize) -> Vec<u8> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut noise = vec![0x1f, 0x8b];
+        while noise.len() < len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            noise.extend_from_slice(&state.to_le_bytes());
+        }
+        noise
     }
 
     /// Empty, small, many-chunk and already-compressed inputs come back byte for byte, with
@@ -266,16 +285,8 @@ mod tests {
         let mut archiver = Archiver::default();
         assert_eq!(roundtrip(&mut archiver, b""), 1);
         assert_eq!(roundtrip(&mut archiver, b"<feedback/>"), 1);
-        // Incompressible bytes (an xorshift stream) behind a gzip magic: stored, several chunks.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut noise = vec![0x1f, 0x8b];
-        while noise.len() < 3 * CHUNK + 17 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            noise.extend_from_slice(&state.to_le_bytes());
-        }
-        assert!(roundtrip(&mut archiver, &noise) >= 3);
+        // Incompressible bytes behind a gzip magic: stored, several chunks.
+        assert!(roundtrip(&mut archiver, &gzip_noise(3 * CHUNK + 17)) >= 3);
         let text = "<record><row><source_ip>192.0.2.1</source_ip></row></record>\n".repeat(20_000);
         assert_eq!(roundtrip(&mut archiver, text.as_bytes()), 1);
         assert_eq!(roundtrip(&mut archiver, b"again"), 1);
@@ -288,14 +299,7 @@ mod tests {
     #[test]
     fn compressed_inputs_are_wrapped_in_stored_blocks() {
         let mut archiver = Archiver::default();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut noise = vec![0x1f, 0x8b];
-        while noise.len() < 2 * STEP + 3 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            noise.extend_from_slice(&state.to_le_bytes());
-        }
+        let noise = gzip_noise(2 * STEP);
         for len in [
             2,
             3,
@@ -307,25 +311,12 @@ mod tests {
             STEP + 1,
             2 * STEP,
         ] {
-            let data = &noise[..len];
-            let mut chunks: Vec<Vec<u8>> = Vec::new();
-            archiver
-                .archive(data, "test", |chunk| {
-                    chunks.push(chunk.to_vec());
-                    Ok(())
-                })
-                .unwrap();
-            let member = chunks.concat();
+            let (member, _) = archived(&mut archiver, &noise[..len]);
             // Each read of STEP bytes is cut into blocks of its own.
             let blocks = len / STEP * STEP.div_ceil(STORED_BLOCK)
                 + (len % STEP).div_ceil(STORED_BLOCK)
                 + usize::from(len % STEP == 0);
             assert_eq!(member.len(), 10 + len + 5 * blocks + 8, "{len} bytes");
-            let mut back = Vec::new();
-            flate2::read::GzDecoder::new(&member[..])
-                .read_to_end(&mut back)
-                .unwrap();
-            assert_eq!(back, data, "{len} bytes");
         }
         // A zip input is wrapped the same way.
         let zip = b"PK\x03\x04 not really a zip".repeat(10);
