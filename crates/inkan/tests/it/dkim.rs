@@ -9,7 +9,7 @@ use inkan_dns::MemoryResolver;
 use inkan_testkit::{DnsServer, Fault, FaultPlan};
 use serde_json::Value;
 
-use crate::harness::{inkan, inkan_with_stdin};
+use crate::harness::{Run, inkan, inkan_with_stdin};
 
 const MESSAGE: &str = "From: News <news@example.test>\r\nTo: reader@example.net\r\nSubject: This week\r\n\
 Date: Sat, 28 Nov 2026 07:00:00 +0000\r\nMessage-ID: <w48@example.test>\r\n\
@@ -78,6 +78,13 @@ fn keys_with(specs: &[(&str, &[&str])]) -> (Keys, Vec<Value>) {
 }
 
 fn sign(keys: &Keys, selector: &str, message: &[u8], extra: &[&str]) -> String {
+    let run = sign_run(keys, selector, message, extra);
+    assert_eq!(run.code, 0, "sign failed: {}", run.stderr);
+    run.stdout
+}
+
+/// `inkan sign` of `message` from standard input with the key of `selector`, as it ran.
+fn sign_run(keys: &Keys, selector: &str, message: &[u8], extra: &[&str]) -> Run {
     let key = keys.path(&format!("{selector}.pem"));
     let mut args = vec![
         "sign",
@@ -90,9 +97,7 @@ fn sign(keys: &Keys, selector: &str, message: &[u8], extra: &[&str]) -> String {
         &key,
     ];
     args.extend_from_slice(extra);
-    let run = inkan_with_stdin(&args, message);
-    assert_eq!(run.code, 0, "sign failed: {}", run.stderr);
-    run.stdout
+    inkan_with_stdin(&args, message)
 }
 
 fn verify_json(keys: &Keys, message: &[u8]) -> (i32, Value) {
@@ -383,18 +388,7 @@ fn options_lf_input_and_bad_keys() {
 fn mbox_line_and_byte_order_mark_are_set_aside_with_a_note() {
     let keys = keys();
     let saved = format!("\u{feff}From news@example.test Sat Nov 28 07:00:00 2026\n{MESSAGE}");
-    let key = keys.path("ed.pem");
-    let args = [
-        "sign",
-        "-",
-        "--domain",
-        "example.test",
-        "--selector",
-        "ed",
-        "--key",
-        &key,
-    ];
-    let signed = inkan_with_stdin(&args, saved.as_bytes());
+    let signed = sign_run(&keys, "ed", saved.as_bytes(), &[]);
     assert_eq!(signed.code, 0, "{}", signed.stderr);
     assert!(
         signed

@@ -13,6 +13,18 @@ import sys
 import dkim
 
 
+def key_lookup(keys):
+    """dkimpy's dnsfunc over a map from key names to TXT values."""
+
+    def dnsfunc(name, timeout=5):
+        if isinstance(name, bytes):
+            name = name.decode()
+        value = keys.get(name.rstrip(".").lower())
+        return value.encode() if value else None
+
+    return dnsfunc
+
+
 def main():
     mode = sys.argv[1]
     message = sys.stdin.buffer.read()
@@ -38,14 +50,7 @@ def main():
             out.append((signature + signed).decode("latin-1"))
         json.dump(out, sys.stdout)
     elif mode == "verify-many":
-        keys = json.loads(sys.argv[2])
-
-        def dnsfunc(name, timeout=5):
-            if isinstance(name, bytes):
-                name = name.decode()
-            value = keys.get(name.rstrip(".").lower())
-            return value.encode() if value else None
-
+        dnsfunc = key_lookup(json.loads(sys.argv[2]))
         json.dump(
             [
                 dkim.DKIM(m.encode("latin-1")).verify(idx=0, dnsfunc=dnsfunc)
@@ -70,14 +75,7 @@ def main():
         )
         sys.stdout.buffer.write(signature + message)
     elif mode == "verify":
-        keys = json.loads(sys.argv[2])
-
-        def dnsfunc(name, timeout=5):
-            if isinstance(name, bytes):
-                name = name.decode()
-            value = keys.get(name.rstrip(".").lower())
-            return value.encode() if value else None
-
+        dnsfunc = key_lookup(json.loads(sys.argv[2]))
         verifier = dkim.DKIM(message)
         count = len([h for h in verifier.headers if h[0].lower() == b"dkim-signature"])
         for idx in range(count):
