@@ -394,9 +394,15 @@ async fn run_batch(
         let mut files = Vec::new();
         collect_files(path, &mut files).with_context(|| format!("listing {}", path.display()))?;
         files.sort();
-        Box::new(files.into_iter().map(|file| BatchItem {
-            source: json!({"file": file.display().to_string()}),
-            bytes: std::fs::read(&file).with_context(|| format!("reading {}", file.display())),
+        // A file saved with an mbox "From " line or a byte order mark in front holds the
+        // message after it, as for a single message (without the note, once per file).
+        Box::new(files.into_iter().map(|file| {
+            BatchItem {
+                source: json!({"file": file.display().to_string()}),
+                bytes: std::fs::read(&file)
+                    .map(|raw| super::input::SavedMessage::new(raw).message)
+                    .with_context(|| format!("reading {}", file.display())),
+            }
         }))
     } else {
         let file =

@@ -304,6 +304,16 @@ fn batch_over_a_directory_and_an_mbox() {
         b" starts with a continuation\r\n\r\n",
     )
     .unwrap();
+    // Saved by a mail client: an mbox "From " line in front of the message.
+    std::fs::write(
+        dir.join("4-saved.eml"),
+        [
+            &b"From a@example.test Tue Jul  1 10:00:00 2025\n"[..],
+            &fx.message("a@example.test", Some("example.test"), ""),
+        ]
+        .concat(),
+    )
+    .unwrap();
     let addr = fx.server.addr().to_string();
     let run = inkan(&[
         "verify",
@@ -318,8 +328,9 @@ fn batch_over_a_directory_and_an_mbox() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 4);
     assert!(lines[0]["file"].as_str().unwrap().ends_with("1-pass.eml"));
+    assert_eq!(lines[3]["dmarc"]["result"], "pass", "{}", lines[3]);
     assert_eq!(lines[0]["dmarc"]["result"], "pass");
     assert_eq!(lines[1]["dmarc"]["result"], "fail");
     assert!(
