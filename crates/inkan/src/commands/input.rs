@@ -54,11 +54,41 @@ impl SavedMessage {
         }
     }
 
+    /// Where a second mbox message starts: after an mbox "From " line was set aside, an empty
+    /// line followed by another one. Mbox writers quote "From " at the start of a body line
+    /// (">From "), so such a line starts the next message, not more of this one.
+    pub fn next_mbox_message(&self) -> Option<usize> {
+        if !self.has_separator() {
+            return None;
+        }
+        let bytes = &self.message;
+        let mut at = 0;
+        while let Some(p) = bytes[at..]
+            .windows(7)
+            .position(|w| w == b"\n\nFrom " || w == b"\n\r\nFrom")
+        {
+            let line = at + p + if bytes[at + p + 1] == b'\r' { 3 } else { 2 };
+            if is_mbox_separator(&bytes[line..]) {
+                return Some(line);
+            }
+            at = line;
+        }
+        None
+    }
+
+    fn has_separator(&self) -> bool {
+        let bom = if self.prefix.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            0
+        };
+        self.prefix.len() > bom
+    }
+
     /// A note for standard error naming what was set aside, if anything was.
     pub fn note(&self) -> Option<String> {
         let bom = self.prefix.starts_with(b"\xef\xbb\xbf");
-        let separator = self.prefix.len() > if bom { 3 } else { 0 };
-        let what = match (bom, separator) {
+        let what = match (bom, self.has_separator()) {
             (false, false) => return None,
             (true, false) => "a byte order mark",
             (false, true) => "an mbox 'From ' line",
@@ -80,9 +110,17 @@ fn is_mbox_separator(bytes: &[u8]) -> bool {
 }
 
 /// [`read_message`], then [`SavedMessage::new`], with its note on standard error unless
-/// `quiet`.
+/// `quiet`. An mbox that holds more than one message is an error: read as one message, the
+/// others would be taken for the first one's body.
 pub fn read_saved_message(path: Option<&Path>, quiet: bool) -> anyhow::Result<SavedMessage> {
     let saved = SavedMessage::new(read_message(path)?);
+    if let Some(at) = saved.next_mbox_message() {
+        let line = 2 + saved.message[..at].iter().filter(|&&b| b == b'\n').count();
+        anyhow::bail!(
+            "the input is an mbox with more than one message (the next starts at line {line}); \
+             `inkan verify --batch FILE` reads each, or save one message per file"
+        );
+    }
     if let Some(note) = saved.note().filter(|_| !quiet) {
         eprintln!("{note}");
     }
@@ -133,6 +171,22 @@ mod tests {
             assert_eq!(split(field), (Vec::new(), field.to_vec()), "{field:?}");
         }
         assert_eq!(split(b"From x"), (b"From x".to_vec(), Vec::new()));
+        let two = [
+            mbox.as_slice(),
+            message,
+            b"\n>From a quoted body line\r\n\r\nFrom: not a separator\r\n\n",
+            mbox,
+            message,
+        ]
+        .concat();
+        let saved = SavedMessage::new(two);
+        let at = saved.next_mbox_message().unwrap();
+        assert!(saved.message[at..].starts_with(b"From a@example.com Sat"));
+        let one = SavedMessage::new([mbox.as_slice(), message].concat());
+        assert_eq!(one.next_mbox_message(), None);
+        // Without a separator in front, the file is a message, whatever its body holds.
+        let plain = SavedMessage::new([message.as_slice(), b"\r\n", mbox].concat());
+        assert_eq!(plain.next_mbox_message(), None);
         let notes: Vec<Option<String>> = [
             &message[..],
             &[bom.as_slice(), message].concat(),

@@ -420,6 +420,23 @@ fn mbox_line_and_byte_order_mark_are_set_aside_with_a_note() {
     assert_eq!(quiet.code, 0, "{}", quiet.stderr);
     assert_eq!(quiet.stderr, "");
 
+    // An mbox of two messages is not read as one.
+    let two = format!(
+        "{}\n{}",
+        signed.stdout,
+        signed.stdout.trim_start_matches('\u{feff}')
+    );
+    let refused = inkan_with_stdin(&["dkim", "verify", "--zone", zone], two.as_bytes());
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("an mbox with more than one message")
+            && refused.stderr.contains("verify --batch"),
+        "{}",
+        refused.stderr
+    );
+
     // "From" with whitespace before its colon is a header field, not an mbox line.
     let obsolete = MESSAGE.replacen("From:", "From :", 1);
     let (code, json) = verify_json(
