@@ -21,6 +21,9 @@ pub fn read_message(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// What a saved file may carry before the message proper, which no signer saw: a UTF-8 byte
 /// order mark (Windows editors write one) and an mbox "From " separator line (mail clients
 /// write one when they save a single message).
@@ -36,11 +39,7 @@ impl SavedMessage {
     /// whitespace and a colon is a header field (RFC 5322 §4.5.3 allows the whitespace), not a
     /// separator line.
     pub fn new(mut raw: Vec<u8>) -> SavedMessage {
-        let mut at = if raw.starts_with(b"\xef\xbb\xbf") {
-            3
-        } else {
-            0
-        };
+        let mut at = if raw.starts_with(BOM) { BOM.len() } else { 0 };
         if is_mbox_separator(&raw[at..]) {
             at = raw[at..]
                 .iter()
@@ -76,19 +75,19 @@ impl SavedMessage {
         None
     }
 
+    /// Whether an mbox "From " line was set aside.
     fn has_separator(&self) -> bool {
-        let bom = if self.prefix.starts_with(b"\xef\xbb\xbf") {
-            3
-        } else {
-            0
-        };
-        self.prefix.len() > bom
+        self.prefix.len()
+            > if self.prefix.starts_with(BOM) {
+                BOM.len()
+            } else {
+                0
+            }
     }
 
     /// A note for standard error naming what was set aside, if anything was.
     pub fn note(&self) -> Option<String> {
-        let bom = self.prefix.starts_with(b"\xef\xbb\xbf");
-        let what = match (bom, self.has_separator()) {
+        let what = match (self.prefix.starts_with(BOM), self.has_separator()) {
             (false, false) => return None,
             (true, false) => "a byte order mark",
             (false, true) => "an mbox 'From ' line",
@@ -138,7 +137,7 @@ pub fn read_signing_key(path: &Path) -> anyhow::Result<inkan_auth::dkim::Signing
 
 #[cfg(test)]
 mod tests {
-    use super::SavedMessage;
+    use super::{BOM, SavedMessage};
 
     fn split(raw: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let saved = SavedMessage::new(raw.to_vec());
@@ -149,18 +148,18 @@ mod tests {
     fn byte_order_mark_and_mbox_line_are_set_aside_and_from_fields_are_not() {
         let message = b"From: a@example.com\r\n\r\nhi\r\n";
         let mbox = b"From a@example.com Sat Nov 28 07:00:00 2026\n";
-        let bom = b"\xef\xbb\xbf";
+        let bom: &[u8] = BOM;
         assert_eq!(split(message), (Vec::new(), message.to_vec()));
         assert_eq!(
             split(&[mbox.as_slice(), message].concat()),
             (mbox.to_vec(), message.to_vec())
         );
         assert_eq!(
-            split(&[bom.as_slice(), mbox, message].concat()),
-            ([bom.as_slice(), mbox].concat(), message.to_vec())
+            split(&[bom, mbox, message].concat()),
+            ([bom, mbox].concat(), message.to_vec())
         );
         assert_eq!(
-            split(&[bom.as_slice(), message].concat()),
+            split(&[bom, message].concat()),
             (bom.to_vec(), message.to_vec())
         );
         for field in [
@@ -189,9 +188,9 @@ mod tests {
         assert_eq!(plain.next_mbox_message(), None);
         let notes: Vec<Option<String>> = [
             &message[..],
-            &[bom.as_slice(), message].concat(),
+            &[bom, message].concat(),
             &[mbox.as_slice(), message].concat(),
-            &[bom.as_slice(), mbox, message].concat(),
+            &[bom, mbox, message].concat(),
         ]
         .iter()
         .map(|raw| SavedMessage::new(raw.to_vec()).note())
