@@ -121,6 +121,13 @@ pub enum SignError {
     /// The signing template is unusable.
     #[error("invalid signature template: {0}")]
     Template(String),
+    /// The message has no From field, which every signature must cover (RFC 6376 §5.4) and
+    /// DMARC aligns with (RFC 7489 §3.1).
+    #[error(
+        "the message has no From field: a DKIM signature must cover From, and without one no \
+         receiver can align the signature with the author's domain"
+    )]
+    NoFrom,
     /// The crypto library failed.
     #[error("crypto failure while signing")]
     Crypto,
@@ -487,6 +494,9 @@ impl Signer {
 
     /// The DKIM-Signature field for `message` signed at `now` (seconds since the Unix epoch).
     pub fn sign_at(&self, message: &Message<'_>, now: u64) -> Result<String, SignError> {
+        if message.first_header("From").is_none() {
+            return Err(SignError::NoFrom);
+        }
         let domain = self.domain.trim_end_matches('.').to_ascii_lowercase();
         if domain.is_empty() || domain.contains(|c: char| c.is_whitespace() || c == ';') {
             return Err(SignError::InvalidName {
@@ -785,7 +795,7 @@ mod tests {
     }
 
     #[test]
-    fn signer_refuses_rsa_sha1_and_its_h_list_is_the_header_list() {
+    fn signer_refuses_rsa_sha1_and_no_from_and_its_h_list_is_the_header_list() {
         let m = Message::parse(&b"from: a@x.test\r\nX-Custom: 1\r\nSubject: s\r\n\r\nhi\r\n"[..])
             .unwrap();
         let mut s = Signer::new("x.test", "sel", generate_ed25519().unwrap());
@@ -797,6 +807,8 @@ mod tests {
             ["from", "from", "subject", "subject", "x-custom"]
         );
         assert_eq!(s.header_list(&m).unwrap(), signature.signed_headers);
+        let no_from = Message::parse(&b"Subject: s\r\n\r\nhi\r\n"[..]).unwrap();
+        assert_eq!(s.sign_at(&no_from, 1_700_000_000), Err(SignError::NoFrom));
         s.algorithm = Algorithm::RsaSha1;
         assert_eq!(
             s.sign_at(&m, 1_700_000_000).unwrap_err(),

@@ -379,6 +379,15 @@ fn options_lf_input_and_bad_keys() {
     );
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("no PEM block"), "{}", bad.stderr);
+    for no_from in [&b""[..], b"Subject: hello\r\n\r\nbody\r\n"] {
+        let refused = sign_run(&keys, "ed", no_from, &[]);
+        assert_eq!(refused.code, 2, "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("the message has no From field"),
+            "{}",
+            refused.stderr
+        );
+    }
 }
 
 /// A message saved by a mail client (an mbox "From " line first) or an editor (a byte order
