@@ -480,6 +480,26 @@ fn number(tags: &TagList<'_>, tag: &'static str) -> Result<Option<u64>, Signatur
         })
 }
 
+/// Checks `i=` against `domain` (lower case, without a final dot): it must have an `@`, and
+/// the domain after it must be `domain` or a subdomain of it (RFC 6376 §3.5).
+pub(crate) fn check_identity(identity: &str, domain: &str) -> Result<(), SignatureError> {
+    let Some((_, idomain)) = identity.rsplit_once('@') else {
+        return Err(SignatureError::InvalidIdentity(identity.to_owned()));
+    };
+    let idomain = idomain.to_ascii_lowercase();
+    let idomain = idomain.strip_suffix('.').unwrap_or(&idomain);
+    let subdomain = idomain
+        .strip_suffix(domain)
+        .is_some_and(|rest| rest.ends_with('.'));
+    if idomain != domain && !subdomain {
+        return Err(SignatureError::IdentityOutsideDomain {
+            identity: identity.to_owned(),
+            domain: domain.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn valid_domain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
@@ -592,20 +612,7 @@ impl Signature {
             None => None,
             Some(raw) => {
                 let i = strip_fws(raw);
-                let Some((_, idomain)) = i.rsplit_once('@') else {
-                    return Err(SignatureError::InvalidIdentity(i));
-                };
-                let idomain = idomain.to_ascii_lowercase();
-                let idomain = idomain.strip_suffix('.').unwrap_or(&idomain);
-                let subdomain = idomain
-                    .strip_suffix(domain.as_str())
-                    .is_some_and(|rest| rest.ends_with('.'));
-                if idomain != domain && !subdomain {
-                    return Err(SignatureError::IdentityOutsideDomain {
-                        identity: i,
-                        domain,
-                    });
-                }
+                check_identity(&i, &domain)?;
                 Some(i)
             }
         };

@@ -23,7 +23,9 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use rsa::traits::PublicKeyParts;
 
 use super::canon::{BodyHasher, canonical_headers, canonical_signature_field};
-use super::parse::{TagList, decode_base64, lowercase_header_name, strip_fws};
+use super::parse::{
+    SignatureError, TagList, check_identity, decode_base64, lowercase_header_name, strip_fws,
+};
 use super::{Algorithm, Canon, Canonicalization};
 use crate::message::Message;
 
@@ -121,6 +123,10 @@ pub enum SignError {
     /// The signing template is unusable.
     #[error("invalid signature template: {0}")]
     Template(String),
+    /// `i=` has no `@`, or names a domain outside `d=` (RFC 6376 §3.5): every verifier would
+    /// refuse the signature.
+    #[error("cannot sign with this identity: {0}")]
+    Identity(SignatureError),
     /// The message has no From field, which every signature must cover (RFC 6376 §5.4) and
     /// DMARC aligns with (RFC 7489 §3.1).
     #[error(
@@ -521,6 +527,7 @@ impl Signer {
             format!("d={domain}"),
         ];
         if let Some(i) = &self.identity {
+            check_identity(i, &domain).map_err(SignError::Identity)?;
             tags.push(format!("i={i}"));
         }
         tags.push(format!("s={}", self.selector));
@@ -807,6 +814,24 @@ mod tests {
             ["from", "from", "subject", "subject", "x-custom"]
         );
         assert_eq!(s.header_list(&m).unwrap(), signature.signed_headers);
+        for (identity, ok) in [
+            ("@x.test", true),
+            ("user@Mail.X.Test.", true),
+            ("user@other.test", false),
+            ("user@notx.test", false),
+            ("user", false),
+        ] {
+            s.identity = Some(identity.into());
+            let out = s.sign_at(&m, 1_700_000_000);
+            assert_eq!(out.is_ok(), ok, "{identity}: {out:?}");
+            if let Ok(field) = out {
+                let back = Signature::parse(&field.as_bytes()["DKIM-Signature:".len()..]);
+                assert_eq!(back.unwrap().identity.as_deref(), Some(identity));
+            } else {
+                assert!(matches!(out, Err(SignError::Identity(_))), "{out:?}");
+            }
+        }
+        s.identity = None;
         let no_from = Message::parse(&b"Subject: s\r\n\r\nhi\r\n"[..]).unwrap();
         assert_eq!(s.sign_at(&no_from, 1_700_000_000), Err(SignError::NoFrom));
         s.algorithm = Algorithm::RsaSha1;

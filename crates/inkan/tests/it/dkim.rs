@@ -379,14 +379,20 @@ fn options_lf_input_and_bad_keys() {
     );
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("no PEM block"), "{}", bad.stderr);
-    for no_from in [&b""[..], b"Subject: hello\r\n\r\nbody\r\n"] {
-        let refused = sign_run(&keys, "ed", no_from, &[]);
+    let no_from = "the message has no From field";
+    let refusals: [(&[u8], &[&str], &str); 3] = [
+        (
+            MESSAGE.as_bytes(),
+            &["--identity", "news@other.test"],
+            "i=news@other.test is not in d=example.test",
+        ),
+        (b"", &[], no_from),
+        (b"Subject: hello\r\n\r\nbody\r\n", &[], no_from),
+    ];
+    for (message, extra, expected) in refusals {
+        let refused = sign_run(&keys, "ed", message, extra);
         assert_eq!(refused.code, 2, "{}", refused.stderr);
-        assert!(
-            refused.stderr.contains("the message has no From field"),
-            "{}",
-            refused.stderr
-        );
+        assert!(refused.stderr.contains(expected), "{}", refused.stderr);
     }
 }
 
