@@ -1,7 +1,8 @@
 //! Reading what the commands take from files: a message (or standard input) and a signing key.
 
+use std::collections::HashSet;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -124,6 +125,84 @@ pub fn read_saved_message(path: Option<&Path>, quiet: bool) -> anyhow::Result<Sa
         eprintln!("{note}");
     }
     Ok(saved)
+}
+
+/// Every file under `path` (or `path` itself when it is not a directory), appended to `out`
+/// sorted by name at each level. Files whose names start with `.` (`.DS_Store`, editor
+/// files) and Maildir `tmp/` folders (messages still being delivered) are skipped; hidden
+/// directories are read, as Maildir++ keeps its folders in them (`.DMARC/`). Symbolic
+/// links are followed, but a directory reached a second time (a link back up the tree) is
+/// not walked again, and a link that leads nowhere is left out: for each, a note goes to
+/// standard error, unless `quiet`, and the rest goes on.
+pub fn collect_files(path: &Path, quiet: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading '{}'", path.display()))?;
+    if !meta.is_dir() {
+        out.push(path.to_owned());
+        return Ok(());
+    }
+    let mut walked = HashSet::new();
+    collect_dir(path, quiet, &mut walked, out)
+}
+
+/// [`collect_files`] of the directory `path`; `walked` holds the directories seen so far, by
+/// their canonical paths.
+fn collect_dir(
+    path: &Path,
+    quiet: bool,
+    walked: &mut HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> anyhow::Result<()> {
+    let canonical =
+        std::fs::canonicalize(path).with_context(|| format!("reading '{}'", path.display()))?;
+    if !walked.insert(canonical) {
+        if !quiet {
+            eprintln!(
+                "inkan: note: '{}' leads to a directory already read; skipped",
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+    // The kind of each entry comes from the listing; only symbolic links are looked up
+    // (followed), so a directory of thousands of files costs no stat per file.
+    let mut entries = std::fs::read_dir(path)
+        .with_context(|| format!("listing '{}'", path.display()))?
+        .map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("listing '{}'", path.display()))?;
+    // By name: the same order as sorting the joined paths, without comparing them
+    // component by component.
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let is_maildir = path.join("cur").is_dir() && path.join("new").is_dir();
+    for (name, kind) in entries {
+        if is_maildir && name == "tmp" {
+            continue;
+        }
+        let hidden = name.as_encoded_bytes().starts_with(b".");
+        let entry = path.join(&name);
+        let is_dir = if kind.is_symlink() {
+            match std::fs::metadata(&entry) {
+                Ok(target) => target.is_dir(),
+                Err(e) => {
+                    if !quiet {
+                        eprintln!(
+                            "inkan: note: '{}' is a link that leads nowhere ({e}); skipped",
+                            entry.display()
+                        );
+                    }
+                    continue;
+                }
+            }
+        } else {
+            kind.is_dir()
+        };
+        if is_dir {
+            collect_dir(&entry, quiet, walked, out)?;
+        } else if !hidden {
+            out.push(entry);
+        }
+    }
+    Ok(())
 }
 
 /// Reads a private signing key: PEM, RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8), as

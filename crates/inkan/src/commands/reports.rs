@@ -4,7 +4,7 @@
 //! PTR names under `--resolve`, and prints.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -122,46 +122,6 @@ async fn blocking<T: Send + 'static>(
         .context("store task")?
 }
 
-/// Every file under `path`, sorted; Maildir `tmp/` folders are skipped (messages there are
-/// still being delivered).
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(path).with_context(|| format!("reading '{}'", path.display()))?;
-    if !meta.is_dir() {
-        out.push(path.to_owned());
-        return Ok(());
-    }
-    collect_dir(path, out)
-}
-
-/// [`collect_files`] of the directory `path`.
-fn collect_dir(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    // The kind of each entry comes from the listing; only symbolic links are looked up
-    // (followed), so a directory of thousands of reports costs no stat per file.
-    let mut entries = std::fs::read_dir(path)
-        .with_context(|| format!("listing '{}'", path.display()))?
-        .map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("listing '{}'", path.display()))?;
-    // By name: the same order as sorting the joined paths, without comparing them
-    // component by component.
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let is_maildir = path.join("cur").is_dir() && path.join("new").is_dir();
-    for (name, kind) in entries {
-        if is_maildir && name == "tmp" {
-            continue;
-        }
-        let entry = path.join(&name);
-        if kind.is_symlink() {
-            collect_files(&entry, out)?;
-        } else if kind.is_dir() {
-            collect_dir(&entry, out)?;
-        } else {
-            out.push(entry);
-        }
-    }
-    Ok(())
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -191,7 +151,7 @@ async fn ingest(
     let url = args.db.url()?;
     let mut files = Vec::new();
     for path in &args.paths {
-        collect_files(path, &mut files)?;
+        super::input::collect_files(path, globals.quiet, &mut files)?;
     }
     let limits = Limits {
         max_decompressed: args.max_decompressed,

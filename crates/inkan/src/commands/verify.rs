@@ -144,7 +144,7 @@ impl VerifyCommand {
         let resolver: Arc<dyn Resolver> =
             Arc::new(CachingResolver::new(crate::resolver::build(globals)?));
         match &self.batch {
-            Some(path) => run_batch(path, &resolver, &settings, out).await,
+            Some(path) => run_batch(path, &resolver, &settings, globals.quiet, out).await,
             None => {
                 let saved = super::input::read_saved_message(
                     Some(std::path::Path::new(&self.file)),
@@ -386,14 +386,14 @@ async fn run_batch(
     path: &Path,
     resolver: &Arc<dyn Resolver>,
     settings: &Settings,
+    quiet: bool,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
     // Messages are read as the stream pulls them, at most BATCH_CONCURRENCY ahead, so a large
     // Maildir or mbox never sits whole in memory.
     let items: Box<dyn Iterator<Item = BatchItem>> = if path.is_dir() {
         let mut files = Vec::new();
-        collect_files(path, &mut files).with_context(|| format!("listing {}", path.display()))?;
-        files.sort();
+        super::input::collect_files(path, quiet, &mut files)?;
         // A file saved with an mbox "From " line or a byte order mark in front holds the
         // message after it, as for a single message (without the note, once per file).
         Box::new(files.into_iter().map(|file| {
@@ -455,17 +455,4 @@ async fn run_batch(
         writeln!(out)?;
     }
     Ok(worst)
-}
-
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            collect_files(&entry.path(), files)?;
-        } else if kind.is_file() {
-            files.push(entry.path());
-        }
-    }
-    Ok(())
 }

@@ -50,6 +50,13 @@ fn corpus(dir: &Path) -> PathBuf {
     root
 }
 
+/// `inkan --format json reports ingest --db DB PATHS...`.
+fn ingest_json(db: &str, paths: &[&Path]) -> crate::harness::Run {
+    let mut args = vec!["--format", "json", "reports", "ingest", "--db", db];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    inkan(&args)
+}
+
 fn db_arg(dir: &Path) -> String {
     format!("sqlite:{}", dir.join("reports.sqlite3").display())
 }
@@ -59,15 +66,7 @@ fn ingest_every_container_then_again() {
     let dir = tempfile::tempdir().unwrap();
     let input = corpus(dir.path());
     let db = db_arg(dir.path());
-    let run = inkan(&[
-        "--format",
-        "json",
-        "reports",
-        "ingest",
-        "--db",
-        &db,
-        input.to_str().unwrap(),
-    ]);
+    let run = ingest_json(&db, &[&input]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let json = run.json();
     assert_eq!(json["files"], 7);
@@ -80,15 +79,7 @@ fn ingest_every_container_then_again() {
         serde_json::json!({"aggregate": 3, "failure": 1, "tls": 1, "arf": 1})
     );
 
-    let again = inkan(&[
-        "--format",
-        "json",
-        "reports",
-        "ingest",
-        "--db",
-        &db,
-        input.to_str().unwrap(),
-    ]);
+    let again = ingest_json(&db, &[&input]);
     assert_eq!(again.code, 0);
     let json = again.json();
     assert_eq!(
@@ -187,17 +178,7 @@ fn failures_exit_1_are_listed_and_kept() {
         &gzip(&fixture("rfc9990.xml"))[..200],
     );
     let junk = write(dir.path(), "junk.txt", b"hello");
-    let run = inkan(&[
-        "--format",
-        "json",
-        "reports",
-        "ingest",
-        "--db",
-        &db,
-        good.to_str().unwrap(),
-        bad.to_str().unwrap(),
-        junk.to_str().unwrap(),
-    ]);
+    let run = ingest_json(&db, &[&good, &bad, &junk]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let json = run.json();
     assert_eq!(json["reports"], 1);
@@ -223,6 +204,38 @@ fn failures_exit_1_are_listed_and_kept() {
         "{}",
         text.stdout
     );
+}
+
+/// A directory walk skips hidden files (not hidden directories: Maildir++ folders are), does
+/// not go round a symbolic link back up the tree,
+/// follows a link to another directory once, and leaves out a link that leads nowhere,
+/// saying so for both.
+#[cfg(unix)]
+#[test]
+fn directory_walk_skips_hidden_files_and_link_loops() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path());
+    let root = dir.path().join("in");
+    write(&root, "a/report.xml", &fixture("rfc7489.xml"));
+    write(&root, "a/.DS_Store", b"\0\0\0\x01Bud1");
+    // A Maildir++ folder is a hidden directory: read.
+    write(&root, ".DMARC/cur/1.host:2,S", &fixture("rfc9990.xml"));
+    write(dir.path(), "elsewhere/tls.json", &fixture("tlsrpt.json"));
+    symlink("..", root.join("a/up")).unwrap();
+    symlink(dir.path().join("elsewhere"), root.join("b")).unwrap();
+    symlink(root.join("missing.xml"), root.join("dangling.xml")).unwrap();
+    let run = ingest_json(&db, &[&root]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    assert_eq!(json["reports"], 3, "{json:#}");
+    assert_eq!(json["files"], 3, "{json:#}");
+    for note in [
+        "a/up' leads to a directory already read",
+        "dangling.xml' is a link that leads nowhere",
+    ] {
+        assert!(run.stderr.contains(note), "{}", run.stderr);
+    }
 }
 
 #[test]
@@ -410,15 +423,7 @@ fn killed_ingest_leaves_a_consistent_database() {
     );
     assert_eq!(store.count("SELECT COUNT(*) FROM inputs").unwrap(), 1);
 
-    let rerun = inkan(&[
-        "--format",
-        "json",
-        "reports",
-        "ingest",
-        "--db",
-        &db,
-        big.to_str().unwrap(),
-    ]);
+    let rerun = ingest_json(&db, &[&big]);
     assert_eq!(rerun.code, 0, "{}", rerun.stderr);
     assert_eq!(rerun.json()["records"], n);
     assert_eq!(
