@@ -26,7 +26,7 @@ const ROOM: usize = 64 * 1024;
 fn io_error(what: &str, source: std::io::Error) -> StoreError {
     StoreError::Io {
         context: format!("archiving '{what}'"),
-        source: std::sync::Arc::new(source),
+        cause: std::sync::Arc::new(source),
     }
 }
 

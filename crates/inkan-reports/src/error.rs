@@ -150,12 +150,13 @@ pub enum StoreError {
         supported: i64,
     },
     /// Reading the input file or writing the database file failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Io {
         /// What was being done.
         context: String,
-        /// The io error.
-        source: Arc<std::io::Error>,
+        /// The io error, in the message itself (not a `source()`, which would print it twice
+        /// in an error chain).
+        cause: Arc<std::io::Error>,
     },
 }
 
@@ -196,5 +197,23 @@ impl StoreError {
             StoreError::SchemaTooNew { .. } => false,
             StoreError::Io { .. } => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    /// An I/O failure names its cause once: in the message, not again as a `source()`, which an
+    /// error chain (`inkan: {err:#}`) would print a second time.
+    #[test]
+    fn io_errors_name_their_cause_once() {
+        let err = StoreError::Io {
+            context: "reading 'gone.xml'".to_owned(),
+            cause: std::sync::Arc::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        };
+        assert!(std::error::Error::source(&err).is_none());
+        let cause = std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+        assert_eq!(err.to_string(), format!("reading 'gone.xml': {cause}"));
     }
 }

@@ -102,7 +102,7 @@ impl IngestTotals {
 fn io_error(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
     move |e| StoreError::Io {
         context,
-        source: std::sync::Arc::new(e),
+        cause: std::sync::Arc::new(e),
     }
 }
 

@@ -136,7 +136,7 @@ impl DbUrl {
     pub fn default_location() -> Result<DbUrl, StoreError> {
         let base = dirs::data_dir().ok_or_else(|| StoreError::Io {
             context: "finding the user's data directory (set XDG_DATA_HOME or use --db)".to_owned(),
-            source: std::sync::Arc::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
+            cause: std::sync::Arc::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
         })?;
         Ok(DbUrl::Sqlite(base.join("inkan").join("reports.sqlite3")))
     }
@@ -321,7 +321,7 @@ impl Store {
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut out)
             .map_err(|e| StoreError::Io {
                 context: "decompressing the archived input".to_owned(),
-                source: std::sync::Arc::new(e),
+                cause: std::sync::Arc::new(e),
             })?;
         Ok(Some(out))
     }

@@ -171,7 +171,7 @@ impl Backend for PostgresBackend {
         ))?;
         writer.write_all(&data).map_err(|e| StoreError::Io {
             context: "sending records to PostgreSQL".to_owned(),
-            source: std::sync::Arc::new(e),
+            cause: std::sync::Arc::new(e),
         })?;
         writer.finish()?;
         Ok(())

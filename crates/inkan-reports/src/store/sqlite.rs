@@ -74,7 +74,7 @@ impl SqliteBackend {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
                 context: format!("creating the database directory '{}'", dir.display()),
-                source: std::sync::Arc::new(e),
+                cause: std::sync::Arc::new(e),
             })?;
         }
         let conn = Connection::open_with_flags(
