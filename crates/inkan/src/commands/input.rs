@@ -95,7 +95,7 @@ impl SavedMessage {
             (true, true) => "a byte order mark and an mbox 'From ' line",
         };
         Some(format!(
-            "inkan: note: {what} before the message is not part of it and was set aside"
+            "{what} before the message is not part of it and was set aside"
         ))
     }
 }
@@ -121,8 +121,8 @@ pub fn read_saved_message(path: Option<&Path>, quiet: bool) -> anyhow::Result<Sa
              `inkan verify --batch FILE` reads each, or save one message per file"
         );
     }
-    if let Some(note) = saved.note().filter(|_| !quiet) {
-        eprintln!("{note}");
+    if let Some(text) = saved.note() {
+        note(quiet, text);
     }
     Ok(saved)
 }
@@ -155,12 +155,11 @@ fn collect_dir(
     let canonical =
         std::fs::canonicalize(path).with_context(|| format!("reading '{}'", path.display()))?;
     if !walked.insert(canonical) {
-        if !quiet {
-            eprintln!(
-                "inkan: note: '{}' leads to a directory already read; skipped",
-                path.display()
-            );
-        }
+        let shown = path.display();
+        note(
+            quiet,
+            format_args!("'{shown}' leads to a directory already read; skipped"),
+        );
         return Ok(());
     }
     // The kind of each entry comes from the listing; only symbolic links are looked up
@@ -184,12 +183,11 @@ fn collect_dir(
             match std::fs::metadata(&entry) {
                 Ok(target) => target.is_dir(),
                 Err(e) => {
-                    if !quiet {
-                        eprintln!(
-                            "inkan: note: '{}' is a link that leads nowhere ({e}); skipped",
-                            entry.display()
-                        );
-                    }
+                    let shown = entry.display();
+                    note(
+                        quiet,
+                        format_args!("'{shown}' is a link that leads nowhere ({e}); skipped"),
+                    );
                     continue;
                 }
             }
@@ -203,6 +201,13 @@ fn collect_dir(
         }
     }
     Ok(())
+}
+
+/// Writes `text` to standard error as a note, unless `quiet`.
+fn note(quiet: bool, text: impl std::fmt::Display) {
+    if !quiet {
+        eprintln!("inkan: note: {text}");
+    }
 }
 
 /// Reads a private signing key: PEM, RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8), as
