@@ -253,6 +253,26 @@ pub fn canonical_signature_field(canon: Canon, name: &str, raw_field: &[u8], out
     }
 }
 
+/// The header hash of a signature (RFC 6376 §3.7): the fields named in `signed` (bottom-up)
+/// then the signature field `raw_field`, named `field_name`, with its `b=` value emptied, all
+/// canonicalized with `canon` and hashed with `algorithm`'s hash. What a signer signs and a
+/// verifier checks.
+pub(crate) fn header_digest(
+    message: &Message<'_>,
+    signed: &[impl AsRef<str>],
+    canon: Canon,
+    field_name: &str,
+    raw_field: &[u8],
+    algorithm: Algorithm,
+) -> digest::Digest {
+    // Room for the canonical headers of most messages (about 1 KB), in a size the allocator
+    // keeps per thread; it grows for more.
+    let mut buf = Vec::with_capacity(1024);
+    canonical_headers(message, signed, canon, &mut buf);
+    canonical_signature_field(canon, field_name, raw_field, &mut buf);
+    digest::digest(algorithm.digest(), &buf)
+}
+
 /// Where canonical body bytes go: a `Vec` (to look at them) or a [`HashSink`] (to hash them
 /// without building the canonical body).
 trait Sink {

@@ -22,7 +22,7 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use rsa::traits::PublicKeyParts;
 
-use super::canon::{BodyHasher, canonical_headers, canonical_signature_field};
+use super::canon::{BodyHasher, header_digest};
 use super::parse::{
     SignatureError, TagList, check_identity, decode_base64, lowercase_header_name, strip_fws,
 };
@@ -741,17 +741,14 @@ fn sign_parsed<S: AsRef<str>>(
         return Err(SignError::Template("b= must be the last tag".into()));
     }
     field.truncate(trimmed_len);
-    // Room for the canonical headers of most messages (about 1 KB), in a size the allocator
-    // keeps per thread; it grows for more.
-    let mut buf = Vec::with_capacity(1024);
-    canonical_headers(message, signed, canonicalization.header, &mut buf);
-    canonical_signature_field(
+    let hash = header_digest(
+        message,
+        signed,
         canonicalization.header,
         field_name,
         field.as_bytes(),
-        &mut buf,
+        algorithm,
     );
-    let hash = digest::digest(algorithm.digest(), &buf);
     let signature = key.sign_digest(algorithm, hash.as_ref())?;
     let b64 = STANDARD.encode(signature);
     let line_start = field.rfind('\n').map_or(0, |p| p + 1);

@@ -6,10 +6,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use aws_lc_rs::digest;
 use inkan_dns::{Answer, DnsError, RecordType, Resolver};
 
-use super::canon::{BodyHasher, canonical_headers, canonical_signature_field};
+use super::canon::{BodyHasher, header_digest};
 use super::key::{DkimKey, KeyError, KeyType};
 use super::parse::{Signature, SignatureError};
 use super::{Algorithm, DkimResult};
@@ -394,24 +393,16 @@ pub fn header_hash(
     signature: &Signature,
     field: &HeaderField<'_>,
 ) -> Vec<u8> {
-    // Room for the canonical headers of most messages (about 1 KB), in a size the allocator
-    // keeps per thread; it grows for more.
-    let mut buf = Vec::with_capacity(1024);
-    canonical_headers(
+    header_digest(
         message,
         &signature.signed_headers,
         signature.canonicalization.header,
-        &mut buf,
-    );
-    canonical_signature_field(
-        signature.canonicalization.header,
         field.name(),
         field.raw(),
-        &mut buf,
-    );
-    digest::digest(signature.algorithm.digest(), &buf)
-        .as_ref()
-        .to_vec()
+        signature.algorithm,
+    )
+    .as_ref()
+    .to_vec()
 }
 
 /// The body hash `signature` asks for (canonicalization, `l=`, hash), or `Err(len)` when
