@@ -310,12 +310,23 @@ fn opendkim_verify(keys: &Keys, message: &[u8]) -> String {
 }
 
 fn inkan_sign(keys: &Keys, algorithm: Algorithm, canon: (Canon, Canon), length: bool) -> Vec<u8> {
+    inkan_sign_message(keys, algorithm, canon, length, MESSAGE.as_bytes())
+}
+
+/// `message` signed by inkan with the key of `algorithm`, now.
+fn inkan_sign_message(
+    keys: &Keys,
+    algorithm: Algorithm,
+    canon: (Canon, Canon),
+    length: bool,
+    message: &[u8],
+) -> Vec<u8> {
     let key = if algorithm == Algorithm::Ed25519Sha256 {
         &keys.ed
     } else {
         &keys.rsa
     };
-    inkan_sign_with(key, selector(algorithm), canon, length)
+    inkan_sign_with(key, selector(algorithm), canon, length, message)
 }
 
 fn inkan_sign_with(
@@ -323,6 +334,7 @@ fn inkan_sign_with(
     selector: &str,
     canon: (Canon, Canon),
     length: bool,
+    message: &[u8],
 ) -> Vec<u8> {
     let mut signer = Signer::new(DOMAIN, selector, key.clone());
     signer.canonicalization = Canonicalization {
@@ -331,11 +343,11 @@ fn inkan_sign_with(
     };
     signer.body_length = length;
     signer
-        .sign(&Message::parse(MESSAGE.as_bytes()).unwrap())
+        .sign(&Message::parse(message).unwrap())
         .unwrap()
         .into_bytes()
         .into_iter()
-        .chain(MESSAGE.bytes())
+        .chain(message.iter().copied())
         .collect()
 }
 
@@ -480,7 +492,8 @@ fn inkan_signed_with_a_1024_bit_rsa_key_verifies_in_dkimpy_and_opendkim() {
     assert_eq!(keys.rsa1024.bits(), 1024);
     for canon in CANONS {
         for length in [false, true] {
-            let signed = inkan_sign_with(&keys.rsa1024, "rsa1024", canon, length);
+            let signed =
+                inkan_sign_with(&keys.rsa1024, "rsa1024", canon, length, MESSAGE.as_bytes());
             let case = format!("inkan rsa-sha256 1024-bit {} l={length}", canon_str(canon));
             assert_eq!(dkimpy_verify(&keys, &signed), ["pass"], "{case}");
             let output = opendkim_verify(&keys, &signed);
@@ -493,8 +506,14 @@ fn inkan_signed_with_a_1024_bit_rsa_key_verifies_in_dkimpy_and_opendkim() {
             assert_eq!(out[0].key_bits, Some(1024), "{case}");
         }
     }
-    let signed =
-        String::from_utf8(inkan_sign_with(&keys.rsa1024, "rsa1024", CANONS[1], false)).unwrap();
+    let signed = String::from_utf8(inkan_sign_with(
+        &keys.rsa1024,
+        "rsa1024",
+        CANONS[1],
+        false,
+        MESSAGE.as_bytes(),
+    ))
+    .unwrap();
     let header_changed = signed.replace("To: Bob", "To: Eve");
     assert_eq!(dkimpy_verify(&keys, header_changed.as_bytes()), ["fail"]);
     let output = opendkim_verify(&keys, signed.replace("Hello Bob", "Hello Eve").as_bytes());
@@ -673,19 +692,14 @@ fn random_messages_verify_both_ways_with_dkimpy() {
     let ours: Vec<serde_json::Value> = cases
         .iter()
         .map(|case| {
-            let key = if case.algorithm == Algorithm::Ed25519Sha256 {
-                &keys.ed
-            } else {
-                &keys.rsa
-            };
-            let mut signer = Signer::new(DOMAIN, selector(case.algorithm), key.clone());
-            signer.canonicalization = Canonicalization {
-                header: case.canon.0,
-                body: case.canon.1,
-            };
-            signer.body_length = case.length;
-            let m = Message::parse(case.message.as_bytes()).unwrap();
-            latin1(&signer.sign_message_at(&m, 1_795_000_000).unwrap()).into()
+            let signed = inkan_sign_message(
+                &keys,
+                case.algorithm,
+                case.canon,
+                case.length,
+                case.message.as_bytes(),
+            );
+            latin1(&signed).into()
         })
         .collect();
     let (ok, stdout, stderr) = run(
@@ -734,18 +748,7 @@ fn random_messages_verify_both_ways_with_opendkim() {
             "OpenDKIM's signature fails in inkan ({}): {message:?}",
             out[0].reason
         );
-        let key = if algorithm == Algorithm::Ed25519Sha256 {
-            &keys.ed
-        } else {
-            &keys.rsa
-        };
-        let mut signer = Signer::new(DOMAIN, selector(algorithm), key.clone());
-        signer.canonicalization = Canonicalization {
-            header: canon.0,
-            body: canon.1,
-        };
-        let m = Message::parse(message.as_bytes()).unwrap();
-        let ours = signer.sign_message_at(&m, 1_795_000_000).unwrap();
+        let ours = inkan_sign_message(&keys, algorithm, canon, false, message.as_bytes());
         let output = opendkim_verify(&keys, &ours);
         assert!(
             output.contains(") succeeded"),
