@@ -421,13 +421,13 @@ impl Sink for RecordBuilder {
         self.places.push(place);
     }
 
-    fn end(&mut self, text: &mut String, leaf: bool, warnings: &mut Warnings) {
+    fn end(&mut self, text: &str, leaf: bool, warnings: &mut Warnings) {
         let Some(place) = self.places.pop() else {
             return;
         };
         let pool = &mut self.spare.strings;
         let record = &mut self.record;
-        let given = Some(text.as_str());
+        let given = Some(text);
         match place {
             Place::Row => {
                 if record.source_ip.is_empty() {
@@ -460,7 +460,7 @@ impl Sink for RecordBuilder {
                 record.extra.truncate(self.extras_before_comment);
                 record.reasons.push(Reason {
                     kind: String::new(),
-                    comment: Some(text.clone()),
+                    comment: Some(text.to_owned()),
                 });
                 self.path_ends.clear();
             }

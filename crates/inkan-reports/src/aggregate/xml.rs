@@ -80,9 +80,9 @@ pub(crate) trait Sink {
     /// An element opened, called by its local name (as written: UTF-8 in every report
     /// schema, but not checked).
     fn start(&mut self, name: &[u8]);
-    /// The innermost open element closed with its trimmed text (which the sink may take);
-    /// `leaf` when it had no child element.
-    fn end(&mut self, text: &mut String, leaf: bool, warnings: &mut Warnings);
+    /// The innermost open element closed with its trimmed text; `leaf` when it had no child
+    /// element.
+    fn end(&mut self, text: &str, leaf: bool, warnings: &mut Warnings);
     /// Forgets a partly read item: the input ended inside it, and it is read again from its
     /// start once more input is in.
     fn reset(&mut self);
@@ -124,9 +124,9 @@ impl Sink for Tree {
         self.stack.push(node);
     }
 
-    fn end(&mut self, text: &mut String, _leaf: bool, _warnings: &mut Warnings) {
+    fn end(&mut self, text: &str, _leaf: bool, _warnings: &mut Warnings) {
         let mut node = self.stack.pop().unwrap_or_default();
-        std::mem::swap(&mut node.text, text);
+        node.text.push_str(text);
         match self.stack.last_mut() {
             Some(parent) => parent.children.push(node),
             None => self.done = Some(node),
@@ -264,7 +264,7 @@ impl Open {
     /// Closes the innermost element and shows its text to `sink`.
     fn leave(&mut self, sink: &mut impl Sink, warnings: &mut Warnings) {
         let (text, leaf) = self.close(warnings);
-        sink.end(text, leaf, warnings);
+        sink.end(text.as_str(), leaf, warnings);
     }
 
     /// Starts reading element `qname` from nothing open.
@@ -314,7 +314,23 @@ struct Parser {
     /// Where a syntax error was met at the end of a window: met there again with more input,
     /// it is a real one.
     syntax_error_at: Option<u64>,
+    /// The elements open in a record read by [`Parser::clean_record`].
+    levels: Vec<Level>,
+    /// Finds the end tag of a record.
+    record_end: memchr::memmem::Finder<'static>,
 }
+
+/// An element open in a record read by [`Parser::clean_record`].
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    /// Where its qualified name lies in the record.
+    name: (usize, usize),
+    /// Whether it has had a child element.
+    parent: bool,
+}
+
+/// The end tag of a record.
+const RECORD_END: &[u8] = b"</record>";
 
 /// Pulls top-level children of the root element out of an XML byte stream.
 pub(crate) struct XmlPull<R: BufRead> {
@@ -410,6 +426,8 @@ impl<R: BufRead> XmlPull<R> {
                 open: Open::default(),
                 pending: Warnings::default(),
                 syntax_error_at: None,
+                levels: Vec::new(),
+                record_end: memchr::memmem::Finder::new(RECORD_END),
             },
         }
     }
@@ -595,9 +613,11 @@ impl Parser {
         // else, and a record the plain reader does not take, goes the way below.
         if self.in_root {
             let before = leading_whitespace(bytes).len();
+            let content = before + b"<record>".len();
             if bytes[before..].starts_with(b"<record>")
-                && let Some(end) =
-                    self.plain_element(bytes, before + b"<record>".len(), b"record", records)
+                && let Some(end) = self
+                    .clean_record(bytes, content, records)
+                    .or_else(|| self.plain_element(bytes, content, b"record", records))
             {
                 return Ok(self.finish_item(Some((Item::Record, end)), before, warnings));
             }
@@ -705,8 +725,10 @@ impl Parser {
         let content = reader.buffer_position() as usize;
         if local(qname.as_ref()) == b"record" {
             if !empty
-                && let Some(end) =
-                    self.plain_element(window.bytes, content, qname.as_ref(), records)
+                && let Some(end) = (qname.as_ref() == b"record")
+                    .then(|| self.clean_record(window.bytes, content, records))
+                    .flatten()
+                    .or_else(|| self.plain_element(window.bytes, content, qname.as_ref(), records))
             {
                 return Ok(Some((Item::Record, end)));
             }
@@ -732,6 +754,42 @@ impl Parser {
         } else {
             None
         })
+    }
+
+    /// Reads a `<record>` written cleanly — what [`Parser::plain_element`] takes, and besides
+    /// valid UTF-8 throughout, no control characters and text only in leaves (what every
+    /// reporter writes) — from `bytes`, whose content starts at `content`. The record is
+    /// checked once as a whole; each value goes to the builder as a slice of the input,
+    /// trimmed, without being copied on the way. The builder sees what
+    /// [`Parser::plain_element`] would show it, with the same warnings; `None` (the builder
+    /// reset) at anything else, which is then read that way.
+    fn clean_record(
+        &mut self,
+        bytes: &[u8],
+        content: usize,
+        records: &mut RecordBuilder,
+    ) -> Option<usize> {
+        let rest = bytes.get(content..)?;
+        let close = self.record_end.find(rest)?;
+        let body = &rest[..close + RECORD_END.len()];
+        if body.len() > self.limits.max_element_bytes || !clean_bytes(body) {
+            return None;
+        }
+        let text = std::str::from_utf8(body).ok()?;
+        let Parser {
+            limits,
+            pending,
+            levels,
+            ..
+        } = self;
+        match read_clean(text, limits.max_xml_depth, levels, records, pending) {
+            Some(used) => Some(content + used),
+            None => {
+                records.reset();
+                *pending = Warnings::default();
+                None
+            }
+        }
     }
 
     /// Reads an element written plainly — tags without attributes, comments or other markup,
@@ -1013,6 +1071,169 @@ impl Parser {
             sink.reset();
         }
         Ok(whole)
+    }
+}
+
+/// Whether `bytes` hold no `&` and no control character but tab, line feed and carriage
+/// return (checked without branching per byte, so that it runs on whole vectors).
+fn clean_bytes(bytes: &[u8]) -> bool {
+    bytes.chunks(64).all(|chunk| {
+        chunk.iter().fold(true, |clean, &b| {
+            clean & (b != b'&') & ((b >= 0x20) | (b == b'\t') | (b == b'\n') | (b == b'\r'))
+        })
+    })
+}
+
+/// Whether `text` is XML whitespace only.
+fn blank(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Where the first `<` at or after `at` in `bytes` is: eight bytes at a time.
+fn find_lt(bytes: &[u8], mut at: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const LT: u64 = u64::from_le_bytes([b'<'; 8]);
+    while let Some(word) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().ok()?) ^ LT;
+        // The lowest byte that became zero has its high bit set here (bits above it may be
+        // set wrongly by the borrow, which the count of trailing zeros never looks at).
+        let zero = word.wrapping_sub(ONES) & !word & (ONES << 7);
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter().position(|b| *b == b'<').map(|i| at + i)
+}
+
+/// Whether two short names are the same, compared a word at a time.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| {
+        s.get(i..i + 8)
+            .and_then(|w| w.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    if (8..=16).contains(&n) {
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    a == b
+}
+
+/// The bytes of a plain element name as [`NAME_BYTE`] has them, with `:` marked apart: 0 for
+/// a byte that ends a name, 1 for a name byte, 2 for `:`.
+const NAME_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if NAME_BYTE[b] {
+            table[b] = if b == b':' as usize { 2 } else { 1 };
+        }
+        b += 1;
+    }
+    table
+};
+
+/// Reads the elements of a clean record (`text`: its content and end tag) into `sink`, as
+/// [`Parser::plain_element`] would; how many bytes it used, or `None` at anything it does
+/// not take (the caller resets the sink).
+fn read_clean(
+    text: &str,
+    max_depth: usize,
+    levels: &mut Vec<Level>,
+    sink: &mut RecordBuilder,
+    warnings: &mut Warnings,
+) -> Option<usize> {
+    let body = text.as_bytes();
+    levels.clear();
+    // The record's own name, as its end tag at the end of `body` spells it.
+    let n = body.len();
+    levels.push(Level {
+        name: (n - RECORD_END.len() + 2, n - 1),
+        parent: false,
+    });
+    sink.start(b"record");
+    let mut at = 0;
+    loop {
+        let lt = find_lt(body, at)?;
+        let run = text.get(at..lt)?;
+        let tag = body.get(lt + 1..)?;
+        if tag.first() == Some(&b'/') {
+            // Only the end tag of the innermost element, written `</name>`.
+            let level = *levels.last()?;
+            let name = &body[level.name.0..level.name.1];
+            let len = name.len();
+            if !(tag.get(len + 1) == Some(&b'>') && same_name(&tag[1..=len], name)) {
+                return None;
+            }
+            at = lt + len + 3;
+            levels.pop();
+            let value = if level.parent {
+                if !blank(run) {
+                    return None;
+                }
+                ""
+            } else {
+                let trimmed = run.trim();
+                if trimmed.len() != run.len() && !trimmed.is_empty() {
+                    warnings.add(format!(
+                        "whitespace around the value of <{}> trimmed",
+                        String::from_utf8_lossy(local(name))
+                    ));
+                }
+                trimmed
+            };
+            sink.end(value, !level.parent, warnings);
+            if levels.is_empty() {
+                return Some(at);
+            }
+            continue;
+        }
+        // Text before a child element: mixed content, not taken here.
+        if !blank(run) {
+            return None;
+        }
+        let mut len = 0;
+        let mut local_start = 0;
+        while let Some(b) = tag.get(len) {
+            match NAME_CLASS[usize::from(*b)] {
+                0 => break,
+                2 => local_start = len + 1,
+                _ => {}
+            }
+            len += 1;
+        }
+        if len == 0 {
+            return None;
+        }
+        let local = &tag[local_start..len];
+        let empty = match tag.get(len) {
+            Some(b'>') => false,
+            Some(b'/') if tag.get(len + 1) == Some(&b'>') => true,
+            _ => return None,
+        };
+        if !empty && levels.len() + 1 >= max_depth {
+            return None;
+        }
+        if let Some(parent) = levels.last_mut() {
+            parent.parent = true;
+        }
+        sink.start(local);
+        if empty {
+            sink.end("", true, warnings);
+            at = lt + len + 3;
+        } else {
+            levels.push(Level {
+                name: (lt + 1, lt + 1 + len),
+                parent: false,
+            });
+            at = lt + len + 2;
+        }
     }
 }
 
