@@ -1077,35 +1077,62 @@ impl Parser {
 /// Whether `bytes` hold no `&` and no control character but tab, line feed and carriage
 /// return (checked without branching per byte, so that it runs on whole vectors).
 fn clean_bytes(bytes: &[u8]) -> bool {
-    bytes.chunks(64).all(|chunk| {
-        chunk.iter().fold(true, |clean, &b| {
-            clean & (b != b'&') & ((b >= 0x20) | (b == b'\t') | (b == b'\n') | (b == b'\r'))
+    let odd = |chunk: &[u8]| {
+        chunk.iter().fold(0u8, |odd, &b| {
+            let control = (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
+            odd | u8::from(b == b'&') | u8::from(control)
         })
-    })
-}
-
-/// Whether `text` is XML whitespace only.
-fn blank(text: &str) -> bool {
-    text.bytes()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-}
-
-/// Where the first `<` at or after `at` in `bytes` is: eight bytes at a time.
-fn find_lt(bytes: &[u8], mut at: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const LT: u64 = u64::from_le_bytes([b'<'; 8]);
-    while let Some(word) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(word.try_into().ok()?) ^ LT;
-        // The lowest byte that became zero has its high bit set here (bits above it may be
-        // set wrongly by the borrow, which the count of trailing zeros never looks at).
-        let zero = word.wrapping_sub(ONES) & !word & (ONES << 7);
-        if zero != 0 {
-            return Some(at + (zero.trailing_zeros() / 8) as usize);
+    };
+    let mut chunks = bytes.chunks_exact(32);
+    for chunk in &mut chunks {
+        if odd(chunk) != 0 {
+            return false;
         }
-        at += 8;
     }
-    let tail = bytes.get(at..)?;
-    tail.iter().position(|b| *b == b'<').map(|i| at + i)
+    odd(chunks.remainder()) == 0
+}
+
+/// One in each byte of a word.
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+/// The high bit of each byte of a word.
+const HIGH: u64 = ONES << 7;
+
+/// The high bit of each byte of `word` that is zero, and of no other.
+fn zero_bytes(word: u64) -> u64 {
+    !(((word & !HIGH) + !HIGH) | word) & HIGH
+}
+
+/// Where the run of text from `at` in `bytes` (which [`clean_bytes`] passed) ends — at the
+/// next `<` — and whether it is blank: XML whitespace only, which there is every byte up to a
+/// space. Eight bytes at a time, with no branch per byte.
+fn scan_run(bytes: &[u8], mut at: usize) -> Option<(usize, bool)> {
+    let mut text = 0u64;
+    while let Some(word) = bytes
+        .get(at..at + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let word = u64::from_le_bytes(word);
+        let lt = zero_bytes(word ^ (ONES * u64::from(b'<')));
+        // Bytes above a space (each sum stays within its byte).
+        let above = (((word & !HIGH) + ONES * 0x5f) | word) & HIGH;
+        if lt == 0 {
+            text |= above;
+            at += 8;
+            continue;
+        }
+        let before = (lt & lt.wrapping_neg()).wrapping_sub(1) & HIGH;
+        text |= above & before;
+        return Some((at + (lt.trailing_zeros() / 8) as usize, text == 0));
+    }
+    for (i, b) in bytes.get(at..)?.iter().enumerate() {
+        if *b == b'<' {
+            return Some((at + i, text == 0));
+        }
+        if *b > b' ' {
+            text = 1;
+        }
+    }
+    None
 }
 
 /// Whether two short names are the same, compared a word at a time.
@@ -1114,15 +1141,21 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let word = |s: &[u8], i: usize| {
+    let long = |s: &[u8], i: usize| {
         s.get(i..i + 8)
-            .and_then(|w| w.try_into().ok())
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
             .map(u64::from_le_bytes)
     };
-    if (8..=16).contains(&n) {
-        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    let short = |s: &[u8], i: usize| {
+        s.get(i..i + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map(u32::from_le_bytes)
+    };
+    match n {
+        8..=16 => long(a, 0) == long(b, 0) && long(a, n - 8) == long(b, n - 8),
+        4..=7 => short(a, 0) == short(b, 0) && short(a, n - 4) == short(b, n - 4),
+        _ => a.iter().zip(b).all(|(x, y)| x == y),
     }
-    a == b
 }
 
 /// The bytes of a plain element name as [`NAME_BYTE`] has them, with `:` marked apart: 0 for
@@ -1160,7 +1193,7 @@ fn read_clean(
     sink.start(b"record");
     let mut at = 0;
     loop {
-        let lt = find_lt(body, at)?;
+        let (lt, blank) = scan_run(body, at)?;
         let run = text.get(at..lt)?;
         let tag = body.get(lt + 1..)?;
         if tag.first() == Some(&b'/') {
@@ -1173,11 +1206,20 @@ fn read_clean(
             }
             at = lt + len + 3;
             levels.pop();
-            let value = if level.parent {
-                if !blank(run) {
-                    return None;
-                }
+            let value = if blank {
                 ""
+            } else if level.parent {
+                return None;
+            } else if run
+                .as_bytes()
+                .first()
+                .is_some_and(|b| (b'!'..0x80).contains(b))
+                && run
+                    .as_bytes()
+                    .last()
+                    .is_some_and(|b| (b'!'..0x80).contains(b))
+            {
+                run
             } else {
                 let trimmed = run.trim();
                 if trimmed.len() != run.len() && !trimmed.is_empty() {
@@ -1195,16 +1237,18 @@ fn read_clean(
             continue;
         }
         // Text before a child element: mixed content, not taken here.
-        if !blank(run) {
+        if !blank {
             return None;
         }
         let mut len = 0;
         let mut local_start = 0;
         while let Some(b) = tag.get(len) {
-            match NAME_CLASS[usize::from(*b)] {
-                0 => break,
-                2 => local_start = len + 1,
-                _ => {}
+            let class = NAME_CLASS[usize::from(*b)];
+            if class != 1 {
+                if class == 0 {
+                    break;
+                }
+                local_start = len + 1;
             }
             len += 1;
         }
