@@ -8,7 +8,9 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use crate::aggregate::{AggregateHeader, AggregateReader, AggregateTrailer, Record, recycle_here};
+use crate::aggregate::{
+    AggregateHeader, AggregateReader, AggregateTrailer, Record, record_list, recycle_here,
+};
 use crate::archive::Archiver;
 use crate::container::{Visitor, walk};
 use crate::error::{ParseError, StoreError};
@@ -93,7 +95,7 @@ impl Visitor for Collect {
         mut reader: AggregateReader<Box<dyn BufRead + '_>>,
     ) -> Result<(), ()> {
         let header = Box::new(reader.header().clone());
-        let mut records = Vec::new();
+        let mut records = record_list();
         let end = loop {
             match reader.next_record() {
                 Ok(Some(record)) => {

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 pub use metadata::ReportMetadata;
 pub use policy::PolicyPublished;
-pub(crate) use record::recycle_here;
 pub use record::{DkimAuth, Reason, Record, SpfAuth};
+pub(crate) use record::{record_list, recycle_here};
 
 use crate::error::ParseError;
 use crate::limits::Limits;
