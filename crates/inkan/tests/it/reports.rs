@@ -212,7 +212,7 @@ fn failures_exit_1_are_listed_and_kept() {
 /// saying so for both.
 #[cfg(unix)]
 #[test]
-fn directory_walk_skips_hidden_files_and_link_loops() {
+fn directory_walk_skips_hidden_files_link_loops_and_pipes() {
     use std::os::unix::fs::symlink;
     let dir = tempfile::tempdir().unwrap();
     let db = db_arg(dir.path());
@@ -225,6 +225,22 @@ fn directory_walk_skips_hidden_files_and_link_loops() {
     symlink("..", root.join("a/up")).unwrap();
     symlink(dir.path().join("elsewhere"), root.join("b")).unwrap();
     symlink(root.join("missing.xml"), root.join("dangling.xml")).unwrap();
+    // Read, this pipe would hang the ingest until something wrote to it; the socket and the
+    // link to the pipe likewise. Should the walk ever take them, a writer comes after 30 s
+    // and serves every reader after that, so that the test fails on its counts instead of
+    // hanging.
+    let fifo = root.join("a/pipe.xml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success(), "mkfifo");
+    std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            while std::fs::write(&fifo, b"late").is_ok() {}
+        }
+    });
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("a/socket")).unwrap();
+    symlink(&fifo, root.join("to-pipe.xml")).unwrap();
     let run = ingest_json(&db, &[&root]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let json = run.json();
@@ -233,9 +249,25 @@ fn directory_walk_skips_hidden_files_and_link_loops() {
     for note in [
         "a/up' leads to a directory already read",
         "dangling.xml' is a link that leads nowhere",
+        "a/pipe.xml' is not a regular file",
+        "a/socket' is not a regular file",
+        "to-pipe.xml' is not a regular file",
     ] {
         assert!(run.stderr.contains(note), "{}", run.stderr);
     }
+    // Named on the command line, a pipe is read: `inkan reports ingest <(xz -dc r.xml.xz)`.
+    let named = dir.path().join("named-pipe");
+    let made = std::process::Command::new("mkfifo").arg(&named).status();
+    assert!(made.unwrap().success(), "mkfifo");
+    let report = fixture("draft.xml");
+    let writer = std::thread::spawn({
+        let named = named.clone();
+        move || std::fs::write(named, report)
+    });
+    let run = ingest_json(&db, &[&named]);
+    writer.join().unwrap().unwrap();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["reports"], 1, "{}", run.stdout);
 }
 
 #[test]
