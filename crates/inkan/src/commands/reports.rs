@@ -191,6 +191,7 @@ async fn ingest(
                 "duplicates": totals.duplicates,
                 "warned": totals.warned,
                 "errors": totals.errors,
+                "unreadable": totals.unreadable,
                 "kinds": totals.kinds,
             }),
         )?,
@@ -215,6 +216,9 @@ async fn ingest(
                     writeln!(out, "{} reports stored with warnings", totals.warned)?;
                 }
             }
+            for gone in &totals.unreadable {
+                writeln!(out, "unreadable: {}", gone.error)?;
+            }
             for error in &totals.errors {
                 if error.location.is_empty() {
                     writeln!(out, "error: {}: {}", error.path, error.error)?;
@@ -228,7 +232,10 @@ async fn ingest(
             }
         }
     }
-    Ok(if totals.errors.is_empty() {
+    // Inputs that could not be read are an operational error, though the rest was stored.
+    Ok(if !totals.unreadable.is_empty() {
+        Exit::Error
+    } else if totals.errors.is_empty() {
         Exit::Pass
     } else {
         Exit::Findings

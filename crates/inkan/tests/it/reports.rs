@@ -271,6 +271,40 @@ fn directory_walk_skips_hidden_files_link_loops_and_pipes() {
 }
 
 #[test]
+fn an_unreadable_input_is_listed_and_the_rest_of_the_batch_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path());
+    let root = dir.path().join("in");
+    write(&root, "a.xml", &fixture("rfc7489.xml"));
+    write(&root, "c.xml", &fixture("rfc9990.xml"));
+    // Every read of /proc/self/mem from its start fails (EIO): a file that is listed and then
+    // cannot be read, as a message a mail server moved away meanwhile is.
+    std::os::unix::fs::symlink("/proc/self/mem", root.join("b.xml")).unwrap();
+    let run = ingest_json(&db, &[&root]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    assert_eq!(json["reports"], 2, "{json:#}");
+    assert_eq!(json["errors"], serde_json::json!([]), "{json:#}");
+    let unreadable = json["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{json:#}");
+    assert!(unreadable[0]["path"].as_str().unwrap().ends_with("b.xml"));
+    let error = unreadable[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("reading '") && error.contains("b.xml'"),
+        "{error}"
+    );
+    // The text form says the same; a rerun stores nothing twice and still says it.
+    let run = inkan(&["reports", "ingest", "--db", &db, root.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("2 duplicates"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("unreadable: reading '"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn operational_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good.xml", &fixture("rfc7489.xml"));
