@@ -193,6 +193,71 @@ fn tls_report_with_odd_counts_is_kept_with_warnings() {
     assert_eq!(w.iter().count(), 5, "{w:?}");
 }
 
+/// Members of the wrong JSON type, as some senders write them: nulls, a number for text,
+/// host objects in `mx-host`, one object for a list. The report is kept, read as well as it
+/// can be, with a warning for each member that changed (none for a null, JSON's "absent").
+#[test]
+fn tls_report_in_odd_shapes_is_kept_with_warnings() {
+    let json = br#"{"organization-name": "Shapes Org", "report-id": 133944884956529435,
+        "contact-info": null,
+        "date-range": {"start-datetime": "2026-11-27T00:00:00Z", "end-datetime": null},
+        "policies": {"policy": {"policy-type": "sts", "policy-domain": "example.com",
+                                "policy-string": ["version: STSv1", null, 7],
+                                "mx-host": [{"hostname": "mx.example.com", "failure-count": 0},
+                                            {"pattern": "*.example.net"}]},
+                     "summary": {"total-successful-session-count": 12,
+                                 "total-failure-session-count": null},
+                     "failure-details": [{"result-type": "sts-policy-fetch-error",
+                                          "sending-mta-ip": null, "receiving-ip": false,
+                                          "failed-session-count": 3},
+                                         "not a detail"]}}"#;
+    let report = parse_tls_report(json).unwrap();
+    assert_eq!(report.report_id, "133944884956529435");
+    assert_eq!(report.contact_info, None);
+    assert_eq!(report.date_range.end_datetime, "");
+    assert_eq!(report.policies.len(), 1);
+    let entry = &report.policies[0];
+    assert_eq!(entry.policy.policy_string, ["version: STSv1", "7"]);
+    assert_eq!(
+        entry.policy.mx_host,
+        ["mx.example.com", r#"{"pattern":"*.example.net"}"#]
+    );
+    assert_eq!(entry.summary.total_successful_session_count, 12);
+    assert_eq!(entry.summary.total_failure_session_count, 0);
+    assert_eq!(entry.failure_details.len(), 1);
+    let detail = &entry.failure_details[0];
+    assert_eq!(detail.sending_mta_ip, None);
+    assert_eq!(detail.receiving_ip.as_deref(), Some("false"));
+    assert_eq!(detail.failed_session_count, 3);
+    // Warnings come out in the order of their text.
+    let w: Vec<&str> = report.warnings.iter().map(|(text, _)| text).collect();
+    let mut expected = [
+        "report-id 133944884956529435 is not text; read as '133944884956529435'",
+        "policies is one object, not a list; read as a list of one",
+        "policy-string entry 7 is not text; read as '7'",
+        r#"mx-host entry {"failure-count":0,"hostname":"mx.example.com"} is an object; read as 'mx.example.com'"#,
+        r#"mx-host entry {"pattern":"*.example.net"} is an object; read as '{"pattern":"*.example.net"}'"#,
+        "failure-details entry \"not a detail\" is not an object; left out",
+        "receiving-ip false is not text; read as 'false'",
+    ];
+    expected.sort_unstable();
+    assert_eq!(w, expected);
+    // Not an object at all: an error that says what it is.
+    for (json, found) in [(&b"[1, 2]"[..], "a list"), (b"\"text\"", "text")] {
+        let err = parse_tls_report(json).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("the report is {found}, not a JSON object")),
+            "{err}"
+        );
+    }
+    // A member of the wrong kind that cannot be read is left out; one that is required
+    // then fails as missing.
+    let err = parse_tls_report(br#"{"organization-name": ["a"], "report-id": "x"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing \"organization-name\""), "{err}");
+}
+
 /// RFC 5965 section 3 example (an abuse complaint) with the original message's DKIM d= and
 /// Feedback-ID.
 #[test]
