@@ -132,6 +132,64 @@ fn recoverable_problems_are_warnings() {
     }
 }
 
+/// Mistakes real reporters have made, each in the RFC 7489 fixture: an XML Schema tag left
+/// open inside the root (IKEA), an end tag without its `<` (KDDI), an address in angle
+/// brackets written unescaped, an element left open inside a record, and a `<reason>` whose
+/// type is its text. Each report is read whole, with a warning naming the mistake.
+#[test]
+fn reporters_broken_xml_is_read_with_a_warning() {
+    let base = String::from_utf8(fixture("rfc7489.xml")).unwrap();
+    let schema = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://dmarc.org/dmarc-xml/0.1">"#;
+    for (broken, warning) in [
+        (
+            base.replacen("<feedback>", &format!("<feedback>\n{schema}"), 1),
+            "XML Schema tag <xs:schema> inside the report ignored",
+        ),
+        (
+            base.replacen("7489.424242</report_id>", "7489.424242/report_id>", 1),
+            "end tag </report_id> written without '<'; read as one",
+        ),
+        (
+            base.replacen(
+                "<email>noreply-dmarc@mailbox.example</email>",
+                "<email><noreply-dmarc@mailbox.example></email>",
+                1,
+            ),
+            "'<noreply-dmarc@mailbox.example>' in <email> is not a tag; read as text",
+        ),
+        (
+            base.replacen("<count>40</count>", "<count>40", 1),
+            "<count> never closed; closed at </row>",
+        ),
+        (
+            base.replacen(
+                "<disposition>none</disposition>",
+                "<disposition>none</disposition><reason>forwarded</reason>",
+                1,
+            ),
+            "<reason> without <type>: its text read as the type",
+        ),
+    ] {
+        let (header, records, trailer) =
+            parse_aggregate(broken.as_bytes()).unwrap_or_else(|e| panic!("{warning}: {e}"));
+        assert_eq!(header.metadata.report_id, "7489.424242", "{warning}");
+        assert_eq!(header.metadata.begin, Some(1_795_651_200), "{warning}");
+        assert_eq!(header.policy.domain, "sender.example", "{warning}");
+        assert_eq!(records.len(), 2, "{warning}");
+        assert_eq!(records[0].source_ip, "192.0.2.10", "{warning}");
+        assert_eq!(records[0].count, 40, "{warning}");
+        let all: Vec<&str> = trailer.warnings.iter().map(|(text, _)| text).collect();
+        assert!(all.contains(&warning), "{warning}: {all:?}");
+    }
+    // An end tag that matches nothing open is still an error.
+    let err = parse_aggregate(base.replacen("</count>", "</counted>", 1).as_bytes()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected `</count>`, but `</counted>` was found"),
+        "{err}"
+    );
+}
+
 /// RFC 8460 section 4.4's example report (adapted to example domains).
 #[test]
 fn rfc8460_tls_report() {
