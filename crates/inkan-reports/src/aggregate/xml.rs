@@ -379,6 +379,14 @@ const NAME_BYTE: [bool; 256] = {
     table
 };
 
+/// Where `text` holds `/name>`: the end tag of element `name` written without its `<`.
+fn lost_end_tag(text: &[u8], name: &[u8]) -> Option<usize> {
+    text.iter().enumerate().find_map(|(at, &b)| {
+        let rest = &text[at + 1..];
+        (b == b'/' && rest.starts_with(name) && rest.get(name.len()) == Some(&b'>')).then_some(at)
+    })
+}
+
 /// Whether `name`, read from `<name ...>`, can be an element's name: not empty, not starting
 /// with a digit, and without the characters of an address or URL (`@`, `/`, brackets...).
 fn is_tag_name(name: &[u8]) -> bool {
@@ -1019,14 +1027,16 @@ impl Parser {
                 Event::Text(text) => {
                     // `<report_id>x/report_id>` (KDDI's): an end tag that lost its `<`,
                     // read as the end tag it was meant to be.
-                    let lost = [b"/", open.name(), b">"].concat();
-                    let cut = (!open.is_parent())
-                        .then(|| text.windows(lost.len()).position(|w| w == lost))
-                        .flatten();
+                    let cut = if open.is_parent() {
+                        None
+                    } else {
+                        lost_end_tag(&text, open.name())
+                    };
                     size += text.len();
                     match cut {
                         None => open.push_text(&text, pending),
                         Some(cut) => {
+                            let open_name_len = open.name().len();
                             open.push_text(&text[..cut], pending);
                             pending.add(format!(
                                 "end tag </{}> written without '<'; read as one",
@@ -1036,7 +1046,7 @@ impl Parser {
                             if open.depth() == 0 {
                                 break true;
                             }
-                            let rest = &text[cut + lost.len()..];
+                            let rest = &text[cut + open_name_len + 2..];
                             if !rest.iter().all(u8::is_ascii_whitespace) {
                                 open.push_text(rest, pending);
                             }
