@@ -209,7 +209,16 @@ fn walk_zip<V: Visitor>(
                 continue;
             }
         };
-        if entry.is_dir() {
+        // Folders, and what the Finder and other tools add to a zip they make: `__MACOSX/`
+        // resource forks, `.DS_Store` and other hidden files, skipped as a directory walk
+        // skips them.
+        let hidden = entry.name().starts_with("__MACOSX/")
+            || entry
+                .name()
+                .rsplit('/')
+                .next()
+                .is_some_and(|file| file.starts_with('.'));
+        if entry.is_dir() || hidden {
             continue;
         }
         let here = join(location, entry.name());
