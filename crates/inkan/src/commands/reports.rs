@@ -59,7 +59,7 @@ impl DbArgs {
 /// Arguments of `inkan reports ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or directories to read.
+    /// Files or directories to read; `-` is standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -151,7 +151,12 @@ async fn ingest(
     let url = args.db.url()?;
     let mut files = Vec::new();
     for path in &args.paths {
-        super::input::collect_files(path, globals.quiet, &mut files)?;
+        if path.as_os_str() == "-" {
+            // Read like any other file, through the name the system gives standard input.
+            files.push(PathBuf::from("/dev/stdin"));
+        } else {
+            super::input::collect_files(path, globals.quiet, &mut files)?;
+        }
     }
     let limits = Limits {
         max_decompressed: args.max_decompressed,

@@ -212,7 +212,7 @@ fn failures_exit_1_are_listed_and_kept() {
 /// saying so for both.
 #[cfg(unix)]
 #[test]
-fn directory_walk_skips_hidden_files_link_loops_and_pipes() {
+fn directory_walk_skips_hidden_files_link_loops_and_pipes_and_reads_stdin() {
     use std::os::unix::fs::symlink;
     let dir = tempfile::tempdir().unwrap();
     let db = db_arg(dir.path());
@@ -266,6 +266,11 @@ fn directory_walk_skips_hidden_files_link_loops_and_pipes() {
     });
     let run = ingest_json(&db, &[&named]);
     writer.join().unwrap().unwrap();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["reports"], 1, "{}", run.stdout);
+    // And `-` is standard input.
+    let args = ["--format", "json", "reports", "ingest", "--db", &db, "-"];
+    let run = crate::harness::inkan_with_stdin(&args, &fixture("failure.eml"));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.json()["reports"], 1, "{}", run.stdout);
 }
