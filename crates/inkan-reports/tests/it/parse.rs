@@ -132,15 +132,26 @@ fn recoverable_problems_are_warnings() {
     }
 }
 
-/// Mistakes real reporters have made, each in the RFC 7489 fixture: an XML Schema tag left
-/// open inside the root (IKEA), an end tag without its `<` (KDDI), an address in angle
-/// brackets written unescaped, an element left open inside a record, and a `<reason>` whose
-/// type is its text. Each report is read whole, with a warning naming the mistake.
+/// Mistakes real reporters have made, each in the RFC 7489 fixture: the metadata after the
+/// records, an XML Schema tag left open inside the root (IKEA), an end tag without its `<`
+/// (KDDI), an address in angle brackets written unescaped, an element left open inside a
+/// record, and a `<reason>` whose type is its text. Each report is read whole, with a warning naming the mistake.
 #[test]
 fn reporters_broken_xml_is_read_with_a_warning() {
     let base = String::from_utf8(fixture("rfc7489.xml")).unwrap();
     let schema = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://dmarc.org/dmarc-xml/0.1">"#;
+    let metadata = &base[base.find("<report_metadata>").unwrap()
+        ..base.find("</report_metadata>").unwrap() + "</report_metadata>".len()];
+    let metadata_last = base.replacen(metadata, "", 1).replacen(
+        "</feedback>",
+        &format!("{metadata}\n</feedback>"),
+        1,
+    );
     for (broken, warning) in [
+        (
+            metadata_last,
+            "<report_metadata> or <policy_published> after records (out of schema order); read all the same",
+        ),
         (
             base.replacen("<feedback>", &format!("<feedback>\n{schema}"), 1),
             "XML Schema tag <xs:schema> inside the report ignored",
