@@ -7,7 +7,8 @@
 # cargo-fuzz wants a nightly compiler only for its sanitizers; libFuzzer's coverage
 # instrumentation is reachable from stable with the same codegen flags it passes, so this
 # builds the targets that way (no AddressSanitizer: safe Rust needs it little, and a panic or
-# an overflow, with overflow checks and debug assertions on, is what the targets look for).
+# an overflow, with the overflow checks and debug assertions of fuzz/Cargo.toml's release
+# profile, is what the targets look for).
 # Corpora grow in fuzz/corpus/TARGET (seeded from the test fixtures on the first run), and
 # an input that crashes a target is saved in fuzz/artifacts/TARGET/. Exits 1 if a target
 # crashed.
@@ -18,7 +19,7 @@ shift || true
 triple=$(rustc -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
--Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
+-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
 # With an explicit --target the flags reach the targets only, not build scripts.
 cargo build --release --target "$triple" --bins
 targets=("$@")
