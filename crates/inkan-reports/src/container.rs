@@ -292,6 +292,25 @@ pub fn walk_mail<V: Visitor>(
             Err(err) => visitor.failed(location, err),
         };
     }
+    // Exim's failure reports are plain text, with no feedback part.
+    if let Some(text) = parts.iter().find_map(|p| {
+        p.text_contents()
+            .filter(|t| t.contains(crate::feedback::TEXT_FAILURE_OPENING))
+    }) {
+        let original = parts
+            .iter()
+            .find(|p| {
+                is_type(p, "message", &["rfc822", "global", "rfc822-headers"])
+                    || is_type(p, "text", &["rfc822-headers"])
+            })
+            .map(|p| p.contents());
+        if let Some(parsed) = crate::feedback::parse_text_failure(text, original) {
+            return match parsed {
+                Ok(feedback) => visitor.feedback(location, feedback),
+                Err(err) => visitor.failed(location, err),
+            };
+        }
+    }
     let mut found = 0usize;
     let single = parts.len() == 1;
     for (index, part) in parts.iter().enumerate() {

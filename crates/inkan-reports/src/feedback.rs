@@ -224,6 +224,95 @@ pub fn parse_feedback(
     Ok(out)
 }
 
+/// The sentence that opens the plain-text failure reports of Exim (and the cPanel gateways
+/// built on it), which carry no `message/feedback-report` part.
+pub(crate) const TEXT_FAILURE_OPENING: &str = "A message claiming to be from you has failed";
+
+/// Reads a DMARC failure report written as plain text, as Exim sends them: the opening
+/// sentence, then `Sender Domain`, `Sender IP Address`, `Received Date`, `SPF Alignment`,
+/// `DKIM Alignment` and `DMARC Results` lines, then the failed message's header (or it comes
+/// as `original`, a part of its own). `None` when `text` is not such a report. The fields are
+/// rewritten as the RFC 6591 ones they stand for and read by [`parse_feedback`]; a warning
+/// says the report was read from text, and the Exim values kept as written are in `extra`.
+pub(crate) fn parse_text_failure(
+    text: &str,
+    original: Option<&[u8]>,
+) -> Option<Result<FeedbackReport, ParseError>> {
+    let opening = text.find(TEXT_FAILURE_OPENING)?;
+    let text = &text[opening..];
+    let mut fields = String::from("Feedback-Type: auth-failure\r\nAuth-Failure: dmarc\r\n");
+    let (mut spf, mut dkim) = (None, None);
+    let mut end_of_fields = 0;
+    for (at, line) in text.split_inclusive('\n').scan(0, |at, line| {
+        let start = *at;
+        *at += line.len();
+        Some((start, line))
+    }) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let standard = match name.trim().to_ascii_lowercase().as_str() {
+            "sender domain" => "Reported-Domain",
+            "sender ip address" => "Source-IP",
+            "received date" => "Arrival-Date",
+            "spf alignment" => {
+                spf = Some(value.eq_ignore_ascii_case("yes"));
+                "X-Exim-SPF-Alignment"
+            }
+            "dkim alignment" => {
+                dkim = Some(value.eq_ignore_ascii_case("yes"));
+                "X-Exim-DKIM-Alignment"
+            }
+            "dmarc results" => {
+                let delivery = match value.to_ascii_lowercase() {
+                    v if v.contains("reject") => "reject",
+                    v if v.contains("quarantine") => "spam",
+                    _ => "other",
+                };
+                fields.push_str(&format!("Delivery-Result: {delivery}\r\n"));
+                "X-Exim-DMARC-Results"
+            }
+            _ => continue,
+        };
+        fields.push_str(&format!("{standard}: {value}\r\n"));
+        end_of_fields = at + line.len();
+    }
+    if end_of_fields == 0 {
+        return None;
+    }
+    let alignment = match (dkim, spf) {
+        (Some(true), Some(true)) => "dkim, spf",
+        (Some(true), _) => "dkim",
+        (_, Some(true)) => "spf",
+        _ => "none",
+    };
+    fields.push_str(&format!("Identity-Alignment: {alignment}\r\n"));
+    // The failed message's header, when the text carries it: from the first line after the
+    // fields that starts a header field.
+    let copied = text[end_of_fields..]
+        .split_inclusive('\n')
+        .scan(end_of_fields, |at, line| {
+            let start = *at;
+            *at += line.len();
+            Some((start, line))
+        })
+        .find(|(_, line)| {
+            line.split_once(':').is_some_and(|(name, _)| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+        })
+        .map(|(at, _)| &text.as_bytes()[at..]);
+    let mut report = match parse_feedback(fields.as_bytes(), original.or(copied)) {
+        Ok(report) => report,
+        Err(err) => return Some(Err(err)),
+    };
+    report.warnings.add(
+        "failure report in plain text (no message/feedback-report part); fields read from the text",
+    );
+    Some(Ok(report))
+}
+
 /// The first field `name` (any letter case) of `fields`.
 fn first<'f>(fields: &'f [(String, String)], name: &str) -> Option<&'f str> {
     fields

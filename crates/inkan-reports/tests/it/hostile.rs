@@ -25,7 +25,10 @@ Content-Type:message/rfc822\n\n\n--b1--\n";
     let found = collect(broken);
     assert_eq!(found.failures.len(), 1, "{:?}", found.failures);
     assert!(
-        found.failures[0].1.to_string().contains("carries no report"),
+        found.failures[0]
+            .1
+            .to_string()
+            .contains("carries no report"),
         "{:?}",
         found.failures
     );

@@ -380,3 +380,57 @@ fn rfc9991_failure_report() {
     );
     assert_eq!(failure.source_ip.as_deref(), Some("203.0.113.99"));
 }
+
+/// Exim (and the cPanel gateways built on it) write failure reports as plain text, without a
+/// `message/feedback-report` part: read as the RFC 6591 report they stand for, the failed
+/// message's header from the text or from a part of its own, with a warning.
+#[test]
+fn exim_plain_text_failure_report() {
+    let header = "Received: from mail.spoofer.example ([198.51.100.23]) by mx.receiver.example\n\
+        From: \"Billing\" <billing@sender.example>\n\
+        DKIM-Signature: v=1; a=rsa-sha256; d=spoofer.example; s=s1; h=from; bh=x; b=y\n\
+        Subject: Invoice\n";
+    let body = "A message claiming to be from you has failed the published DMARC\n\
+        policy for your domain.\n\n\
+        \x20 Sender Domain: sender.example\n\
+        \x20 Sender IP Address: 198.51.100.23\n\
+        \x20 Received Date: Fri, 27 Nov 2026 14:00:00 +0000\n\
+        \x20 SPF Alignment: no\n\
+        \x20 DKIM Alignment: yes\n\
+        \x20 DMARC Results: Reject\n\n\
+        ------ This is a copy of the message's headers. ------\n\n";
+    let inline = format!(
+        "From: mailer@receiver.example\nTo: ruf@sender.example\n\
+         Subject: DMARC Forensic Report for sender.example from IP 198.51.100.23\n\n{body}{header}"
+    );
+    let attached = format!(
+        "From: mailer@receiver.example\nTo: ruf@sender.example\nSubject: DMARC failure\n\
+         MIME-Version: 1.0\nContent-Type: multipart/report; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain\n\n{body}\n--b\nContent-Type: text/rfc822-headers\n\n\
+         {header}\n--b--\n"
+    );
+    for mail in [inline, attached] {
+        let found = collect(mail.as_bytes());
+        assert!(found.failures.is_empty(), "{:?}", found.failures);
+        let (_, failure) = &found.feedback[0];
+        assert!(failure.is_auth_failure());
+        assert_eq!(failure.auth_failure.as_deref(), Some("dmarc"));
+        assert_eq!(failure.source_ip.as_deref(), Some("198.51.100.23"));
+        assert_eq!(failure.arrival_timestamp, Some(1_795_788_000));
+        assert_eq!(failure.reported_domain, ["sender.example"]);
+        assert_eq!(failure.delivery_result.as_deref(), Some("reject"));
+        assert_eq!(failure.identity_alignment.as_deref(), Some("dkim"));
+        assert_eq!(failure.dkim_domain.as_deref(), Some("spoofer.example"));
+        assert_eq!(
+            failure.original_from_domain.as_deref(),
+            Some("sender.example")
+        );
+        assert!(
+            failure
+                .extra
+                .iter()
+                .any(|(k, v)| k == "X-Exim-DMARC-Results" && v == "Reject")
+        );
+        assert!(failure.warnings.contains("failure report in plain text"));
+    }
+}
