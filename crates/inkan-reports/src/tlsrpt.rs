@@ -129,6 +129,19 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D
     })
 }
 
+/// `value` as JSON for a warning: at most 100 characters of it.
+fn shown(value: &serde_json::Value) -> String {
+    cut(&value.to_string())
+}
+
+/// At most 100 characters of `text`, for a warning.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(100) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// The JSON type of `value`, for messages.
 fn kind(value: &serde_json::Value) -> &'static str {
     use serde_json::Value;
@@ -205,14 +218,17 @@ fn lenient_shapes(
                         _ => entry.to_string(),
                     };
                     warnings.add(format!(
-                        "{name} entry {entry} is an object; read as '{read}'"
+                        "{name} entry {} is an object; read as '{}'",
+                        shown(&entry),
+                        cut(&read)
                     ));
                     kept.push(Value::String(read));
                 }
                 other => {
                     let written = other.to_string();
+                    let short = shown(&other);
                     warnings.add(format!(
-                        "{name} entry {written} is not text; read as '{written}'"
+                        "{name} entry {short} is not text; read as '{short}'"
                     ));
                     kept.push(Value::String(written));
                 }
@@ -244,7 +260,10 @@ fn lenient_shapes(
             Value::Array(entries) => entries.retain(|entry| {
                 let keep = entry.is_object();
                 if !keep {
-                    warnings.add(format!("{name} entry {entry} is not an object; left out"));
+                    warnings.add(format!(
+                        "{name} entry {} is not an object; left out",
+                        shown(entry)
+                    ));
                 }
                 keep
             }),

@@ -311,6 +311,15 @@ fn tls_report_in_odd_shapes_is_kept_with_warnings() {
     ];
     expected.sort_unstable();
     assert_eq!(w, expected);
+    // A warning shows at most 100 characters of what it is about.
+    let long = format!(
+        r#"{{"organization-name": "o", "report-id": "r", "policies": [{{"policy":
+            {{"policy-type": "sts", "policy-domain": "example.com", "mx-host": [[{}]]}}}}]}}"#,
+        vec!["1"; 500].join(",")
+    );
+    let report = parse_tls_report(long.as_bytes()).unwrap();
+    let (warning, _) = report.warnings.iter().next().unwrap();
+    assert!(warning.len() < 260 && warning.contains("...'"), "{warning}");
     // Not an object at all: an error that says what it is.
     for (json, found) in [(&b"[1, 2]"[..], "a list"), (b"\"text\"", "text")] {
         let err = parse_tls_report(json).unwrap_err().to_string();
