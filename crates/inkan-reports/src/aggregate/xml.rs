@@ -977,8 +977,14 @@ impl Parser {
                 Event::Start(start) if !is_tag_name(start.name().as_ref()) => {
                     let written = format!("<{}>", String::from_utf8_lossy(&start));
                     let (_, name) = open.text();
+                    let shown: String = written.chars().take(100).collect();
+                    let more = if shown.len() < written.len() {
+                        "..."
+                    } else {
+                        ""
+                    };
                     pending.add(format!(
-                        "'{written}' in <{name}> is not a tag; read as text"
+                        "'{shown}{more}' in <{name}> is not a tag; read as text"
                     ));
                     size += written.len();
                     open.push_text(written.as_bytes(), pending);
