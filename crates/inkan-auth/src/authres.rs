@@ -381,12 +381,7 @@ impl Parser<'_> {
                     }
                     text.push(b);
                 }
-                b'\\' => {
-                    if let Some(next) = self.peek() {
-                        text.push(next);
-                        self.pos += 1;
-                    }
-                }
+                b'\\' => self.quoted_pair(&mut text),
                 b'\r' | b'\n' => {}
                 _ => text.push(b),
             }
@@ -405,12 +400,7 @@ impl Parser<'_> {
             self.pos += 1;
             match b {
                 b'"' => return Ok(String::from_utf8_lossy(&text).into_owned()),
-                b'\\' => {
-                    if let Some(next) = self.peek() {
-                        text.push(next);
-                        self.pos += 1;
-                    }
-                }
+                b'\\' => self.quoted_pair(&mut text),
                 b'\r' | b'\n' => {}
                 _ => text.push(b),
             }
@@ -419,6 +409,18 @@ impl Parser<'_> {
             what: "quoted string",
             offset: open,
         })
+    }
+
+    /// The character after a backslash in a comment or quoted string, taken as it is; a CR
+    /// or LF there (obsolete syntax, RFC 5322 §4.1) is line folding, dropped as it is
+    /// everywhere else, so that no line break ends up inside a value.
+    fn quoted_pair(&mut self, text: &mut Vec<u8>) {
+        if let Some(next) = self.peek() {
+            if !matches!(next, b'\r' | b'\n') {
+                text.push(next);
+            }
+            self.pos += 1;
+        }
     }
 
     fn run(&mut self, accept: impl Fn(u8) -> bool) -> &str {
@@ -562,6 +564,26 @@ mod tests {
             ],
         };
         assert_eq!(AuthResults::parse(&odd.render("\r\n ")).unwrap(), odd);
+        // A backslash before a line break (found by the fuzz target): the break is folding,
+        // dropped, not a character of the value that rendering would turn into a space.
+        for (text, id, comment) in [
+            ("\"\r\u{5}\\\r\r\"", "\u{5}", None),
+            ("\"a\\\r\nb\"; x=pass (c\\\nd)", "ab", Some("cd")),
+        ] {
+            let ar = AuthResults::parse(text).unwrap();
+            assert_eq!(ar.authserv_id, id, "{text:?}");
+            assert_eq!(
+                ar.results.first().and_then(|r| r.comment.as_deref()),
+                comment
+            );
+            for fold in ["", "\r\n\t"] {
+                assert_eq!(
+                    AuthResults::parse(&ar.render(fold)).unwrap(),
+                    ar,
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     /// RFC 8601 Appendix B examples.

@@ -209,7 +209,16 @@ fn walk_zip<V: Visitor>(
                 continue;
             }
         };
-        if entry.is_dir() {
+        // Folders, and what the Finder and other tools add to a zip they make: `__MACOSX/`
+        // resource forks, `.DS_Store` and other hidden files, skipped as a directory walk
+        // skips them.
+        let hidden = entry.name().starts_with("__MACOSX/")
+            || entry
+                .name()
+                .rsplit('/')
+                .next()
+                .is_some_and(|file| file.starts_with('.'));
+        if entry.is_dir() || hidden {
             continue;
         }
         let here = join(location, entry.name());
@@ -282,6 +291,25 @@ pub fn walk_mail<V: Visitor>(
             Ok(feedback) => visitor.feedback(location, feedback),
             Err(err) => visitor.failed(location, err),
         };
+    }
+    // Exim's failure reports are plain text, with no feedback part.
+    if let Some(text) = parts.iter().find_map(|p| {
+        p.text_contents()
+            .filter(|t| t.contains(crate::feedback::TEXT_FAILURE_OPENING))
+    }) {
+        let original = parts
+            .iter()
+            .find(|p| {
+                is_type(p, "message", &["rfc822", "global", "rfc822-headers"])
+                    || is_type(p, "text", &["rfc822-headers"])
+            })
+            .map(|p| p.contents());
+        if let Some(parsed) = crate::feedback::parse_text_failure(text, original) {
+            return match parsed {
+                Ok(feedback) => visitor.feedback(location, feedback),
+                Err(err) => visitor.failed(location, err),
+            };
+        }
     }
     let mut found = 0usize;
     let single = parts.len() == 1;

@@ -199,16 +199,18 @@ pub fn parse_feedback(
     if let Some(original) = original {
         digest.update(b"\0");
         digest.update(original);
-        for (name, value) in header_fields(original, &mut Warnings::default()) {
+        let fields = header_fields(original, &mut Warnings::default());
+        for (name, value) in &fields {
             match name.to_ascii_lowercase().as_str() {
-                "dkim-signature" if out.dkim_domain.is_none() => out.dkim_domain = dkim_d(&value),
-                "feedback-id" if out.feedback_id.is_none() => out.feedback_id = Some(value),
+                "dkim-signature" if out.dkim_domain.is_none() => out.dkim_domain = dkim_d(value),
+                "feedback-id" if out.feedback_id.is_none() => out.feedback_id = Some(value.clone()),
                 "from" if out.original_from_domain.is_none() => {
-                    out.original_from_domain = from_domain(&value)
+                    out.original_from_domain = from_domain(value)
                 }
                 _ => {}
             }
         }
+        fill_from_original(&mut out, &fields, &mut warnings);
     }
     if out.dkim_domain.is_none() {
         out.dkim_domain = out.dkim_domain_field.clone();
@@ -220,6 +222,193 @@ pub fn parse_feedback(
         .collect();
     out.warnings = warnings;
     Ok(out)
+}
+
+/// The sentence that opens the plain-text failure reports of Exim (and the cPanel gateways
+/// built on it), which carry no `message/feedback-report` part.
+pub(crate) const TEXT_FAILURE_OPENING: &str = "A message claiming to be from you has failed";
+
+/// Reads a DMARC failure report written as plain text, as Exim sends them: the opening
+/// sentence, then `Sender Domain`, `Sender IP Address`, `Received Date`, `SPF Alignment`,
+/// `DKIM Alignment` and `DMARC Results` lines, then the failed message's header (or it comes
+/// as `original`, a part of its own). `None` when `text` is not such a report. The fields are
+/// rewritten as the RFC 6591 ones they stand for and read by [`parse_feedback`]; a warning
+/// says the report was read from text, and the Exim values kept as written are in `extra`.
+pub(crate) fn parse_text_failure(
+    text: &str,
+    original: Option<&[u8]>,
+) -> Option<Result<FeedbackReport, ParseError>> {
+    let opening = text.find(TEXT_FAILURE_OPENING)?;
+    let text = &text[opening..];
+    let mut fields = String::from("Feedback-Type: auth-failure\r\nAuth-Failure: dmarc\r\n");
+    let (mut spf, mut dkim) = (None, None);
+    let mut end_of_fields = 0;
+    for (at, line) in text.split_inclusive('\n').scan(0, |at, line| {
+        let start = *at;
+        *at += line.len();
+        Some((start, line))
+    }) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let standard = match name.trim().to_ascii_lowercase().as_str() {
+            "sender domain" => "Reported-Domain",
+            "sender ip address" => "Source-IP",
+            "received date" => "Arrival-Date",
+            "spf alignment" => {
+                spf = Some(value.eq_ignore_ascii_case("yes"));
+                "X-Exim-SPF-Alignment"
+            }
+            "dkim alignment" => {
+                dkim = Some(value.eq_ignore_ascii_case("yes"));
+                "X-Exim-DKIM-Alignment"
+            }
+            "dmarc results" => {
+                let delivery = match value.to_ascii_lowercase() {
+                    v if v.contains("reject") => "reject",
+                    v if v.contains("quarantine") => "spam",
+                    _ => "other",
+                };
+                fields.push_str(&format!("Delivery-Result: {delivery}\r\n"));
+                "X-Exim-DMARC-Results"
+            }
+            _ => continue,
+        };
+        fields.push_str(&format!("{standard}: {value}\r\n"));
+        end_of_fields = at + line.len();
+    }
+    if end_of_fields == 0 {
+        return None;
+    }
+    let alignment = match (dkim, spf) {
+        (Some(true), Some(true)) => "dkim, spf",
+        (Some(true), _) => "dkim",
+        (_, Some(true)) => "spf",
+        _ => "none",
+    };
+    fields.push_str(&format!("Identity-Alignment: {alignment}\r\n"));
+    // The failed message's header, when the text carries it: from the first line after the
+    // fields that starts a header field.
+    let copied = text[end_of_fields..]
+        .split_inclusive('\n')
+        .scan(end_of_fields, |at, line| {
+            let start = *at;
+            *at += line.len();
+            Some((start, line))
+        })
+        .find(|(_, line)| {
+            line.split_once(':').is_some_and(|(name, _)| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+        })
+        .map(|(at, _)| &text.as_bytes()[at..]);
+    let mut report = match parse_feedback(fields.as_bytes(), original.or(copied)) {
+        Ok(report) => report,
+        Err(err) => return Some(Err(err)),
+    };
+    report.warnings.add(
+        "failure report in plain text (no message/feedback-report part); fields read from the text",
+    );
+    Some(Ok(report))
+}
+
+/// The first field `name` (any letter case) of `fields`.
+fn first<'f>(fields: &'f [(String, String)], name: &str) -> Option<&'f str> {
+    fields
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Fills what a sparse report leaves out from the original message's header, as feedback
+/// loops that send only the three required fields (Microsoft's JMRP: `Feedback-Type`,
+/// `User-Agent`, `Version`) make necessary: without an arrival date a complaint belongs to no
+/// day. Only empty fields are filled, each with a warning naming where its value came from, so
+/// that reported and derived values stay apart:
+/// - `Arrival-Date`: the date of the topmost `Received` field (the receiver's own), else the
+///   original's `Date`;
+/// - `Source-IP`: the first address literal after `from` in a `Received` field, from the top,
+///   that is not private, loopback or link-local (the receiver's internal hops come first);
+/// - `Original-Mail-From`: the original's `Return-Path`;
+/// - `Original-Rcpt-To`: Microsoft's `X-HmXmrOriginalRecipient`.
+fn fill_from_original(
+    out: &mut FeedbackReport,
+    fields: &[(String, String)],
+    warnings: &mut Warnings,
+) {
+    let received = || {
+        fields
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("received"))
+            .map(|(_, v)| v.as_str())
+    };
+    if out.arrival_date.is_none() {
+        let stamped = received()
+            .next()
+            .and_then(|r| r.rsplit_once(';'))
+            .map(|(_, date)| (date.trim(), "topmost Received field"))
+            .filter(|(date, _)| date_timestamp(date).is_some())
+            .or_else(|| first(fields, "date").map(|d| (d, "Date field")))
+            .and_then(|(date, from)| Some((date, from, date_timestamp(date)?)));
+        if let Some((date, from, at)) = stamped {
+            warnings.add(format!(
+                "Arrival-Date missing; taken from the original message's {from}"
+            ));
+            out.arrival_date = Some(date.to_owned());
+            out.arrival_timestamp = Some(at);
+        }
+    }
+    if out.source_ip.is_none()
+        && let Some(ip) = received().find_map(connecting_ip)
+    {
+        warnings.add("Source-IP missing; taken from the original message's Received fields");
+        out.source_ip = Some(ip.to_string());
+    }
+    if out.original_mail_from.is_none()
+        && let Some(path) = first(fields, "return-path")
+    {
+        warnings.add("Original-Mail-From missing; taken from the original message's Return-Path");
+        out.original_mail_from = Some(strip_angles(path));
+    }
+    if out.original_rcpt_to.is_empty()
+        && let Some(rcpt) = first(fields, "x-hmxmroriginalrecipient")
+    {
+        warnings.add(
+            "Original-Rcpt-To missing; taken from the original message's X-HmXmrOriginalRecipient",
+        );
+        out.original_rcpt_to.push(strip_angles(rcpt));
+    }
+}
+
+/// The public address of the host a `Received` field says the message came from: the first
+/// address literal (`[192.0.2.1]`, `[IPv6:...]`) in its `from` clause, when it is not
+/// private, loopback, link-local or unspecified.
+fn connecting_ip(received: &str) -> Option<std::net::IpAddr> {
+    use std::net::IpAddr;
+    let received = received.trim_start();
+    if !received.get(..5)?.eq_ignore_ascii_case("from ") {
+        return None;
+    }
+    let from = &received[..received.find(" by ").unwrap_or(received.len())];
+    from.split(['(', ')', ' '])
+        .filter(|token| token.starts_with('['))
+        .filter_map(ip_literal)
+        .find(|ip| match ip {
+            IpAddr::V4(v4) => {
+                let shared = v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64;
+                !(v4.is_private()
+                    || v4.is_loopback()
+                    || v4.is_link_local()
+                    || v4.is_unspecified()
+                    || shared)
+            }
+            IpAddr::V6(v6) => {
+                let unique_local = (v6.segments()[0] & 0xfe00) == 0xfc00;
+                let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
+                !(v6.is_loopback() || v6.is_unspecified() || unique_local || link_local)
+            }
+        })
 }
 
 /// An IP address as reporters write it: bare, or as an address literal in brackets
@@ -320,6 +509,80 @@ Original-Rcpt-To: <a@example.com>\r\nOriginal-Rcpt-To: <b@example.com>\r\nAuthen
         assert_eq!(fb.feedback_id.as_deref(), Some("c1:c2:c3:sender"));
         assert_eq!(fb.original_from_domain.as_deref(), Some("example.net"));
         assert_eq!(fb.digest.len(), 64);
+    }
+
+    /// Microsoft's JMRP sends only the three required fields: the rest comes from the
+    /// original message, each with a warning; a report that has them keeps its own.
+    #[test]
+    fn a_sparse_report_is_filled_from_the_original_header() {
+        let report = b"Feedback-Type: abuse\r\nUser-Agent: JMRP/1.0\r\nVersion: 1\r\n";
+        let original = b"X-HmXmrOriginalRecipient: <someone@hotmail.example>\r\n\
+Received: from internal.hotmail.example ([10.4.0.9]) by edge.hotmail.example; Tue, 24 Nov 2026 17:22:15 +0000\r\n\
+Received: from mail.sender.example (mail.sender.example\r\n [203.0.113.55]) by mx.hotmail.example with ESMTPS;\r\n Tue, 24 Nov 2026 17:22:13 +0000\r\n\
+Return-Path: <bounce@sender.example>\r\nFrom: news@sender.example\r\n\
+Date: Tue, 24 Nov 2026 09:00:00 -0800\r\n\r\nbody\r\n";
+        let fb = parse_feedback(report, Some(original)).unwrap();
+        assert_eq!(fb.arrival_timestamp, Some(1_795_540_935));
+        assert_eq!(fb.source_ip.as_deref(), Some("203.0.113.55"));
+        assert_eq!(
+            fb.original_mail_from.as_deref(),
+            Some("bounce@sender.example")
+        );
+        assert_eq!(fb.original_rcpt_to, ["someone@hotmail.example"]);
+        for from in [
+            "Arrival-Date missing; taken from the original message's topmost Received field",
+            "Source-IP missing; taken from the original message's Received fields",
+            "Original-Mail-From missing; taken from the original message's Return-Path",
+            "Original-Rcpt-To missing; taken from the original message's X-HmXmrOriginalRecipient",
+        ] {
+            assert!(fb.warnings.contains(from), "{from}: {:?}", fb.warnings);
+        }
+        // Without a date in the Received field, the Date field; no public address, none.
+        let original = b"Received: by relay.example (Postfix)\r\n\
+Received: from [192.168.1.20] by relay.example\r\nDate: Tue, 24 Nov 2026 09:00:00 -0800\r\n\r\n";
+        let fb = parse_feedback(report, Some(original)).unwrap();
+        assert_eq!(fb.arrival_timestamp, Some(1_795_539_600));
+        assert!(fb.warnings.contains("original message's Date field"));
+        assert_eq!(fb.source_ip, None);
+        // What the report says is kept.
+        let full = b"Feedback-Type: abuse\r\nUser-Agent: x\r\nVersion: 1\r\n\
+Source-IP: 192.0.2.1\r\nArrival-Date: Mon, 23 Nov 2026 00:00:00 +0000\r\n\
+Original-Mail-From: <a@b.example>\r\nOriginal-Rcpt-To: <c@d.example>\r\n";
+        let first = b"X-HmXmrOriginalRecipient: <someone@hotmail.example>\r\n\
+Received: from mail.sender.example ([203.0.113.55]) by mx.hotmail.example; Tue, 24 Nov 2026 17:22:13 +0000\r\n\
+Return-Path: <bounce@sender.example>\r\n\r\n";
+        let fb = parse_feedback(full, Some(first)).unwrap();
+        assert_eq!(fb.source_ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!(fb.arrival_timestamp, Some(1_795_392_000));
+        assert_eq!(fb.original_mail_from.as_deref(), Some("a@b.example"));
+        assert_eq!(fb.original_rcpt_to, ["c@d.example"]);
+        assert!(fb.warnings.is_empty(), "{:?}", fb.warnings);
+    }
+
+    #[test]
+    fn connecting_ip_skips_internal_hops_and_by_clauses() {
+        for (received, ip) in [
+            (
+                "from a.example ([203.0.113.5]) by b.example",
+                Some("203.0.113.5"),
+            ),
+            (
+                "from a.example (a.example [IPv6:2001:db8::5]) by b",
+                Some("2001:db8::5"),
+            ),
+            ("from a ([10.0.0.1]) by b ([203.0.113.9])", None),
+            ("from a ([100.64.1.1]) by b", None),
+            ("from a ([fd00::1]) by b", None),
+            ("from a ([fe80::1]) by b", None),
+            ("by b.example ([203.0.113.9]) for <x@y>", None),
+            ("FROM a [198.51.100.3] by b", Some("198.51.100.3")),
+        ] {
+            assert_eq!(
+                connecting_ip(received).map(|a| a.to_string()).as_deref(),
+                ip,
+                "{received}"
+            );
+        }
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub struct IngestTotals {
     pub duplicates: u64,
     /// Inputs or parts that failed.
     pub errors: Vec<IngestError>,
+    /// Inputs of a batch that could not be read at all (gone since they were listed, say: a
+    /// mail server moved a Maildir message from `new/` to `cur/`). The rest of the batch went
+    /// on; nothing of these is in the store, so a rerun reads them if they are there again.
+    pub unreadable: Vec<IngestError>,
     /// Newly stored reports per kind.
     pub kinds: Kinds,
     /// Reports stored with recoverable problems.
@@ -91,6 +95,7 @@ impl IngestTotals {
         self.records += other.records;
         self.duplicates += other.duplicates;
         self.errors.extend(other.errors);
+        self.unreadable.extend(other.unreadable);
         self.kinds.aggregate += other.kinds.aggregate;
         self.kinds.failure += other.kinds.failure;
         self.kinds.tls += other.kinds.tls;
@@ -927,8 +932,10 @@ impl Store {
     /// large file (which gets a transaction of its own, as with `ingest_file`) and at the
     /// end. An ingest killed midway thus loses the files of the open transaction, which a
     /// rerun stores. `now` gives the ingest time, `progress` is told the index of each file
-    /// as its storing starts. On a store failure (or an unreadable file) the files before it
-    /// are kept and the failing file's index is returned with the error.
+    /// as its storing starts. A file that cannot be opened or read (gone since it was
+    /// listed, say) is listed in [`IngestTotals::unreadable`] and the rest goes on. On a store
+    /// failure (or a large file whose reading fails midway) the files before it are kept and
+    /// the failing file's index is returned with the error.
     pub fn ingest_files(
         &mut self,
         files: &[PathBuf],
@@ -990,7 +997,14 @@ impl Store {
                     Ahead::Stream(input) => self
                         .commit_group()
                         .and_then(|()| self.ingest_alone(path, input, limits, now())),
-                    Ahead::Failed(err) => Err(err),
+                    Ahead::Failed(err) => {
+                        totals.unreadable.push(IngestError {
+                            path: path.display().to_string(),
+                            location: String::new(),
+                            error: err.to_string(),
+                        });
+                        continue;
+                    }
                 };
                 match one {
                     Ok(one) => totals.merge(one),

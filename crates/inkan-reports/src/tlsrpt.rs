@@ -129,16 +129,193 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D
     })
 }
 
-/// Session counts as senders write them when they stray from integers: a number in a
-/// string ("7") or a fraction is read with a warning; a negative, unreadable or implausible
-/// (above [`MAX_COUNT`]) count becomes 0 with a warning, so that one odd field neither loses
-/// the report nor throws totals off.
-fn lenient_counts(report: &mut serde_json::Value, warnings: &mut Warnings) {
+/// `value` as JSON for a warning: at most 100 characters of it.
+fn shown(value: &serde_json::Value) -> String {
+    cut(&value.to_string())
+}
+
+/// At most 100 characters of `text`, for a warning.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(100) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// The JSON type of `value`, for messages.
+fn kind(value: &serde_json::Value) -> &'static str {
     use serde_json::Value;
-    let Some(policies) = report.get_mut("policies").and_then(Value::as_array_mut) else {
-        return;
-    };
-    let mut fix = |count: &mut Value, name: &str| {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Brings the members a report is read by to the types the schema gives them, as senders
+/// write them when they stray from it, so that one odd member neither loses the report nor
+/// stops it with an error that does not say where:
+/// - a `null` member is absent;
+/// - text written as a number or `true`/`false` is read as text, with a warning; text written
+///   as a list or an object is left out, with a warning;
+/// - a list of text (`policy-string`, `mx-host`) may be one text, and an entry that is an
+///   object is read as its `hostname` (or, without one, as its JSON), with a warning;
+/// - `policies` or `failure-details` written as one object is a list of one; an entry that is
+///   not an object is left out, with a warning;
+/// - session counts: a number in a string ("7") or a fraction is read with a warning; a
+///   negative, unreadable or implausible (above [`MAX_COUNT`]) count becomes 0 with a
+///   warning, so that totals are not thrown off.
+///
+/// A report that is not a JSON object at all is an error.
+fn lenient_shapes(
+    report: &mut serde_json::Value,
+    warnings: &mut Warnings,
+) -> Result<(), ParseError> {
+    use serde_json::{Map, Value};
+    fn text(object: &mut Map<String, Value>, name: &str, warnings: &mut Warnings) {
+        let Some(value) = object.get_mut(name) else {
+            return;
+        };
+        match value {
+            Value::String(_) => {}
+            Value::Null => {
+                object.remove(name);
+            }
+            Value::Number(_) | Value::Bool(_) => {
+                let written = value.to_string();
+                warnings.add(format!("{name} {written} is not text; read as '{written}'"));
+                *value = Value::String(written);
+            }
+            Value::Array(_) | Value::Object(_) => {
+                warnings.add(format!("{name} is {}, not text; left out", kind(value)));
+                object.remove(name);
+            }
+        }
+    }
+    fn texts(object: &mut Map<String, Value>, name: &str, warnings: &mut Warnings) {
+        let Some(value) = object.get_mut(name) else {
+            return;
+        };
+        let entries = match value.take() {
+            Value::Null => {
+                object.remove(name);
+                return;
+            }
+            Value::Array(entries) => entries,
+            one => vec![one],
+        };
+        let mut kept = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match entry {
+                Value::String(s) => kept.push(Value::String(s)),
+                Value::Null => {}
+                Value::Object(ref fields) => {
+                    let read = match fields.get("hostname") {
+                        Some(Value::String(host)) => host.clone(),
+                        _ => entry.to_string(),
+                    };
+                    warnings.add(format!(
+                        "{name} entry {} is an object; read as '{}'",
+                        shown(&entry),
+                        cut(&read)
+                    ));
+                    kept.push(Value::String(read));
+                }
+                other => {
+                    let written = other.to_string();
+                    let short = shown(&other);
+                    warnings.add(format!(
+                        "{name} entry {short} is not text; read as '{short}'"
+                    ));
+                    kept.push(Value::String(written));
+                }
+            }
+        }
+        *value = Value::Array(kept);
+    }
+    /// The entries of the list `name` that are objects (one object standing for a list of
+    /// one); the others are left out with a warning.
+    fn objects<'v>(
+        object: &'v mut Map<String, Value>,
+        name: &str,
+        warnings: &mut Warnings,
+    ) -> Vec<&'v mut Map<String, Value>> {
+        let Some(value) = object.get_mut(name) else {
+            return Vec::new();
+        };
+        match value {
+            Value::Null => {
+                object.remove(name);
+                return Vec::new();
+            }
+            Value::Object(_) => {
+                warnings.add(format!(
+                    "{name} is one object, not a list; read as a list of one"
+                ));
+                *value = Value::Array(vec![value.take()]);
+            }
+            Value::Array(entries) => entries.retain(|entry| {
+                let keep = entry.is_object();
+                if !keep {
+                    warnings.add(format!(
+                        "{name} entry {} is not an object; left out",
+                        shown(entry)
+                    ));
+                }
+                keep
+            }),
+            _ => {
+                warnings.add(format!("{name} is {}, not a list; left out", kind(value)));
+                object.remove(name);
+                return Vec::new();
+            }
+        }
+        object
+            .get_mut(name)
+            .and_then(Value::as_array_mut)
+            .map(|entries| {
+                entries
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// The member `name` when it is an object; a `null` or another type is left out (the
+    /// latter with a warning).
+    fn object<'v>(
+        parent: &'v mut Map<String, Value>,
+        name: &str,
+        warnings: &mut Warnings,
+    ) -> Option<&'v mut Map<String, Value>> {
+        match parent.get(name) {
+            Some(Value::Object(_)) => parent.get_mut(name).and_then(Value::as_object_mut),
+            Some(Value::Null) => {
+                parent.remove(name);
+                None
+            }
+            Some(other) => {
+                warnings.add(format!(
+                    "{name} is {}, not an object; left out",
+                    kind(other)
+                ));
+                parent.remove(name);
+                None
+            }
+            None => None,
+        }
+    }
+    fn count(object: &mut Map<String, Value>, name: &str, warnings: &mut Warnings) {
+        let Some(count) = object.get_mut(name) else {
+            return;
+        };
+        if count.is_null() {
+            object.remove(name);
+            return;
+        }
         if count.as_i64().is_some_and(|n| (0..=MAX_COUNT).contains(&n)) {
             return;
         }
@@ -159,30 +336,55 @@ fn lenient_counts(report: &mut serde_json::Value, warnings: &mut Warnings) {
             }
         };
         *count = Value::from(fixed);
+    }
+
+    let found = kind(report);
+    let Some(top) = report.as_object_mut() else {
+        return Err(ParseError::Json(format!(
+            "the report is {found}, not a JSON object"
+        )));
     };
-    for policy in policies {
-        if let Some(summary) = policy.get_mut("summary").and_then(Value::as_object_mut) {
+    for name in ["organization-name", "contact-info", "report-id"] {
+        text(top, name, warnings);
+    }
+    if let Some(range) = object(top, "date-range", warnings) {
+        for name in ["start-datetime", "end-datetime"] {
+            text(range, name, warnings);
+        }
+    }
+    for entry in objects(top, "policies", warnings) {
+        if let Some(policy) = object(entry, "policy", warnings) {
+            for name in ["policy-type", "policy-domain"] {
+                text(policy, name, warnings);
+            }
+            for name in ["policy-string", "mx-host"] {
+                texts(policy, name, warnings);
+            }
+        }
+        if let Some(summary) = object(entry, "summary", warnings) {
             for name in [
                 "total-successful-session-count",
                 "total-failure-session-count",
             ] {
-                if let Some(count) = summary.get_mut(name) {
-                    fix(count, name);
-                }
+                count(summary, name, warnings);
             }
         }
-        if let Some(details) = policy
-            .get_mut("failure-details")
-            .and_then(Value::as_array_mut)
-        {
-            for count in details
-                .iter_mut()
-                .filter_map(|d| d.get_mut("failed-session-count"))
-            {
-                fix(count, "failed-session-count");
+        for detail in objects(entry, "failure-details", warnings) {
+            for name in [
+                "result-type",
+                "sending-mta-ip",
+                "receiving-mx-hostname",
+                "receiving-mx-helo",
+                "receiving-ip",
+                "additional-information",
+                "failure-reason-code",
+            ] {
+                text(detail, name, warnings);
             }
+            count(detail, "failed-session-count", warnings);
         }
     }
+    Ok(())
 }
 
 /// Parses a TLS report from its JSON bytes.
@@ -195,7 +397,7 @@ pub fn parse_tls_report(bytes: &[u8]) -> Result<TlsReport, ParseError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim();
     let mut value: serde_json::Value =
         serde_json::from_str(trimmed).map_err(|e| ParseError::Json(e.to_string()))?;
-    lenient_counts(&mut value, &mut warnings);
+    lenient_shapes(&mut value, &mut warnings)?;
     let mut report: TlsReport =
         serde_json::from_value(value).map_err(|e| ParseError::Json(e.to_string()))?;
     if report.organization_name.is_empty() {

@@ -67,13 +67,19 @@ pub struct AggregateHeader {
     pub extra: Vec<(String, String)>,
 }
 
+/// Records a report may hold before its metadata and policy (out of the schema's order) are
+/// kept in memory up to this many; beyond, it is refused as missing them.
+const RECORDS_BEFORE_HEADER: usize = 100_000;
+
 /// A streaming reader of one aggregate report: [`AggregateReader::header`] first, then
 /// [`AggregateReader::next_record`] until `None`, then [`AggregateReader::finish`].
 #[derive(Debug)]
 pub struct AggregateReader<R: BufRead> {
     pull: XmlPull<encoding::Decoded<R>>,
     header: AggregateHeader,
-    first: Option<Record>,
+    /// Records read before the header was whole: the first one, or all those a report that
+    /// puts its metadata after its records (out of schema order) has before it.
+    ahead: std::collections::VecDeque<Record>,
     done: bool,
     trailing_extra: Vec<(String, String)>,
     warnings: Warnings,
@@ -128,13 +134,23 @@ impl<R: BufRead> AggregateReader<R> {
             extra: Vec::new(),
         };
         let (mut seen_meta, mut seen_policy) = (false, false);
-        let mut first = None;
+        let mut ahead = std::collections::VecDeque::new();
         let mut done = false;
         loop {
             match pull.next_item(&mut warnings, &mut builder)? {
                 Item::Record => {
-                    first = Some(builder.take());
-                    break;
+                    ahead.push_back(builder.take());
+                    if seen_meta && seen_policy {
+                        break;
+                    }
+                    // Records before the metadata or the policy: kept until they come.
+                    if ahead.len() > RECORDS_BEFORE_HEADER {
+                        return Err(ParseError::Missing(if seen_meta {
+                            "policy_published"
+                        } else {
+                            "report_metadata"
+                        }));
+                    }
                 }
                 Item::Child(node) => match node.name.as_str() {
                     "version" => header.version = Some(node.text.clone()),
@@ -167,11 +183,17 @@ impl<R: BufRead> AggregateReader<R> {
         if !seen_policy || header.policy.domain.is_empty() {
             return Err(ParseError::Missing("policy_published/domain"));
         }
+        if ahead.len() > 1 || (done && !ahead.is_empty()) {
+            warnings.add(
+                "<report_metadata> or <policy_published> after records (out of schema order); \
+                 read all the same",
+            );
+        }
         header.schema = detect_schema(namespace.as_deref(), &header);
         let mut reader = AggregateReader {
             pull,
             header,
-            first: None,
+            ahead: std::collections::VecDeque::new(),
             done,
             trailing_extra: Vec::new(),
             warnings,
@@ -179,10 +201,10 @@ impl<R: BufRead> AggregateReader<R> {
             messages: 0,
             builder,
         };
-        if let Some(record) = first {
-            reader.tally(&record);
-            reader.first = Some(record);
+        for record in &ahead {
+            reader.tally(record);
         }
+        reader.ahead = ahead;
         Ok(reader)
     }
 
@@ -198,7 +220,7 @@ impl<R: BufRead> AggregateReader<R> {
 
     /// The next record, or `None` after the last.
     pub fn next_record(&mut self) -> Result<Option<Record>, ParseError> {
-        if let Some(first) = self.first.take() {
+        if let Some(first) = self.ahead.pop_front() {
             return Ok(Some(first));
         }
         while !self.done {

@@ -479,7 +479,19 @@ impl Sink for RecordBuilder {
                 record.spf_aligned = value::opt_token_in(pool, given, "spf", warnings);
             }
             Place::Reason => record.reasons.push(Reason {
-                kind: value::token(self.reason_type.get().unwrap_or(""), "type", warnings),
+                kind: value::token(
+                    match self.reason_type.get() {
+                        Some(kind) => kind,
+                        // `<reason>forwarded</reason>`: the type written as the text.
+                        None if leaf && !text.is_empty() => {
+                            warnings.add("<reason> without <type>: its text read as the type");
+                            text
+                        }
+                        None => "",
+                    },
+                    "type",
+                    warnings,
+                ),
                 comment: self
                     .reason_comment
                     .get()

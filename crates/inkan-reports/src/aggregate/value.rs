@@ -107,13 +107,46 @@ fn at_most(max: i64, text: Option<&str>, element: &str, warnings: &mut Warnings)
     Some(f as i64)
 }
 
-/// An IP address kept as written (in a string from `pool`), warned about when it does not
-/// parse.
+/// An IP address (in a string from `pool`), so that one source is one text whoever reported
+/// it: an IPv4 address as written; an IPv6 one in its canonical form (RFC 5952: lower case,
+/// zeros compressed), and as IPv4 when it is an IPv4-mapped address (`::ffff:192.0.2.1`).
+/// An address literal as in a Received field (`[192.0.2.1]`, `[IPv6:2001:db8::1]`) is read
+/// with a warning; anything else that does not parse is kept as written, with a warning.
 pub(crate) fn ip_in(pool: &mut Pool, text: &str, warnings: &mut Warnings) -> String {
-    if text.parse::<std::net::IpAddr>().is_err() {
-        warnings.add(format!("invalid IP address in <source_ip> ('{text}') kept"));
+    use std::net::IpAddr;
+    let canonical = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    if !text.contains([':', '[']) && text.parse::<IpAddr>().is_ok() {
+        return text_in(pool, text);
     }
-    text_in(pool, text)
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return text_in(pool, &canonical(ip));
+    }
+    let literal = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .map(|t| {
+            t.strip_prefix("IPv6:")
+                .or_else(|| t.strip_prefix("ipv6:"))
+                .unwrap_or(t)
+        });
+    match literal.and_then(|t| t.parse::<IpAddr>().ok()) {
+        Some(ip) => {
+            let read = canonical(ip);
+            warnings.add(format!(
+                "address literal in <source_ip> ('{text}') read as {read}"
+            ));
+            text_in(pool, &read)
+        }
+        None => {
+            warnings.add(format!("invalid IP address in <source_ip> ('{text}') kept"));
+            text_in(pool, text)
+        }
+    }
 }
 
 /// A domain name lower-cased without a warning (case is not significant in DNS) and with a
@@ -133,6 +166,34 @@ pub(crate) fn domain_in(pool: &mut Pool, text: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn source_ips_are_one_text_per_address() {
+        let mut pool = super::Pool::new();
+        let mut warnings = super::Warnings::default();
+        for (written, read) in [
+            ("192.0.2.10", "192.0.2.10"),
+            ("2001:DB8::0:1", "2001:db8::1"),
+            ("2001:db8:0:0:0:0:0:1", "2001:db8::1"),
+            ("::ffff:192.0.2.10", "192.0.2.10"),
+            ("[192.0.2.10]", "192.0.2.10"),
+            ("[IPv6:2001:db8::1]", "2001:db8::1"),
+            ("not-an-ip", "not-an-ip"),
+        ] {
+            assert_eq!(
+                super::ip_in(&mut pool, written, &mut warnings),
+                read,
+                "{written}"
+            );
+        }
+        for said in [
+            "address literal in <source_ip> ('[192.0.2.10]') read as 192.0.2.10",
+            "invalid IP address in <source_ip> ('not-an-ip') kept",
+        ] {
+            assert!(warnings.contains(said), "{said}: {warnings:?}");
+        }
+        assert_eq!(warnings.iter().count(), 3, "{warnings:?}");
+    }
+
     use super::*;
 
     #[test]

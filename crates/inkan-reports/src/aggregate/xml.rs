@@ -194,6 +194,21 @@ impl Open {
         &self.names[self.name_range()]
     }
 
+    /// Whether the innermost open element has had a child element.
+    fn is_parent(&self) -> bool {
+        self.flags.last().is_some_and(|f| f.parent)
+    }
+
+    /// Whether an element named `qname` is open.
+    fn is_open(&self, qname: &[u8]) -> bool {
+        let mut start = 0;
+        self.ends.iter().any(|&end| {
+            let open = &self.names[start..end];
+            start = end;
+            open == qname
+        })
+    }
+
     /// Whitespace the reader skipped before the next event (`text`: a text event) in the
     /// innermost open element: part of its text once the text has begun, and before a text
     /// that begins it, whitespace to trim (and warn about) as if it had been kept.
@@ -379,6 +394,26 @@ const NAME_BYTE: [bool; 256] = {
     }
     table
 };
+
+/// Where `text` holds `/name>`: the end tag of element `name` written without its `<`.
+fn lost_end_tag(text: &[u8], name: &[u8]) -> Option<usize> {
+    text.iter().enumerate().find_map(|(at, &b)| {
+        let rest = &text[at + 1..];
+        (b == b'/' && rest.starts_with(name) && rest.get(name.len()) == Some(&b'>')).then_some(at)
+    })
+}
+
+/// Whether `name`, read from `<name ...>`, can be an element's name: not empty, not starting
+/// with a digit, and without the characters of an address or URL (`@`, `/`, brackets...).
+fn is_tag_name(name: &[u8]) -> bool {
+    name.first().is_some_and(|b| !b.is_ascii_digit())
+        && !name.iter().any(|b| {
+            matches!(
+                b,
+                b'@' | b'/' | b'(' | b')' | b'[' | b']' | b',' | b';' | b'"' | b'\'' | b'='
+            )
+        })
+}
 
 /// The XML whitespace at the start of `bytes`.
 fn leading_whitespace(bytes: &[u8]) -> &[u8] {
@@ -660,6 +695,20 @@ impl Parser {
                     };
                     return Ok(Step::Done(item, used));
                 }
+                // Some reporters (IKEA's, for one) open an XML Schema element right inside
+                // the root and never close it: its tags are passed over, and what is in it is
+                // read as the report's own children.
+                Event::Start(start) | Event::Empty(start)
+                    if local(start.name().as_ref()) == b"schema" =>
+                {
+                    warnings.add(format!(
+                        "XML Schema tag <{}> inside the report ignored",
+                        String::from_utf8_lossy(start.name().as_ref())
+                    ));
+                }
+                Event::End(end)
+                    if local(end.name().as_ref()) == b"schema"
+                        && end.name().as_ref() != self.root_qname.as_slice() => {}
                 Event::Start(start) => {
                     let item = self.item(&mut reader, window, &start, false, records)?;
                     return Ok(self.finish_item(item, before, warnings));
@@ -981,6 +1030,23 @@ impl Parser {
                 open.skipped(skipped, matches!(event, Event::Text(_)));
             }
             match event {
+                // `<email><noreply@example.com></email>`: an address in angle brackets
+                // written without escaping them is text, not a tag.
+                Event::Start(start) if !is_tag_name(start.name().as_ref()) => {
+                    let written = format!("<{}>", String::from_utf8_lossy(&start));
+                    let (_, name) = open.text();
+                    let shown: String = written.chars().take(100).collect();
+                    let more = if shown.len() < written.len() {
+                        "..."
+                    } else {
+                        ""
+                    };
+                    pending.add(format!(
+                        "'{shown}{more}' in <{name}> is not a tag; read as text"
+                    ));
+                    size += written.len();
+                    open.push_text(written.as_bytes(), pending);
+                }
                 Event::Start(start) => {
                     let qname = start.name();
                     let name = local(qname.as_ref());
@@ -1002,8 +1068,20 @@ impl Parser {
                     open.leave(sink, pending);
                 }
                 Event::End(end) => {
-                    if end.name().as_ref() != open.name() {
-                        return Err(mismatched_end(open.name(), end.name().as_ref(), at()));
+                    let found = end.name();
+                    if found.as_ref() != open.name() {
+                        if !open.is_open(found.as_ref()) {
+                            return Err(mismatched_end(open.name(), found.as_ref(), at()));
+                        }
+                        // An element left open: closed by its enclosing element's end tag.
+                        while open.name() != found.as_ref() {
+                            pending.add(format!(
+                                "<{}> never closed; closed at </{}>",
+                                String::from_utf8_lossy(open.name()),
+                                String::from_utf8_lossy(found.as_ref())
+                            ));
+                            open.leave(sink, pending);
+                        }
                     }
                     open.leave(sink, pending);
                     if open.depth() == 0 {
@@ -1011,8 +1089,33 @@ impl Parser {
                     }
                 }
                 Event::Text(text) => {
+                    // `<report_id>x/report_id>` (KDDI's): an end tag that lost its `<`,
+                    // read as the end tag it was meant to be.
+                    let cut = if open.is_parent() {
+                        None
+                    } else {
+                        lost_end_tag(&text, open.name())
+                    };
                     size += text.len();
-                    open.push_text(&text, pending);
+                    match cut {
+                        None => open.push_text(&text, pending),
+                        Some(cut) => {
+                            let open_name_len = open.name().len();
+                            open.push_text(&text[..cut], pending);
+                            pending.add(format!(
+                                "end tag </{}> written without '<'; read as one",
+                                String::from_utf8_lossy(open.name())
+                            ));
+                            open.leave(sink, pending);
+                            if open.depth() == 0 {
+                                break true;
+                            }
+                            let rest = &text[cut + open_name_len + 2..];
+                            if !rest.iter().all(u8::is_ascii_whitespace) {
+                                open.push_text(rest, pending);
+                            }
+                        }
+                    }
                 }
                 Event::CData(data) => {
                     size += data.len();

@@ -33,6 +33,16 @@ fn raw_gzip_and_zip() {
     let found = collect(&zipped);
     assert_eq!(ids(&found), ["7489.424242", "legacy-0001"]);
     assert_eq!(found.aggregates[1].0, "b.xml.gz");
+    // A zip made on a Mac: the Finder's resource fork and .DS_Store are not reports.
+    let apple_double = b"\0\x05\x16\x07\0\x02\0\0Mac OS X        ";
+    let from_a_mac = zip(&[
+        ("reports/a.xml", &fixture("rfc7489.xml")),
+        ("__MACOSX/reports/._a.xml", apple_double),
+        ("reports/.DS_Store", b"\0\0\0\x01Bud1"),
+    ]);
+    let found = collect(&from_a_mac);
+    assert!(found.failures.is_empty(), "{:?}", found.failures);
+    assert_eq!(ids(&found), ["7489.424242"]);
     let found = collect(&gzip(&fixture("tlsrpt.json")));
     assert_eq!(found.tls[0].1.report_id, "tlsrpt-2026-11-27-sender");
 }

@@ -14,6 +14,30 @@ fn broken_xml_is_an_error_naming_the_place() {
     assert!(message.starts_with("malformed xml at byte"), "{message}");
 }
 
+/// Found by the `reports_arf` fuzz target: a part whose boundary line runs into its header,
+/// holding a message in a message. mail-parser's own `debug_assert!` fired on it; the
+/// message now reads the same in every build (no report in it: an error), a report mailed
+/// after it is still read.
+#[test]
+fn mime_that_tripped_the_mail_parser_is_an_error_not_a_panic() {
+    let broken = b"Content-Type:multipart;boundary=b1\n\n--b1Content-Type:message/rfc822\n\n\
+Content-Type:message/rfc822\n\n\n--b1--\n";
+    let found = collect(broken);
+    assert_eq!(found.failures.len(), 1, "{:?}", found.failures);
+    assert!(
+        found.failures[0]
+            .1
+            .to_string()
+            .contains("carries no report"),
+        "{:?}",
+        found.failures
+    );
+    let mut batch = crate::support::mbox(&[broken.to_vec(), fixture("arf.eml")]);
+    batch.extend_from_slice(b"\n");
+    let found = collect(&batch);
+    assert_eq!(found.feedback.len(), 1, "{:?}", found.failures);
+}
+
 #[test]
 fn truncated_report_is_an_error() {
     let xml = fixture("rfc9990.xml");

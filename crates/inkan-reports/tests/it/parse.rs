@@ -132,6 +132,75 @@ fn recoverable_problems_are_warnings() {
     }
 }
 
+/// Mistakes real reporters have made, each in the RFC 7489 fixture: the metadata after the
+/// records, an XML Schema tag left open inside the root (IKEA), an end tag without its `<`
+/// (KDDI), an address in angle brackets written unescaped, an element left open inside a
+/// record, and a `<reason>` whose type is its text. Each report is read whole, with a warning naming the mistake.
+#[test]
+fn reporters_broken_xml_is_read_with_a_warning() {
+    let base = String::from_utf8(fixture("rfc7489.xml")).unwrap();
+    let schema = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://dmarc.org/dmarc-xml/0.1">"#;
+    let metadata = &base[base.find("<report_metadata>").unwrap()
+        ..base.find("</report_metadata>").unwrap() + "</report_metadata>".len()];
+    let metadata_last = base.replacen(metadata, "", 1).replacen(
+        "</feedback>",
+        &format!("{metadata}\n</feedback>"),
+        1,
+    );
+    for (broken, warning) in [
+        (
+            metadata_last,
+            "<report_metadata> or <policy_published> after records (out of schema order); read all the same",
+        ),
+        (
+            base.replacen("<feedback>", &format!("<feedback>\n{schema}"), 1),
+            "XML Schema tag <xs:schema> inside the report ignored",
+        ),
+        (
+            base.replacen("7489.424242</report_id>", "7489.424242/report_id>", 1),
+            "end tag </report_id> written without '<'; read as one",
+        ),
+        (
+            base.replacen(
+                "<email>noreply-dmarc@mailbox.example</email>",
+                "<email><noreply-dmarc@mailbox.example></email>",
+                1,
+            ),
+            "'<noreply-dmarc@mailbox.example>' in <email> is not a tag; read as text",
+        ),
+        (
+            base.replacen("<count>40</count>", "<count>40", 1),
+            "<count> never closed; closed at </row>",
+        ),
+        (
+            base.replacen(
+                "<disposition>none</disposition>",
+                "<disposition>none</disposition><reason>forwarded</reason>",
+                1,
+            ),
+            "<reason> without <type>: its text read as the type",
+        ),
+    ] {
+        let (header, records, trailer) =
+            parse_aggregate(broken.as_bytes()).unwrap_or_else(|e| panic!("{warning}: {e}"));
+        assert_eq!(header.metadata.report_id, "7489.424242", "{warning}");
+        assert_eq!(header.metadata.begin, Some(1_795_651_200), "{warning}");
+        assert_eq!(header.policy.domain, "sender.example", "{warning}");
+        assert_eq!(records.len(), 2, "{warning}");
+        assert_eq!(records[0].source_ip, "192.0.2.10", "{warning}");
+        assert_eq!(records[0].count, 40, "{warning}");
+        let all: Vec<&str> = trailer.warnings.iter().map(|(text, _)| text).collect();
+        assert!(all.contains(&warning), "{warning}: {all:?}");
+    }
+    // An end tag that matches nothing open is still an error.
+    let err = parse_aggregate(base.replacen("</count>", "</counted>", 1).as_bytes()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected `</count>`, but `</counted>` was found"),
+        "{err}"
+    );
+}
+
 /// RFC 8460 section 4.4's example report (adapted to example domains).
 #[test]
 fn rfc8460_tls_report() {
@@ -193,6 +262,80 @@ fn tls_report_with_odd_counts_is_kept_with_warnings() {
     assert_eq!(w.iter().count(), 5, "{w:?}");
 }
 
+/// Members of the wrong JSON type, as some senders write them: nulls, a number for text,
+/// host objects in `mx-host`, one object for a list. The report is kept, read as well as it
+/// can be, with a warning for each member that changed (none for a null, JSON's "absent").
+#[test]
+fn tls_report_in_odd_shapes_is_kept_with_warnings() {
+    let json = br#"{"organization-name": "Shapes Org", "report-id": 133944884956529435,
+        "contact-info": null,
+        "date-range": {"start-datetime": "2026-11-27T00:00:00Z", "end-datetime": null},
+        "policies": {"policy": {"policy-type": "sts", "policy-domain": "example.com",
+                                "policy-string": ["version: STSv1", null, 7],
+                                "mx-host": [{"hostname": "mx.example.com", "failure-count": 0},
+                                            {"pattern": "*.example.net"}]},
+                     "summary": {"total-successful-session-count": 12,
+                                 "total-failure-session-count": null},
+                     "failure-details": [{"result-type": "sts-policy-fetch-error",
+                                          "sending-mta-ip": null, "receiving-ip": false,
+                                          "failed-session-count": 3},
+                                         "not a detail"]}}"#;
+    let report = parse_tls_report(json).unwrap();
+    assert_eq!(report.report_id, "133944884956529435");
+    assert_eq!(report.contact_info, None);
+    assert_eq!(report.date_range.end_datetime, "");
+    assert_eq!(report.policies.len(), 1);
+    let entry = &report.policies[0];
+    assert_eq!(entry.policy.policy_string, ["version: STSv1", "7"]);
+    assert_eq!(
+        entry.policy.mx_host,
+        ["mx.example.com", r#"{"pattern":"*.example.net"}"#]
+    );
+    assert_eq!(entry.summary.total_successful_session_count, 12);
+    assert_eq!(entry.summary.total_failure_session_count, 0);
+    assert_eq!(entry.failure_details.len(), 1);
+    let detail = &entry.failure_details[0];
+    assert_eq!(detail.sending_mta_ip, None);
+    assert_eq!(detail.receiving_ip.as_deref(), Some("false"));
+    assert_eq!(detail.failed_session_count, 3);
+    // Warnings come out in the order of their text.
+    let w: Vec<&str> = report.warnings.iter().map(|(text, _)| text).collect();
+    let mut expected = [
+        "report-id 133944884956529435 is not text; read as '133944884956529435'",
+        "policies is one object, not a list; read as a list of one",
+        "policy-string entry 7 is not text; read as '7'",
+        r#"mx-host entry {"failure-count":0,"hostname":"mx.example.com"} is an object; read as 'mx.example.com'"#,
+        r#"mx-host entry {"pattern":"*.example.net"} is an object; read as '{"pattern":"*.example.net"}'"#,
+        "failure-details entry \"not a detail\" is not an object; left out",
+        "receiving-ip false is not text; read as 'false'",
+    ];
+    expected.sort_unstable();
+    assert_eq!(w, expected);
+    // A warning shows at most 100 characters of what it is about.
+    let long = format!(
+        r#"{{"organization-name": "o", "report-id": "r", "policies": [{{"policy":
+            {{"policy-type": "sts", "policy-domain": "example.com", "mx-host": [[{}]]}}}}]}}"#,
+        vec!["1"; 500].join(",")
+    );
+    let report = parse_tls_report(long.as_bytes()).unwrap();
+    let (warning, _) = report.warnings.iter().next().unwrap();
+    assert!(warning.len() < 260 && warning.contains("...'"), "{warning}");
+    // Not an object at all: an error that says what it is.
+    for (json, found) in [(&b"[1, 2]"[..], "a list"), (b"\"text\"", "text")] {
+        let err = parse_tls_report(json).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("the report is {found}, not a JSON object")),
+            "{err}"
+        );
+    }
+    // A member of the wrong kind that cannot be read is left out; one that is required
+    // then fails as missing.
+    let err = parse_tls_report(br#"{"organization-name": ["a"], "report-id": "x"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing \"organization-name\""), "{err}");
+}
+
 /// RFC 5965 section 3 example (an abuse complaint) with the original message's DKIM d= and
 /// Feedback-ID.
 #[test]
@@ -245,4 +388,58 @@ fn rfc9991_failure_report() {
         Some("sender.example")
     );
     assert_eq!(failure.source_ip.as_deref(), Some("203.0.113.99"));
+}
+
+/// Exim (and the cPanel gateways built on it) write failure reports as plain text, without a
+/// `message/feedback-report` part: read as the RFC 6591 report they stand for, the failed
+/// message's header from the text or from a part of its own, with a warning.
+#[test]
+fn exim_plain_text_failure_report() {
+    let header = "Received: from mail.spoofer.example ([198.51.100.23]) by mx.receiver.example\n\
+        From: \"Billing\" <billing@sender.example>\n\
+        DKIM-Signature: v=1; a=rsa-sha256; d=spoofer.example; s=s1; h=from; bh=x; b=y\n\
+        Subject: Invoice\n";
+    let body = "A message claiming to be from you has failed the published DMARC\n\
+        policy for your domain.\n\n\
+        \x20 Sender Domain: sender.example\n\
+        \x20 Sender IP Address: 198.51.100.23\n\
+        \x20 Received Date: Fri, 27 Nov 2026 14:00:00 +0000\n\
+        \x20 SPF Alignment: no\n\
+        \x20 DKIM Alignment: yes\n\
+        \x20 DMARC Results: Reject\n\n\
+        ------ This is a copy of the message's headers. ------\n\n";
+    let inline = format!(
+        "From: mailer@receiver.example\nTo: ruf@sender.example\n\
+         Subject: DMARC Forensic Report for sender.example from IP 198.51.100.23\n\n{body}{header}"
+    );
+    let attached = format!(
+        "From: mailer@receiver.example\nTo: ruf@sender.example\nSubject: DMARC failure\n\
+         MIME-Version: 1.0\nContent-Type: multipart/report; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain\n\n{body}\n--b\nContent-Type: text/rfc822-headers\n\n\
+         {header}\n--b--\n"
+    );
+    for mail in [inline, attached] {
+        let found = collect(mail.as_bytes());
+        assert!(found.failures.is_empty(), "{:?}", found.failures);
+        let (_, failure) = &found.feedback[0];
+        assert!(failure.is_auth_failure());
+        assert_eq!(failure.auth_failure.as_deref(), Some("dmarc"));
+        assert_eq!(failure.source_ip.as_deref(), Some("198.51.100.23"));
+        assert_eq!(failure.arrival_timestamp, Some(1_795_788_000));
+        assert_eq!(failure.reported_domain, ["sender.example"]);
+        assert_eq!(failure.delivery_result.as_deref(), Some("reject"));
+        assert_eq!(failure.identity_alignment.as_deref(), Some("dkim"));
+        assert_eq!(failure.dkim_domain.as_deref(), Some("spoofer.example"));
+        assert_eq!(
+            failure.original_from_domain.as_deref(),
+            Some("sender.example")
+        );
+        assert!(
+            failure
+                .extra
+                .iter()
+                .any(|(k, v)| k == "X-Exim-DMARC-Results" && v == "Reject")
+        );
+        assert!(failure.warnings.contains("failure report in plain text"));
+    }
 }

@@ -132,8 +132,11 @@ pub fn read_saved_message(path: Option<&Path>, quiet: bool) -> anyhow::Result<Sa
 /// files) and Maildir `tmp/` folders (messages still being delivered) are skipped; hidden
 /// directories are read, as Maildir++ keeps its folders in them (`.DMARC/`). Symbolic
 /// links are followed, but a directory reached a second time (a link back up the tree) is
-/// not walked again, and a link that leads nowhere is left out: for each, a note goes to
-/// standard error, unless `quiet`, and the rest goes on.
+/// not walked again, and a link that leads nowhere is left out. Inside a directory only
+/// regular files are taken: a named pipe, a socket or a device there is left out, since
+/// reading one would wait for a writer or never end. For each of these, a note goes to
+/// standard error, unless `quiet`, and the rest goes on. A path named on the command line is
+/// read whatever it is (`<(xz -dc report.xml.xz)` is a pipe).
 pub fn collect_files(path: &Path, quiet: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     let meta = std::fs::metadata(path).with_context(|| format!("reading '{}'", path.display()))?;
     if !meta.is_dir() {
@@ -179,9 +182,9 @@ fn collect_dir(
         }
         let hidden = name.as_encoded_bytes().starts_with(b".");
         let entry = path.join(&name);
-        let is_dir = if kind.is_symlink() {
+        let kind = if kind.is_symlink() {
             match std::fs::metadata(&entry) {
-                Ok(target) => target.is_dir(),
+                Ok(target) => target.file_type(),
                 Err(e) => {
                     let shown = entry.display();
                     note(
@@ -192,12 +195,20 @@ fn collect_dir(
                 }
             }
         } else {
-            kind.is_dir()
+            kind
         };
-        if is_dir {
+        if kind.is_dir() {
             collect_dir(&entry, quiet, walked, out)?;
-        } else if !hidden {
+        } else if hidden {
+            continue;
+        } else if kind.is_file() {
             out.push(entry);
+        } else {
+            let shown = entry.display();
+            note(
+                quiet,
+                format_args!("'{shown}' is not a regular file (a pipe, socket or device); skipped"),
+            );
         }
     }
     Ok(())

@@ -59,7 +59,7 @@ impl DbArgs {
 /// Arguments of `inkan reports ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or directories to read.
+    /// Files or directories to read; `-` is standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -151,7 +151,12 @@ async fn ingest(
     let url = args.db.url()?;
     let mut files = Vec::new();
     for path in &args.paths {
-        super::input::collect_files(path, globals.quiet, &mut files)?;
+        if path.as_os_str() == "-" {
+            // Read like any other file, through the name the system gives standard input.
+            files.push(PathBuf::from("/dev/stdin"));
+        } else {
+            super::input::collect_files(path, globals.quiet, &mut files)?;
+        }
     }
     let limits = Limits {
         max_decompressed: args.max_decompressed,
@@ -191,6 +196,7 @@ async fn ingest(
                 "duplicates": totals.duplicates,
                 "warned": totals.warned,
                 "errors": totals.errors,
+                "unreadable": totals.unreadable,
                 "kinds": totals.kinds,
             }),
         )?,
@@ -215,6 +221,9 @@ async fn ingest(
                     writeln!(out, "{} reports stored with warnings", totals.warned)?;
                 }
             }
+            for gone in &totals.unreadable {
+                writeln!(out, "unreadable: {}", gone.error)?;
+            }
             for error in &totals.errors {
                 if error.location.is_empty() {
                     writeln!(out, "error: {}: {}", error.path, error.error)?;
@@ -228,7 +237,10 @@ async fn ingest(
             }
         }
     }
-    Ok(if totals.errors.is_empty() {
+    // Inputs that could not be read are an operational error, though the rest was stored.
+    Ok(if !totals.unreadable.is_empty() {
+        Exit::Error
+    } else if totals.errors.is_empty() {
         Exit::Pass
     } else {
         Exit::Findings

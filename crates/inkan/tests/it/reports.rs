@@ -212,7 +212,7 @@ fn failures_exit_1_are_listed_and_kept() {
 /// saying so for both.
 #[cfg(unix)]
 #[test]
-fn directory_walk_skips_hidden_files_and_link_loops() {
+fn directory_walk_skips_hidden_files_link_loops_and_pipes_and_reads_stdin() {
     use std::os::unix::fs::symlink;
     let dir = tempfile::tempdir().unwrap();
     let db = db_arg(dir.path());
@@ -225,6 +225,22 @@ fn directory_walk_skips_hidden_files_and_link_loops() {
     symlink("..", root.join("a/up")).unwrap();
     symlink(dir.path().join("elsewhere"), root.join("b")).unwrap();
     symlink(root.join("missing.xml"), root.join("dangling.xml")).unwrap();
+    // Read, this pipe would hang the ingest until something wrote to it; the socket and the
+    // link to the pipe likewise. Should the walk ever take them, a writer comes after 30 s
+    // and serves every reader after that, so that the test fails on its counts instead of
+    // hanging.
+    let fifo = root.join("a/pipe.xml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success(), "mkfifo");
+    std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            while std::fs::write(&fifo, b"late").is_ok() {}
+        }
+    });
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("a/socket")).unwrap();
+    symlink(&fifo, root.join("to-pipe.xml")).unwrap();
     let run = ingest_json(&db, &[&root]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let json = run.json();
@@ -233,9 +249,64 @@ fn directory_walk_skips_hidden_files_and_link_loops() {
     for note in [
         "a/up' leads to a directory already read",
         "dangling.xml' is a link that leads nowhere",
+        "a/pipe.xml' is not a regular file",
+        "a/socket' is not a regular file",
+        "to-pipe.xml' is not a regular file",
     ] {
         assert!(run.stderr.contains(note), "{}", run.stderr);
     }
+    // Named on the command line, a pipe is read: `inkan reports ingest <(xz -dc r.xml.xz)`.
+    let named = dir.path().join("named-pipe");
+    let made = std::process::Command::new("mkfifo").arg(&named).status();
+    assert!(made.unwrap().success(), "mkfifo");
+    let report = fixture("draft.xml");
+    let writer = std::thread::spawn({
+        let named = named.clone();
+        move || std::fs::write(named, report)
+    });
+    let run = ingest_json(&db, &[&named]);
+    writer.join().unwrap().unwrap();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["reports"], 1, "{}", run.stdout);
+    // And `-` is standard input.
+    let args = ["--format", "json", "reports", "ingest", "--db", &db, "-"];
+    let run = crate::harness::inkan_with_stdin(&args, &fixture("failure.eml"));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["reports"], 1, "{}", run.stdout);
+}
+
+#[test]
+fn an_unreadable_input_is_listed_and_the_rest_of_the_batch_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_arg(dir.path());
+    let root = dir.path().join("in");
+    write(&root, "a.xml", &fixture("rfc7489.xml"));
+    write(&root, "c.xml", &fixture("rfc9990.xml"));
+    // Every read of /proc/self/mem from its start fails (EIO): a file that is listed and then
+    // cannot be read, as a message a mail server moved away meanwhile is.
+    std::os::unix::fs::symlink("/proc/self/mem", root.join("b.xml")).unwrap();
+    let run = ingest_json(&db, &[&root]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    assert_eq!(json["reports"], 2, "{json:#}");
+    assert_eq!(json["errors"], serde_json::json!([]), "{json:#}");
+    let unreadable = json["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{json:#}");
+    assert!(unreadable[0]["path"].as_str().unwrap().ends_with("b.xml"));
+    let error = unreadable[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("reading '") && error.contains("b.xml'"),
+        "{error}"
+    );
+    // The text form says the same; a rerun stores nothing twice and still says it.
+    let run = inkan(&["reports", "ingest", "--db", &db, root.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("2 duplicates"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("unreadable: reading '"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
