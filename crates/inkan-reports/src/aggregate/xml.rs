@@ -1544,6 +1544,41 @@ mod tests {
         }
     }
 
+    /// Records the clean reader takes read exactly as through quick-xml (which a comment
+    /// right after `<record>` sends them to): the same values, unknown elements and warnings.
+    #[test]
+    fn clean_records_read_as_through_quick_xml() {
+        let bodies = [
+            "\n    <row>\n      <source_ip>192.0.2.1</source_ip>\n      <count>3</count>\n      \
+             <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf>\
+             </policy_evaluated>\n    </row>\n    <identifiers><header_from>a.example</header_from>\
+             </identifiers>\n  ",
+            "<row><source_ip> 192.0.2.2 </source_ip><count>\n5\n</count></row>\
+             <identifiers><header_from>\u{a0}B.Example.\u{2003}</header_from></identifiers>",
+            "<row><source_ip>192.0.2.3</source_ip><x_vendor><a>1</a><b/><c></c></x_vendor></row>\
+             <identifiers><envelope_to/><envelope_from></envelope_from></identifiers>\
+             <x-y.z><record><w>2</w></record></x-y.z>",
+            "\r\n\t<d:row><d:source_ip>192.0.2.4</d:source_ip>\r\n\t</d:row>\r\n",
+            "<row><source_ip>192.0.2.5</source_ip><policy_evaluated><disposition>REJECT</disposition>\
+             <reason><type>Forwarded</type><comment> a > b, caf\u{e9} </comment></reason>\
+             <comment>bare</comment></policy_evaluated></row>\
+             <auth_results><dkim><domain>D.example</domain><result>Pass</result><human_result>h</human_result>\
+             <selector>s</selector></dkim><spf><domain>s.example</domain><scope>MFROM</scope>\
+             <result>softfail</result></spf></auth_results>",
+            "<row><count>1</count></row>",
+            "<row><source_ip>[192.0.2.6]</source_ip><policy_evaluated><reason>Local_Policy</reason>\
+             </policy_evaluated></row>",
+        ];
+        for body in bodies {
+            let clean = format!("{HEAD}<record>{body}</record>\n</feedback>\n");
+            let through = format!("{HEAD}<record><!---->{body}</record>\n</feedback>\n");
+            let (records, trailer) = read(clean.as_bytes(), Limits::default()).unwrap();
+            let (expected, expected_trailer) = read(through.as_bytes(), Limits::default()).unwrap();
+            assert_eq!(records, expected, "{body}");
+            assert_eq!(trailer, expected_trailer, "{body}");
+        }
+    }
+
     #[test]
     fn a_report_cut_short_is_truncated_at_any_buffer_size() {
         let xml = report(50);
