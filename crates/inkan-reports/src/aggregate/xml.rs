@@ -4,7 +4,11 @@
 //! layer copies the input into once an element runs past the end of what the input had
 //! buffered — so a report of any size is read in constant memory and no event is copied.
 //! Each element is handed to a [`Sink`]: records fill a [`RecordBuilder`] directly; the
-//! few other elements (metadata, policy, unknown ones) become small [`Node`] trees.
+//! few other elements (metadata, policy, unknown ones) become small [`Node`] trees. Elements
+//! written plainly skip quick-xml: a record that is also clean (valid UTF-8, no references or
+//! control characters, text only in leaves) is checked once as a whole and scanned eight
+//! bytes at a time, its values handed on as slices of the input; any other plain element is
+//! read byte by byte; everything else, errors included, goes through quick-xml.
 //!
 //! Text is decoded leniently (invalid UTF-8 replaced and warned about, control characters
 //! dropped, unknown entities kept verbatim); DOCTYPEs that declare entities are refused, end
