@@ -21,28 +21,7 @@ CREATE TABLE input_chunks (
     PRIMARY KEY (input_id, seq)
 );
 CREATE TABLE reports (
-    id {ID},
-    kind TEXT NOT NULL,
-    org_name TEXT NOT NULL,
-    report_id TEXT NOT NULL,
-    input_id {BIG} NOT NULL REFERENCES inputs(id),
-    location TEXT NOT NULL,
-    domain TEXT,
-    date_begin {BIG},
-    date_end {BIG},
-    schema_name TEXT,
-    email TEXT,
-    policy_p TEXT,
-    policy_sp TEXT,
-    policy_np TEXT,
-    policy_adkim TEXT,
-    policy_aspf TEXT,
-    policy_pct {BIG},
-    policy_testing TEXT,
-    records {BIG} NOT NULL DEFAULT 0,
-    messages {BIG} NOT NULL DEFAULT 0,
-    detail TEXT,
-    warnings TEXT,
+{REPORTS_COLUMNS}
     UNIQUE (kind, org_name, report_id)
 );
 CREATE INDEX reports_domain ON reports (domain, date_begin);
@@ -118,6 +97,31 @@ CREATE TABLE ingest_errors (
 );
 ";
 
+/// The column definitions of `reports` in version 1 (each line ending in a comma), which
+/// version 2 keeps.
+const REPORTS_COLUMNS: &str = "    id {ID},
+    kind TEXT NOT NULL,
+    org_name TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    input_id {BIG} NOT NULL REFERENCES inputs(id),
+    location TEXT NOT NULL,
+    domain TEXT,
+    date_begin {BIG},
+    date_end {BIG},
+    schema_name TEXT,
+    email TEXT,
+    policy_p TEXT,
+    policy_sp TEXT,
+    policy_np TEXT,
+    policy_adkim TEXT,
+    policy_aspf TEXT,
+    policy_pct {BIG},
+    policy_testing TEXT,
+    records {BIG} NOT NULL DEFAULT 0,
+    messages {BIG} NOT NULL DEFAULT 0,
+    detail TEXT,
+    warnings TEXT,";
+
 /// The columns of `reports` in version 1, which version 2 keeps.
 const REPORT_COLUMNS_V1: &str = "id, kind, org_name, report_id, input_id, location, domain, \
     date_begin, date_end, schema_name, email, policy_p, policy_sp, policy_np, policy_adkim, \
@@ -131,28 +135,7 @@ const REPORT_COLUMNS_V1: &str = "id, kind, org_name, report_id, input_id, locati
 /// other kinds). SQLite cannot drop a table's UNIQUE constraint, so the table is rebuilt.
 const V2_SQLITE: &str = "
 CREATE TABLE reports_v2 (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    org_name TEXT NOT NULL,
-    report_id TEXT NOT NULL,
-    input_id INTEGER NOT NULL REFERENCES inputs(id),
-    location TEXT NOT NULL,
-    domain TEXT,
-    date_begin INTEGER,
-    date_end INTEGER,
-    schema_name TEXT,
-    email TEXT,
-    policy_p TEXT,
-    policy_sp TEXT,
-    policy_np TEXT,
-    policy_adkim TEXT,
-    policy_aspf TEXT,
-    policy_pct INTEGER,
-    policy_testing TEXT,
-    records INTEGER NOT NULL DEFAULT 0,
-    messages INTEGER NOT NULL DEFAULT 0,
-    detail TEXT,
-    warnings TEXT,
+{REPORTS_COLUMNS}
     period TEXT NOT NULL DEFAULT '',
     UNIQUE (kind, org_name, report_id, period)
 );
@@ -199,7 +182,8 @@ pub(crate) fn migration(version: i64, dialect: Dialect) -> Option<String> {
         _ => return None,
     };
     Some(
-        text.replace("{ID}", id)
+        text.replace("{REPORTS_COLUMNS}", REPORTS_COLUMNS)
+            .replace("{ID}", id)
             .replace("{BLOB}", blob)
             .replace("{BIG}", big)
             .replace("{COLUMNS}", REPORT_COLUMNS_V1)
