@@ -162,12 +162,12 @@ pub fn walk<V: Visitor>(
             Err(err) => visitor.failed(location, err),
         },
         Content::Unknown => {
-            let shown = shown_prefix(&prefix);
-            if prefix.is_empty() {
-                visitor.failed(location, ParseError::Unrecognised("(empty)".to_owned()))
+            let error = if prefix.is_empty() {
+                ParseError::Empty
             } else {
-                visitor.failed(location, ParseError::Unrecognised(shown))
-            }
+                ParseError::Unrecognised(shown_prefix(&prefix))
+            };
+            visitor.failed(location, error)
         }
     }
 }
