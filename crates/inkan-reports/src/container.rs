@@ -162,12 +162,12 @@ pub fn walk<V: Visitor>(
             Err(err) => visitor.failed(location, err),
         },
         Content::Unknown => {
-            let shown = shown_prefix(&prefix);
-            if prefix.is_empty() {
-                visitor.failed(location, ParseError::Unrecognised("(empty)".to_owned()))
+            let error = if prefix.is_empty() {
+                ParseError::Empty
             } else {
-                visitor.failed(location, ParseError::Unrecognised(shown))
-            }
+                ParseError::Unrecognised(shown_prefix(&prefix))
+            };
+            visitor.failed(location, error)
         }
     }
 }
@@ -264,6 +264,17 @@ fn is_type(part: &mail_parser::MessagePart<'_>, ctype: &str, subtypes: &[&str]) 
     })
 }
 
+/// The part of a feedback report that holds the original message or its header.
+fn original_message<'m>(parts: &'m [mail_parser::MessagePart<'_>]) -> Option<&'m [u8]> {
+    parts
+        .iter()
+        .find(|p| {
+            is_type(p, "message", &["rfc822", "global", "rfc822-headers"])
+                || is_type(p, "text", &["rfc822-headers"])
+        })
+        .map(|p| p.contents())
+}
+
 /// Walks one mail message: a feedback report, or reports in its parts.
 pub fn walk_mail<V: Visitor>(
     bytes: &[u8],
@@ -280,36 +291,21 @@ pub fn walk_mail<V: Visitor>(
         .iter()
         .find(|p| is_type(p, "message", &["feedback-report"]))
     {
-        let original = parts
-            .iter()
-            .find(|p| {
-                is_type(p, "message", &["rfc822", "global", "rfc822-headers"])
-                    || is_type(p, "text", &["rfc822-headers"])
-            })
-            .map(|p| p.contents());
-        return match parse_feedback(report.contents(), original) {
+        return match parse_feedback(report.contents(), original_message(parts)) {
             Ok(feedback) => visitor.feedback(location, feedback),
             Err(err) => visitor.failed(location, err),
         };
     }
     // Exim's failure reports are plain text, with no feedback part.
-    if let Some(text) = parts.iter().find_map(|p| {
-        p.text_contents()
-            .filter(|t| t.contains(crate::feedback::TEXT_FAILURE_OPENING))
-    }) {
-        let original = parts
-            .iter()
-            .find(|p| {
-                is_type(p, "message", &["rfc822", "global", "rfc822-headers"])
-                    || is_type(p, "text", &["rfc822-headers"])
-            })
-            .map(|p| p.contents());
-        if let Some(parsed) = crate::feedback::parse_text_failure(text, original) {
-            return match parsed {
-                Ok(feedback) => visitor.feedback(location, feedback),
-                Err(err) => visitor.failed(location, err),
-            };
-        }
+    if let Some(parsed) = parts
+        .iter()
+        .filter_map(|p| p.text_contents())
+        .find_map(|text| crate::feedback::parse_text_failure(text, original_message(parts)))
+    {
+        return match parsed {
+            Ok(feedback) => visitor.feedback(location, feedback),
+            Err(err) => visitor.failed(location, err),
+        };
     }
     let mut found = 0usize;
     let single = parts.len() == 1;

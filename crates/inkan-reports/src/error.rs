@@ -81,6 +81,9 @@ pub enum ParseError {
     /// Content that is none of the report kinds or containers.
     #[error("unrecognised content (starts with '{0}')")]
     Unrecognised(String),
+    /// An input (or a part or entry of one) with no bytes at all.
+    #[error("empty: no bytes to read")]
+    Empty,
     /// A mail message that carries no report.
     #[error("mail message carries no report")]
     NoReport,

@@ -226,7 +226,7 @@ pub fn parse_feedback(
 
 /// The sentence that opens the plain-text failure reports of Exim (and the cPanel gateways
 /// built on it), which carry no `message/feedback-report` part.
-pub(crate) const TEXT_FAILURE_OPENING: &str = "A message claiming to be from you has failed";
+const TEXT_FAILURE_OPENING: &str = "A message claiming to be from you has failed";
 
 /// Reads a DMARC failure report written as plain text, as Exim sends them: the opening
 /// sentence, then `Sender Domain`, `Sender IP Address`, `Received Date`, `SPF Alignment`,

@@ -8,7 +8,8 @@
 //! (`prepare`); the records of a large aggregate report are parsed on the calling thread while
 //! a second thread stores them, on the same connection and in the same transaction, and a
 //! third hashes and archives a large input in the same time ([`ArchiveFeed`]).
-//! Reports are de-duplicated on (kind, reporting organisation, report id); feedback reports,
+//! Reports are de-duplicated on (kind, reporting organisation, report id, and for aggregate
+//! reports the policy domain and period, since reporters reuse ids); feedback reports,
 //! which have no id, on a digest of their content.
 
 use std::io::{BufRead, Read};
@@ -299,6 +300,14 @@ impl RecordSource for ParsedRecords {
     }
 }
 
+/// What tells apart aggregate reports that share a reporting organisation and a report id
+/// (reporters reuse ids across days and domains): `domain|begin|end`, as schema version 2
+/// fills it in for the rows stored before it.
+fn period(domain: &str, begin: Option<i64>, end: Option<i64>) -> String {
+    let at = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
+    format!("{domain}|{}|{}", at(begin), at(end))
+}
+
 struct StoreVisitor<'a> {
     store: &'a mut Store,
     input: i64,
@@ -327,7 +336,7 @@ impl StoreVisitor<'_> {
         let id = self.store.backend.insert_id(
             "INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end, \
              detail, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (kind, org_name, report_id) DO NOTHING",
+             ON CONFLICT (kind, org_name, report_id, period) DO NOTHING",
             &[
                 kind.into(),
                 org.into(),
@@ -395,9 +404,9 @@ impl StoreVisitor<'_> {
         let report = self.store.backend.insert_id(
             "INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end, \
              detail, schema_name, email, policy_p, policy_sp, policy_np, policy_adkim, policy_aspf, policy_pct, \
-             policy_testing, records, messages, warnings) VALUES ('aggregate', $1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-             ON CONFLICT (kind, org_name, report_id) DO NOTHING",
+             policy_testing, records, messages, warnings, period) VALUES ('aggregate', $1, $2, $3, $4, $5, $6, \
+             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             ON CONFLICT (kind, org_name, report_id, period) DO NOTHING",
             &[
                 meta.org_name.as_str().into(),
                 meta.report_id.as_str().into(),
@@ -419,6 +428,7 @@ impl StoreVisitor<'_> {
                 Value::Int(records),
                 Value::Int(messages),
                 warned.into(),
+                Value::Text(period(&policy.domain, meta.begin, meta.end)),
             ],
         )?;
         let Some(report) = report else {

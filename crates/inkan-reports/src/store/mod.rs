@@ -211,6 +211,11 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        self.migrate_to(schema::CURRENT)
+    }
+
+    /// Migrates up to version `target` (the newest, but for tests of an upgrade).
+    fn migrate_to(&mut self, target: i64) -> Result<(), StoreError> {
         let dialect = self.backend.dialect();
         self.backend
             .batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
@@ -229,7 +234,7 @@ impl Store {
                     supported: schema::CURRENT,
                 });
             }
-            let Some(ddl) = schema::migration(found + 1, dialect) else {
+            let Some(ddl) = schema::migration(found + 1, dialect).filter(|_| found < target) else {
                 self.backend.batch("COMMIT")?;
                 return Ok(());
             };
@@ -411,4 +416,93 @@ pub(crate) fn record_texts(record: &Record) -> [Option<&str>; 14] {
         reason.map(|r| r.kind.as_str()),
         reason.and_then(|r| r.comment.as_deref()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database at schema version 1 (reports unique on kind, organisation and id) upgrades
+    /// to version 2 with its reports kept and their periods filled in, so that re-ingesting a
+    /// report stored before the upgrade is still a duplicate, while a report that reuses its
+    /// id for another day is stored. On both backends.
+    #[test]
+    fn version_1_databases_upgrade_and_keep_telling_reports_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = std::env::var("INKAN_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://inkan:inkan@127.0.0.1:5432/inkan_test".to_owned());
+        let schema = format!("t_upgrade_{}", std::process::id());
+        let pg = postgres::PostgresBackend::connect(&url, Some(&schema))
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is unreachable ({e}): run .ci/setup"));
+        let sqlite = sqlite::SqliteBackend::open(&dir.path().join("v1.sqlite3")).unwrap();
+        let fixture = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/rfc7489.xml"
+        ))
+        .unwrap();
+        let same = dir.path().join("same.xml");
+        std::fs::write(&same, &fixture).unwrap();
+        let next_day = dir.path().join("next-day.xml");
+        let moved = fixture
+            .replace("<begin>1795651200<", "<begin>1795737600<")
+            .replace("<end>1795737599<", "<end>1795823999<");
+        std::fs::write(&next_day, moved).unwrap();
+        let backends: [Box<dyn Backend>; 2] = [Box::new(sqlite), Box::new(pg)];
+        for backend in backends {
+            let dialect = backend.dialect();
+            let mut store = Store {
+                backend,
+                archiver: Archiver::default(),
+                group: None,
+            };
+            store.migrate_to(1).unwrap();
+            store
+                .backend
+                .batch(
+                    "INSERT INTO inputs (sha256, path, size, ingested_at) VALUES ('old', 'old.xml', 1, 0); \
+                     INSERT INTO reports (kind, org_name, report_id, input_id, location, domain, date_begin, date_end) \
+                     SELECT 'aggregate', 'mailbox.example', '7489.424242', id, '', 'sender.example', 1795651200, 1795737599 FROM inputs; \
+                     INSERT INTO reports (kind, org_name, report_id, input_id, location) \
+                     SELECT 'tls', 'Receiver Org', 'tls-1', id, '' FROM inputs",
+                )
+                .unwrap();
+            store.migrate().unwrap();
+            assert_eq!(store.schema_version().unwrap(), 2, "{dialect:?}");
+            let periods = store
+                .query("SELECT kind, period FROM reports ORDER BY kind", &[])
+                .unwrap();
+            let periods: Vec<(String, String)> = periods
+                .iter()
+                .map(|r| {
+                    (
+                        r[0].text().unwrap().to_owned(),
+                        r[1].text().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                periods,
+                [
+                    (
+                        "aggregate".to_owned(),
+                        "sender.example|1795651200|1795737599".to_owned()
+                    ),
+                    ("tls".to_owned(), String::new()),
+                ],
+                "{dialect:?}"
+            );
+            let limits = crate::limits::Limits::default();
+            let again = store.ingest_file(&same, &limits, 1).unwrap();
+            assert_eq!((again.reports, again.duplicates), (0, 1), "{dialect:?}");
+            let other_day = store.ingest_file(&next_day, &limits, 1).unwrap();
+            assert_eq!(
+                (other_day.reports, other_day.duplicates),
+                (1, 0),
+                "{dialect:?}"
+            );
+        }
+        if let Ok(mut client) = ::postgres::Client::connect(&url, ::postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
 }

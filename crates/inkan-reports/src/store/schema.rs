@@ -3,7 +3,7 @@
 //! differ only in key, blob and integer spellings.
 
 /// The newest schema version this build knows.
-pub(crate) const CURRENT: i64 = 1;
+pub(crate) const CURRENT: i64 = 2;
 
 /// The tables of version 1, with `{ID}` (auto-incrementing key), `{BLOB}` and `{BIG}` to fill.
 const V1: &str = "
@@ -21,28 +21,7 @@ CREATE TABLE input_chunks (
     PRIMARY KEY (input_id, seq)
 );
 CREATE TABLE reports (
-    id {ID},
-    kind TEXT NOT NULL,
-    org_name TEXT NOT NULL,
-    report_id TEXT NOT NULL,
-    input_id {BIG} NOT NULL REFERENCES inputs(id),
-    location TEXT NOT NULL,
-    domain TEXT,
-    date_begin {BIG},
-    date_end {BIG},
-    schema_name TEXT,
-    email TEXT,
-    policy_p TEXT,
-    policy_sp TEXT,
-    policy_np TEXT,
-    policy_adkim TEXT,
-    policy_aspf TEXT,
-    policy_pct {BIG},
-    policy_testing TEXT,
-    records {BIG} NOT NULL DEFAULT 0,
-    messages {BIG} NOT NULL DEFAULT 0,
-    detail TEXT,
-    warnings TEXT,
+{REPORTS_COLUMNS}
     UNIQUE (kind, org_name, report_id)
 );
 CREATE INDEX reports_domain ON reports (domain, date_begin);
@@ -118,6 +97,67 @@ CREATE TABLE ingest_errors (
 );
 ";
 
+/// The column definitions of `reports` in version 1 (each line ending in a comma), which
+/// version 2 keeps.
+const REPORTS_COLUMNS: &str = "    id {ID},
+    kind TEXT NOT NULL,
+    org_name TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    input_id {BIG} NOT NULL REFERENCES inputs(id),
+    location TEXT NOT NULL,
+    domain TEXT,
+    date_begin {BIG},
+    date_end {BIG},
+    schema_name TEXT,
+    email TEXT,
+    policy_p TEXT,
+    policy_sp TEXT,
+    policy_np TEXT,
+    policy_adkim TEXT,
+    policy_aspf TEXT,
+    policy_pct {BIG},
+    policy_testing TEXT,
+    records {BIG} NOT NULL DEFAULT 0,
+    messages {BIG} NOT NULL DEFAULT 0,
+    detail TEXT,
+    warnings TEXT,";
+
+/// The columns of `reports` in version 1, which version 2 keeps.
+const REPORT_COLUMNS_V1: &str = "id, kind, org_name, report_id, input_id, location, domain, \
+    date_begin, date_end, schema_name, email, policy_p, policy_sp, policy_np, policy_adkim, \
+    policy_aspf, policy_pct, policy_testing, records, messages, detail, warnings";
+
+/// Version 2: a report is the same report when its kind, reporting organisation and report id
+/// are the same *and*, for an aggregate report, its policy domain and period. Reporters reuse
+/// ids: Mimecast sends one id for consecutive days, and others number their reports per day
+/// across the domains they report on; keyed on the id alone, those reports were taken for
+/// duplicates and lost. `period` holds `domain|begin|end` of aggregate reports ('' for the
+/// other kinds). SQLite cannot drop a table's UNIQUE constraint, so the table is rebuilt.
+const V2_SQLITE: &str = "
+CREATE TABLE reports_v2 (
+{REPORTS_COLUMNS}
+    period TEXT NOT NULL DEFAULT '',
+    UNIQUE (kind, org_name, report_id, period)
+);
+INSERT INTO reports_v2 ({COLUMNS}, period) SELECT {COLUMNS}, {PERIOD} FROM reports;
+DROP TABLE reports;
+ALTER TABLE reports_v2 RENAME TO reports;
+CREATE INDEX reports_domain ON reports (domain, date_begin);
+";
+
+/// Version 2 in PostgreSQL (see [`V2_SQLITE`]): the column added and the constraint replaced.
+const V2_POSTGRES: &str = "
+ALTER TABLE reports ADD COLUMN period TEXT NOT NULL DEFAULT '';
+UPDATE reports SET period = {PERIOD};
+ALTER TABLE reports DROP CONSTRAINT reports_kind_org_name_report_id_key;
+ALTER TABLE reports ADD CONSTRAINT reports_identity UNIQUE (kind, org_name, report_id, period);
+";
+
+/// `period` of an existing row, as [`crate::ingest`] writes it for new ones.
+const PERIOD_OF_ROW: &str = "CASE WHEN kind = 'aggregate' THEN COALESCE(domain, '') || '|' || \
+    COALESCE(CAST(date_begin AS TEXT), '') || '|' || COALESCE(CAST(date_end AS TEXT), '') \
+    ELSE '' END";
+
 /// SQL dialect of a backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -135,13 +175,18 @@ pub(crate) fn migration(version: i64, dialect: Dialect) -> Option<String> {
             "BIGINT",
         ),
     };
-    let text = match version {
-        1 => V1,
+    let text = match (version, dialect) {
+        (1, _) => V1,
+        (2, Dialect::Sqlite) => V2_SQLITE,
+        (2, Dialect::Postgres) => V2_POSTGRES,
         _ => return None,
     };
     Some(
-        text.replace("{ID}", id)
+        text.replace("{REPORTS_COLUMNS}", REPORTS_COLUMNS)
+            .replace("{ID}", id)
             .replace("{BLOB}", blob)
-            .replace("{BIG}", big),
+            .replace("{BIG}", big)
+            .replace("{COLUMNS}", REPORT_COLUMNS_V1)
+            .replace("{PERIOD}", PERIOD_OF_ROW),
     )
 }

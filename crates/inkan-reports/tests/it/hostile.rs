@@ -38,6 +38,26 @@ Content-Type:message/rfc822\n\n\n--b1--\n";
     assert_eq!(found.feedback.len(), 1, "{:?}", found.failures);
 }
 
+/// Nothing to read, a file or a zip entry: said so, not "unrecognised content".
+#[test]
+fn empty_input_is_an_error_that_says_so() {
+    let found = collect(b"");
+    assert!(
+        matches!(found.failures[..], [(_, ParseError::Empty)]),
+        "{:?}",
+        found.failures
+    );
+    assert_eq!(found.failures[0].1.to_string(), "empty: no bytes to read");
+    let found = collect(&zip(&[
+        ("empty.xml", b""),
+        ("r.xml", &fixture("rfc7489.xml")),
+    ]));
+    assert_eq!(found.aggregates.len(), 1);
+    assert_eq!(found.failures.len(), 1, "{:?}", found.failures);
+    assert_eq!(found.failures[0].0, "empty.xml");
+    assert!(matches!(found.failures[0].1, ParseError::Empty));
+}
+
 #[test]
 fn truncated_report_is_an_error() {
     let xml = fixture("rfc9990.xml");

@@ -448,13 +448,49 @@ fn migrations_are_recorded_and_reopening_is_safe() {
     let t = sqlite_store();
     let path = t.url.trim_start_matches("sqlite:").to_owned();
     let mut again = Store::open_sqlite(std::path::Path::new(&path)).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.schema_version().unwrap(), 2);
     assert_eq!(
         again.count("SELECT COUNT(*) FROM schema_version").unwrap(),
-        1
+        2
     );
     let mut pg = postgres_store();
-    assert_eq!(pg.store.schema_version().unwrap(), 1);
+    assert_eq!(pg.store.schema_version().unwrap(), 2);
+}
+
+/// Reporters reuse report ids: Mimecast for consecutive days, others across the domains they
+/// report on. Such reports are different reports, all stored; the same report again is
+/// still a duplicate.
+#[test]
+fn reports_that_reuse_an_id_for_another_day_or_domain_are_all_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = String::from_utf8(fixture("rfc7489.xml")).unwrap();
+    let next_day = base
+        .replace("<begin>1795651200<", "<begin>1795737600<")
+        .replace("<end>1795737599<", "<end>1795823999<");
+    let other_domain = base.replace(
+        "<domain>sender.example</domain>\n    <adkim>",
+        "<domain>other.example</domain>\n    <adkim>",
+    );
+    assert_ne!(other_domain, base);
+    let paths: Vec<_> = [&base, &next_day, &other_domain]
+        .iter()
+        .enumerate()
+        .map(|(i, xml)| write(dir.path(), &format!("{i}.xml"), xml.as_bytes()))
+        .collect();
+    for mut t in backends() {
+        let first = ingest_all(&mut t.store, &paths);
+        assert_eq!((first.reports, first.duplicates), (3, 0), "{}", t.name);
+        let again = ingest_all(&mut t.store, &paths);
+        assert_eq!((again.reports, again.duplicates), (0, 3), "{}", t.name);
+        assert_eq!(
+            t.store
+                .count("SELECT COUNT(DISTINCT report_id) FROM reports")
+                .unwrap(),
+            1,
+            "{}",
+            t.name
+        );
+    }
 }
 
 fn million(mut t: crate::support::TestStore, n: u64) {

@@ -57,6 +57,13 @@ fn ingest_json(db: &str, paths: &[&Path]) -> crate::harness::Run {
     inkan(&args)
 }
 
+/// Makes a named pipe at `path`.
+fn mkfifo(path: &Path) -> PathBuf {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
+    path.to_owned()
+}
+
 fn db_arg(dir: &Path) -> String {
     format!("sqlite:{}", dir.join("reports.sqlite3").display())
 }
@@ -229,9 +236,7 @@ fn directory_walk_skips_hidden_files_link_loops_and_pipes_and_reads_stdin() {
     // link to the pipe likewise. Should the walk ever take them, a writer comes after 30 s
     // and serves every reader after that, so that the test fails on its counts instead of
     // hanging.
-    let fifo = root.join("a/pipe.xml");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.unwrap().success(), "mkfifo");
+    let fifo = mkfifo(&root.join("a/pipe.xml"));
     std::thread::spawn({
         let fifo = fifo.clone();
         move || {
@@ -256,9 +261,7 @@ fn directory_walk_skips_hidden_files_link_loops_and_pipes_and_reads_stdin() {
         assert!(run.stderr.contains(note), "{}", run.stderr);
     }
     // Named on the command line, a pipe is read: `inkan reports ingest <(xz -dc r.xml.xz)`.
-    let named = dir.path().join("named-pipe");
-    let made = std::process::Command::new("mkfifo").arg(&named).status();
-    assert!(made.unwrap().success(), "mkfifo");
+    let named = mkfifo(&dir.path().join("named-pipe"));
     let report = fixture("draft.xml");
     let writer = std::thread::spawn({
         let named = named.clone();
