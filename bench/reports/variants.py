@@ -10,26 +10,15 @@ out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 rng = random.Random(8)
 
-HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<feedback{ns}>
-  <report_metadata>
-    <org_name>variant.example</org_name>
-    <email>dmarc@variant.example</email>
-    <report_id>{rid}</report_id>
-    <date_range>
-      <begin>1794009600</begin>
-      <end>1794095999</end>
-    </date_range>
-  </report_metadata>
-  <policy_published>
-    <domain>sender.example</domain>
-    <adkim>r</adkim>
-    <aspf>r</aspf>
-    <p>reject</p>
-    <sp>reject</sp>
-    <pct>100</pct>
-  </policy_published>
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generate import header  # noqa: E402  (the head of the benchmark's own reports)
+
+
+def head(ns, rid):
+    """The report's head, its root element with the namespace attribute `ns`."""
+    return header("variant.example", rid, "sender.example", 1794009600).replace(
+        "<feedback>", f"<feedback{ns}>", 1
+    )
 
 def record(i):
     return f"""  <record>
@@ -136,7 +125,7 @@ MUTATIONS = {
 }
 
 def report(rid, records, ns="", tail="</feedback>\n", crlf=False):
-    text = HEAD.format(ns=ns, rid=rid) + "".join(records) + tail
+    text = head(ns, rid) + "".join(records) + tail
     if crlf:
         text = text.replace("\n", "\r\n")
     return enc(text)
@@ -169,8 +158,8 @@ for name, mutate in MUTATIONS.items():
 
 # Namespaced records with a prefix on every element.
 recs = "".join(record(i) for i in range(3)).replace("<", "<d:").replace("<d:/", "</d:")
-write("prefix_all", enc(HEAD.format(ns=' xmlns:d="urn:x"', rid="prefix-all") + recs + "</feedback>\n"))
-write("default_ns", enc(HEAD.format(ns=' xmlns="urn:ietf:params:xml:ns:dmarc-2.0"', rid="ns2") + record(1) + "</feedback>\n"))
+write("prefix_all", enc(head(' xmlns:d="urn:x"', "prefix-all") + recs + "</feedback>\n"))
+write("default_ns", enc(head(' xmlns="urn:ietf:params:xml:ns:dmarc-2.0"', "ns2") + record(1) + "</feedback>\n"))
 # Truncations.
 full = report("trunc", [record(i) for i in range(5)])
 for cut in (len(full) // 2, len(full) * 2 // 3, len(full) - 20, len(full) - 12):
