@@ -34,8 +34,9 @@ pub struct KeygenCommand {
     #[arg(long, value_enum, default_value_t = KeyAlgorithm::Rsa)]
     pub algorithm: KeyAlgorithm,
     /// RSA key size: 2048 (default), 3072, 4096, or 1024 (the smallest receivers accept).
-    #[arg(long, default_value_t = 2048)]
-    pub bits: u32,
+    /// Not for Ed25519 keys, which are always 256 bits.
+    #[arg(long)]
+    pub bits: Option<u32>,
     /// Where to write the private key (PKCS#8 PEM, mode 0600).
     #[arg(long, value_name = "KEYFILE")]
     pub out: PathBuf,
@@ -62,11 +63,11 @@ impl KeygenCommand {
         globals: &GlobalArgs,
         out: &mut dyn std::io::Write,
     ) -> anyhow::Result<Exit> {
-        if self.algorithm == KeyAlgorithm::Ed25519 && self.bits != 2048 {
+        if self.algorithm == KeyAlgorithm::Ed25519 && self.bits.is_some() {
             anyhow::bail!("--bits applies to RSA keys only; Ed25519 keys are always 256 bits");
         }
         let key = match self.algorithm {
-            KeyAlgorithm::Rsa => dkim::generate_rsa(self.bits)?,
+            KeyAlgorithm::Rsa => dkim::generate_rsa(self.bits.unwrap_or(2048))?,
             KeyAlgorithm::Ed25519 => dkim::generate_ed25519()?,
         };
         let pem = key.to_pkcs8_pem()?;

@@ -525,4 +525,26 @@ fn rsa_1024_bit_keys_are_made_signed_with_and_verified() {
         "{}",
         odd.stderr
     );
+    // A size for an Ed25519 key, even RSA's default, is a mistake worth saying.
+    for bits in ["2048", "4096"] {
+        let ed = inkan(&[
+            "keygen",
+            "--domain",
+            "example.test",
+            "--selector",
+            "ed",
+            "--algorithm",
+            "ed25519",
+            "--bits",
+            bits,
+            "--out",
+            &keys.path("ed.pem"),
+        ]);
+        assert_eq!(ed.code, 2, "--bits {bits}");
+        assert!(
+            ed.stderr.contains("--bits applies to RSA keys only"),
+            "{}",
+            ed.stderr
+        );
+    }
 }
