@@ -40,6 +40,24 @@ fn keys() -> Keys {
 
 /// Makes one key per `(selector, keygen options)` with keygen (`SELECTOR.pem` in the keys'
 /// directory) and writes their records to a zone file; keygen's JSON for each, in order.
+/// `inkan keygen` of an Ed25519 key for selector `ed` of example.test into `out`, with `extra`
+/// arguments.
+fn keygen_ed25519(out: &str, extra: &[&str]) -> crate::harness::Run {
+    let mut args = vec![
+        "keygen",
+        "--domain",
+        "example.test",
+        "--selector",
+        "ed",
+        "--algorithm",
+        "ed25519",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    inkan(&args)
+}
+
 fn keys_with(specs: &[(&str, &[&str])]) -> (Keys, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let mut zone_text = String::from("$TTL 300\n");
@@ -180,17 +198,7 @@ fn keygen_writes_a_private_key_only_its_owner_reads_and_the_record_to_publish() 
     );
 
     let text_out = dir.path().join("ed.pem");
-    let text = inkan(&[
-        "keygen",
-        "--domain",
-        "example.test",
-        "--selector",
-        "ed",
-        "--algorithm",
-        "ed25519",
-        "--out",
-        text_out.to_str().unwrap(),
-    ]);
+    let text = keygen_ed25519(text_out.to_str().unwrap(), &[]);
     assert_eq!(text.code, 0, "{}", text.stderr);
     assert!(
         text.stdout
@@ -527,19 +535,7 @@ fn rsa_1024_bit_keys_are_made_signed_with_and_verified() {
     );
     // A size for an Ed25519 key, even RSA's default, is a mistake worth saying.
     for bits in ["2048", "4096"] {
-        let ed = inkan(&[
-            "keygen",
-            "--domain",
-            "example.test",
-            "--selector",
-            "ed",
-            "--algorithm",
-            "ed25519",
-            "--bits",
-            bits,
-            "--out",
-            &keys.path("ed.pem"),
-        ]);
+        let ed = keygen_ed25519(&keys.path("ed.pem"), &["--bits", bits]);
         assert_eq!(ed.code, 2, "--bits {bits}");
         assert!(
             ed.stderr.contains("--bits applies to RSA keys only"),
