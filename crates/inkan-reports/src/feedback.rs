@@ -243,11 +243,7 @@ pub(crate) fn parse_text_failure(
     let mut fields = String::from("Feedback-Type: auth-failure\r\nAuth-Failure: dmarc\r\n");
     let (mut spf, mut dkim) = (None, None);
     let mut end_of_fields = 0;
-    for (at, line) in text.split_inclusive('\n').scan(0, |at, line| {
-        let start = *at;
-        *at += line.len();
-        Some((start, line))
-    }) {
+    for (at, line) in lines_at(text, 0) {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
@@ -290,13 +286,7 @@ pub(crate) fn parse_text_failure(
     fields.push_str(&format!("Identity-Alignment: {alignment}\r\n"));
     // The failed message's header, when the text carries it: from the first line after the
     // fields that starts a header field.
-    let copied = text[end_of_fields..]
-        .split_inclusive('\n')
-        .scan(end_of_fields, |at, line| {
-            let start = *at;
-            *at += line.len();
-            Some((start, line))
-        })
+    let copied = lines_at(text, end_of_fields)
         .find(|(_, line)| {
             line.split_once(':').is_some_and(|(name, _)| {
                 !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -311,6 +301,15 @@ pub(crate) fn parse_text_failure(
         "failure report in plain text (no message/feedback-report part); fields read from the text",
     );
     Some(Ok(report))
+}
+
+/// The lines of `text` from byte `from` on, each with the offset where it starts.
+fn lines_at(text: &str, from: usize) -> impl Iterator<Item = (usize, &str)> {
+    text[from..].split_inclusive('\n').scan(from, |at, line| {
+        let start = *at;
+        *at += line.len();
+        Some((start, line))
+    })
 }
 
 /// The first field `name` (any letter case) of `fields`.
@@ -344,13 +343,15 @@ fn fill_from_original(
             .map(|(_, v)| v.as_str())
     };
     if out.arrival_date.is_none() {
-        let stamped = received()
+        let topmost = received()
             .next()
             .and_then(|r| r.rsplit_once(';'))
-            .map(|(_, date)| (date.trim(), "topmost Received field"))
-            .filter(|(date, _)| date_timestamp(date).is_some())
-            .or_else(|| first(fields, "date").map(|d| (d, "Date field")))
-            .and_then(|(date, from)| Some((date, from, date_timestamp(date)?)));
+            .map(|(_, date)| (date.trim(), "topmost Received field"));
+        let written = first(fields, "date").map(|date| (date, "Date field"));
+        let stamped = topmost
+            .into_iter()
+            .chain(written)
+            .find_map(|(date, from)| Some((date, from, date_timestamp(date)?)));
         if let Some((date, from, at)) = stamped {
             warnings.add(format!(
                 "Arrival-Date missing; taken from the original message's {from}"
@@ -413,7 +414,7 @@ fn connecting_ip(received: &str) -> Option<std::net::IpAddr> {
 
 /// An IP address as reporters write it: bare, or as an address literal in brackets
 /// (`[192.0.2.1]`, `[IPv6:2001:db8::1]`), as in Received fields.
-fn ip_literal(value: &str) -> Option<std::net::IpAddr> {
+pub(crate) fn ip_literal(value: &str) -> Option<std::net::IpAddr> {
     let value = value.trim();
     let bare = value
         .strip_prefix('[')

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ParseError;
 use crate::limits::MAX_COUNT;
-use crate::warnings::Warnings;
+use crate::warnings::{Warnings, excerpt};
 
 /// `date-range`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,17 +129,9 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D
     })
 }
 
-/// `value` as JSON for a warning: at most 100 characters of it.
+/// `value` as JSON for a warning: an [`excerpt`] of it.
 fn shown(value: &serde_json::Value) -> String {
-    cut(&value.to_string())
-}
-
-/// At most 100 characters of `text`, for a warning.
-fn cut(text: &str) -> String {
-    match text.char_indices().nth(100) {
-        Some((end, _)) => format!("{}...", &text[..end]),
-        None => text.to_owned(),
-    }
+    excerpt(&value.to_string())
 }
 
 /// The JSON type of `value`, for messages.
@@ -220,7 +212,7 @@ fn lenient_shapes(
                     warnings.add(format!(
                         "{name} entry {} is an object; read as '{}'",
                         shown(&entry),
-                        cut(&read)
+                        excerpt(&read)
                     ));
                     kept.push(Value::String(read));
                 }

@@ -8,6 +8,17 @@ use serde::Serialize;
 /// Most distinct warnings kept for one report; the rest are counted under one line.
 const MAX_DISTINCT: usize = 64;
 
+/// Most characters of a value a warning quotes.
+const EXCERPT: usize = 100;
+
+/// `text` as a warning quotes it: at most [`EXCERPT`] characters, `...` marking a cut.
+pub(crate) fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// The warnings of one report: message → how many times it happened.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]

@@ -120,32 +120,23 @@ pub(crate) fn ip_in(pool: &mut Pool, text: &str, warnings: &mut Warnings) -> Str
             .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
         IpAddr::V4(v4) => v4.to_string(),
     };
-    if !text.contains([':', '[']) && text.parse::<IpAddr>().is_ok() {
-        return text_in(pool, text);
-    }
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return text_in(pool, &canonical(ip));
-    }
-    let literal = text
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .map(|t| {
-            t.strip_prefix("IPv6:")
-                .or_else(|| t.strip_prefix("ipv6:"))
-                .unwrap_or(t)
-        });
-    match literal.and_then(|t| t.parse::<IpAddr>().ok()) {
-        Some(ip) => {
-            let read = canonical(ip);
-            warnings.add(format!(
-                "address literal in <source_ip> ('{text}') read as {read}"
-            ));
-            text_in(pool, &read)
-        }
-        None => {
-            warnings.add(format!("invalid IP address in <source_ip> ('{text}') kept"));
-            text_in(pool, text)
-        }
+    match text.parse::<IpAddr>() {
+        // Rust reads IPv4 only in its one written form: nothing to change.
+        Ok(IpAddr::V4(_)) => text_in(pool, text),
+        Ok(ip) => text_in(pool, &canonical(ip)),
+        Err(_) => match crate::feedback::ip_literal(text) {
+            Some(ip) => {
+                let read = canonical(ip);
+                warnings.add(format!(
+                    "address literal in <source_ip> ('{text}') read as {read}"
+                ));
+                text_in(pool, &read)
+            }
+            None => {
+                warnings.add(format!("invalid IP address in <source_ip> ('{text}') kept"));
+                text_in(pool, text)
+            }
+        },
     }
 }
 
@@ -166,10 +157,12 @@ pub(crate) fn domain_in(pool: &mut Pool, text: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn source_ips_are_one_text_per_address() {
-        let mut pool = super::Pool::new();
-        let mut warnings = super::Warnings::default();
+        let mut pool = Pool::new();
+        let mut warnings = Warnings::default();
         for (written, read) in [
             ("192.0.2.10", "192.0.2.10"),
             ("2001:DB8::0:1", "2001:db8::1"),
@@ -179,11 +172,7 @@ mod tests {
             ("[IPv6:2001:db8::1]", "2001:db8::1"),
             ("not-an-ip", "not-an-ip"),
         ] {
-            assert_eq!(
-                super::ip_in(&mut pool, written, &mut warnings),
-                read,
-                "{written}"
-            );
+            assert_eq!(ip_in(&mut pool, written, &mut warnings), read, "{written}");
         }
         for said in [
             "address literal in <source_ip> ('[192.0.2.10]') read as 192.0.2.10",
@@ -193,8 +182,6 @@ mod tests {
         }
         assert_eq!(warnings.iter().count(), 3, "{warnings:?}");
     }
-
-    use super::*;
 
     #[test]
     fn integers_out_of_range_negative_or_garbage_are_ignored_with_a_warning() {

@@ -23,7 +23,7 @@ use quick_xml::events::{BytesStart, Event};
 use super::record::RecordBuilder;
 use crate::error::ParseError;
 use crate::limits::Limits;
-use crate::warnings::Warnings;
+use crate::warnings::{Warnings, excerpt};
 
 /// One element with its text and children (attributes are not used by any report schema).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1039,14 +1039,9 @@ impl Parser {
                 Event::Start(start) if !is_tag_name(start.name().as_ref()) => {
                     let written = format!("<{}>", String::from_utf8_lossy(&start));
                     let (_, name) = open.text();
-                    let shown: String = written.chars().take(100).collect();
-                    let more = if shown.len() < written.len() {
-                        "..."
-                    } else {
-                        ""
-                    };
                     pending.add(format!(
-                        "'{shown}{more}' in <{name}> is not a tag; read as text"
+                        "'{}' in <{name}> is not a tag; read as text",
+                        excerpt(&written)
                     ));
                     size += written.len();
                     open.push_text(written.as_bytes(), pending);

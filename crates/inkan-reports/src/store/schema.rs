@@ -122,11 +122,6 @@ const REPORTS_COLUMNS: &str = "    id {ID},
     detail TEXT,
     warnings TEXT,";
 
-/// The columns of `reports` in version 1, which version 2 keeps.
-const REPORT_COLUMNS_V1: &str = "id, kind, org_name, report_id, input_id, location, domain, \
-    date_begin, date_end, schema_name, email, policy_p, policy_sp, policy_np, policy_adkim, \
-    policy_aspf, policy_pct, policy_testing, records, messages, detail, warnings";
-
 /// Version 2: a report is the same report when its kind, reporting organisation and report id
 /// are the same *and*, for an aggregate report, its policy domain and period. Reporters reuse
 /// ids: Mimecast sends one id for consecutive days, and others number their reports per day
@@ -139,7 +134,7 @@ CREATE TABLE reports_v2 (
     period TEXT NOT NULL DEFAULT '',
     UNIQUE (kind, org_name, report_id, period)
 );
-INSERT INTO reports_v2 ({COLUMNS}, period) SELECT {COLUMNS}, {PERIOD} FROM reports;
+INSERT INTO reports_v2 ({COLUMN_NAMES}, period) SELECT {COLUMN_NAMES}, {PERIOD} FROM reports;
 DROP TABLE reports;
 ALTER TABLE reports_v2 RENAME TO reports;
 CREATE INDEX reports_domain ON reports (domain, date_begin);
@@ -157,6 +152,15 @@ ALTER TABLE reports ADD CONSTRAINT reports_identity UNIQUE (kind, org_name, repo
 const PERIOD_OF_ROW: &str = "CASE WHEN kind = 'aggregate' THEN COALESCE(domain, '') || '|' || \
     COALESCE(CAST(date_begin AS TEXT), '') || '|' || COALESCE(CAST(date_end AS TEXT), '') \
     ELSE '' END";
+
+/// The names of the columns `definitions` (one per line) defines, comma-separated.
+fn column_names(definitions: &str) -> String {
+    definitions
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// SQL dialect of a backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +190,7 @@ pub(crate) fn migration(version: i64, dialect: Dialect) -> Option<String> {
             .replace("{ID}", id)
             .replace("{BLOB}", blob)
             .replace("{BIG}", big)
-            .replace("{COLUMNS}", REPORT_COLUMNS_V1)
+            .replace("{COLUMN_NAMES}", &column_names(REPORTS_COLUMNS))
             .replace("{PERIOD}", PERIOD_OF_ROW),
     )
 }

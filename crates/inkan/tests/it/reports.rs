@@ -214,9 +214,9 @@ fn failures_exit_1_are_listed_and_kept() {
 }
 
 /// A directory walk skips hidden files (not hidden directories: Maildir++ folders are), does
-/// not go round a symbolic link back up the tree,
-/// follows a link to another directory once, and leaves out a link that leads nowhere,
-/// saying so for both.
+/// not go round a symbolic link back up the tree, follows a link to another directory once,
+/// and leaves out a link that leads nowhere and a pipe or socket, saying so for each. A pipe
+/// named on the command line, and `-`, are read.
 #[cfg(unix)]
 #[test]
 fn directory_walk_skips_hidden_files_link_loops_and_pipes_and_reads_stdin() {
