@@ -152,6 +152,13 @@ pub enum StoreError {
         /// The newest version known here.
         supported: i64,
     },
+    /// An aggregate report holds more records than an SQLite store keys per report (its
+    /// records are keyed by report and place, schema version 3).
+    #[error("report has more than {limit} records, more than an sqlite store keeps per report")]
+    TooManyRecords {
+        /// The most records per report.
+        limit: i64,
+    },
     /// Reading the input file or writing the database file failed.
     #[error("{context}: {cause}")]
     Io {
@@ -197,7 +204,7 @@ impl StoreError {
             ),
             StoreError::Postgres(err) => err.is_closed() || err.as_db_error().is_none(),
             StoreError::Url(_) => false,
-            StoreError::SchemaTooNew { .. } => false,
+            StoreError::SchemaTooNew { .. } | StoreError::TooManyRecords { .. } => false,
             StoreError::Io { .. } => true,
         }
     }

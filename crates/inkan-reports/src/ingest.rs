@@ -856,8 +856,12 @@ impl Store {
     /// Deletes report `report` with the rows that hang off it, of whatever kind.
     fn delete_report(&mut self, report: i64) -> Result<(), StoreError> {
         let id = [Value::Int(report)];
+        let records = format!(
+            "DELETE FROM aggregate_records WHERE {}",
+            crate::store::schema::records_of(self.backend.dialect(), "aggregate_records", "$1")
+        );
         for sql in [
-            "DELETE FROM aggregate_records WHERE report_id = $1",
+            records.as_str(),
             "DELETE FROM tls_failures WHERE report_id = $1",
             "DELETE FROM tls_policies WHERE report_id = $1",
             "DELETE FROM feedback WHERE report_id = $1",

@@ -215,6 +215,8 @@ impl Store {
             Value::from(filter.since),
             Value::from(filter.until),
         ];
+        // Which records belong to report `r`: a key range on SQLite (no index on report_id).
+        let of_report = crate::store::schema::records_of(self.backend.dialect(), "a", "r.id");
         let mut with_top = params.to_vec();
         with_top.push(Value::Int(if filter.top > 0 { filter.top } else { 10 }));
 
@@ -224,7 +226,7 @@ impl Store {
                  CAST(SUM(CASE WHEN {PASS} THEN a.count ELSE 0 END) AS BIGINT), \
                  CAST(SUM(CASE WHEN a.spf_aligned = 'pass' THEN a.count ELSE 0 END) AS BIGINT), \
                  CAST(SUM(CASE WHEN a.dkim_aligned = 'pass' THEN a.count ELSE 0 END) AS BIGINT) \
-                 FROM reports r JOIN aggregate_records a ON a.report_id = r.id \
+                 FROM reports r JOIN aggregate_records a ON {of_report} \
                  WHERE r.kind = 'aggregate' AND {REPORT_FILTER} GROUP BY r.domain ORDER BY 3 DESC, 1"
             ),
             &params,
@@ -271,7 +273,7 @@ impl Store {
                      SELECT r.domain AS domain, a.source_ip AS source_ip, CAST(SUM(a.count) AS BIGINT) AS messages, \
                      CAST(SUM(CASE WHEN {PASS} THEN a.count ELSE 0 END) AS BIGINT) AS pass, \
                      ROW_NUMBER() OVER (PARTITION BY r.domain ORDER BY {order} DESC, a.source_ip) AS position \
-                     FROM reports r JOIN aggregate_records a ON a.report_id = r.id \
+                     FROM reports r JOIN aggregate_records a ON {of_report} \
                      WHERE r.kind = 'aggregate' AND {REPORT_FILTER} GROUP BY r.domain, a.source_ip {having}) ranked \
                      WHERE position <= $4 ORDER BY domain, position"
                 ),
@@ -299,7 +301,7 @@ impl Store {
         let rows = self.query(
             &format!(
                 "SELECT r.domain, COALESCE(a.disposition, 'none'), CAST(SUM(a.count) AS BIGINT) \
-                 FROM reports r JOIN aggregate_records a ON a.report_id = r.id \
+                 FROM reports r JOIN aggregate_records a ON {of_report} \
                  WHERE r.kind = 'aggregate' AND {REPORT_FILTER} \
                  GROUP BY r.domain, COALESCE(a.disposition, 'none') ORDER BY 1, 3 DESC, 2"
             ),
@@ -317,7 +319,7 @@ impl Store {
         let rows = self.query(
             &format!(
                 "SELECT r.domain, a.reason_type, a.reason_comment, CAST(SUM(a.count) AS BIGINT) \
-                 FROM reports r JOIN aggregate_records a ON a.report_id = r.id \
+                 FROM reports r JOIN aggregate_records a ON {of_report} \
                  WHERE r.kind = 'aggregate' AND a.reason_type IS NOT NULL AND {REPORT_FILTER} \
                  GROUP BY r.domain, a.reason_type, a.reason_comment ORDER BY 1, 4 DESC, 2, 3"
             ),

@@ -467,7 +467,11 @@ mod tests {
                 )
                 .unwrap();
             store.migrate().unwrap();
-            assert_eq!(store.schema_version().unwrap(), 2, "{dialect:?}");
+            assert_eq!(
+                store.schema_version().unwrap(),
+                schema::CURRENT,
+                "{dialect:?}"
+            );
             let periods = store
                 .query("SELECT kind, period FROM reports ORDER BY kind", &[])
                 .unwrap();

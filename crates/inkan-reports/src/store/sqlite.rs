@@ -1,6 +1,7 @@
 //! The SQLite backend (rusqlite, bundled SQLite): WAL journal with `synchronous=NORMAL`, cached
-//! prepared statements, records appended one row per step of one prepared INSERT, and the
-//! WAL checkpointed on a helper thread after each shared transaction's commit.
+//! prepared statements, records appended one row per step of one prepared INSERT under a key
+//! made of their report and place in it (schema version 3), and the WAL checkpointed on a
+//! helper thread after each shared transaction's commit.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -9,7 +10,7 @@ use std::thread::JoinHandle;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::schema::Dialect;
+use super::schema::{Dialect, RECORD_KEY_SPAN};
 use super::{Backend, RECORD_COLUMNS, RECORD_WIDTH, Value, record_extra, record_texts};
 use crate::aggregate::Record;
 use crate::error::StoreError;
@@ -21,6 +22,9 @@ pub(crate) struct SqliteBackend {
     path: PathBuf,
     /// Started at the first shared commit.
     checkpointer: Option<Checkpointer>,
+    /// The report whose records were stored last, and the place of its next record: a large
+    /// report's records come in several batches.
+    next_place: (i64, i64),
 }
 
 /// A thread with a connection of its own that copies the WAL into the database (`PRAGMA
@@ -101,6 +105,7 @@ impl SqliteBackend {
             record_sql: record_sql(),
             path: path.to_owned(),
             checkpointer: None,
+            next_place: (0, 0),
         })
     }
 }
@@ -117,25 +122,28 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
     Ok(())
 }
 
-/// The INSERT of one record, parameters in [`RECORD_COLUMNS`] order.
+/// The INSERT of one record, parameters in [`RECORD_COLUMNS`] order, then its key.
 fn record_sql() -> String {
-    let marks = vec!["?"; RECORD_WIDTH].join(",");
-    format!("INSERT INTO aggregate_records ({RECORD_COLUMNS}) VALUES ({marks})")
+    let marks = vec!["?"; RECORD_WIDTH + 1].join(",");
+    format!("INSERT INTO aggregate_records ({RECORD_COLUMNS}, id) VALUES ({marks})")
 }
 
 /// The values of one record's text columns, as last bound.
 type Bound<'r> = ([Option<&'r str>; 14], Option<String>);
 
-/// Binds one record and runs the INSERT. Parameter 1 (the report) is bound by the caller;
+/// Binds one record and its key and runs the INSERT. Parameter 1 (the report) is bound by
+/// the caller;
 /// a text column holding the same value as in `last` (the record inserted before with this
 /// statement) is not bound again: SQLite keeps bindings across runs of a statement, and
 /// binding a string copies it into a fresh allocation and frees the one before. Within a
 /// report most of them repeat (domains, selector, scope, results).
 fn insert_record<'r>(
     stmt: &mut rusqlite::CachedStatement<'_>,
+    key: i64,
     record: &'r Record,
     last: Option<&Bound<'r>>,
 ) -> Result<Bound<'r>, StoreError> {
+    stmt.raw_bind_parameter(RECORD_WIDTH + 1, key)?;
     stmt.raw_bind_parameter(2, record.source_ip.as_str())?;
     stmt.raw_bind_parameter(3, record.count)?;
     let texts = record_texts(record);
@@ -211,14 +219,29 @@ impl Backend for SqliteBackend {
         if records.is_empty() {
             return Ok(());
         }
+        // The key: the report, then the record's place in it, counted on from the batch
+        // before when it was of the same report.
+        let first = match self.next_place {
+            (last, next) if last == report => next,
+            _ => 0,
+        };
+        let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
+        let next = first.saturating_add(count);
+        if next > RECORD_KEY_SPAN {
+            return Err(StoreError::TooManyRecords {
+                limit: RECORD_KEY_SPAN,
+            });
+        }
         // A statement taken from the cache has its bindings cleared: the first record binds
         // every parameter.
         let mut stmt = self.conn.prepare_cached(&self.record_sql)?;
         stmt.raw_bind_parameter(1, report)?;
+        let base = report.saturating_mul(RECORD_KEY_SPAN);
         let mut last = None;
-        for record in records {
-            last = Some(insert_record(&mut stmt, record, last.as_ref())?);
+        for (place, record) in (first..).zip(records) {
+            last = Some(insert_record(&mut stmt, base + place, record, last.as_ref())?);
         }
+        self.next_place = (report, next);
         Ok(())
     }
 
@@ -267,15 +290,23 @@ mod tests {
         }
     }
 
+    /// A database migrated up to `version`.
+    fn migrated(path: &Path, version: i64) -> SqliteBackend {
+        let mut db = SqliteBackend::open(path).unwrap();
+        for step in 1..=version {
+            db.batch(&super::super::schema::migration(step, Dialect::Sqlite).unwrap())
+                .unwrap();
+        }
+        db
+    }
+
     /// Values that repeat are bound once, values that change (to another value, to NULL and
     /// back) are bound again, and a second call (the statement back from the cache, its
     /// bindings cleared) binds everything anew.
     #[test]
     fn records_store_every_value_when_binding_only_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut db = SqliteBackend::open(&dir.path().join("r.db")).unwrap();
-        db.batch(&super::super::schema::migration(1, Dialect::Sqlite).unwrap())
-            .unwrap();
+        let mut db = migrated(&dir.path().join("r.db"), super::super::schema::CURRENT);
         let first = [
             record("192.0.2.1", Some("none"), Some("a.example"), false),
             record("192.0.2.2", Some("none"), Some("a.example"), true),
@@ -339,5 +370,119 @@ mod tests {
                 (8, s("192.0.2.5"), s("reject"), None, None, None),
             ]
         );
+    }
+
+    /// The ids of report `report`'s records, in key order, as (report, place).
+    fn keys(db: &mut SqliteBackend) -> Vec<(i64, i64, String)> {
+        db.query(
+            "SELECT id, report_id, source_ip FROM aggregate_records ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[0].int() / RECORD_KEY_SPAN,
+                r[0].int() % RECORD_KEY_SPAN,
+                r[2].text().unwrap().to_owned(),
+            )
+        })
+        .collect()
+    }
+
+    /// Records are keyed by report and place: the batches of one report count on, another
+    /// report starts at 0, and the records of one report are exactly its key range (what
+    /// deleting a report and the summaries select).
+    #[test]
+    fn records_are_keyed_by_report_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = migrated(&dir.path().join("k.db"), super::super::schema::CURRENT);
+        let batch = |ips: &[&str]| -> Vec<Record> {
+            ips.iter().map(|ip| record(ip, None, None, false)).collect()
+        };
+        db.insert_records(7, &batch(&["192.0.2.1", "192.0.2.2"]))
+            .unwrap();
+        db.insert_records(7, &batch(&["192.0.2.3"])).unwrap();
+        db.insert_records(8, &batch(&["192.0.2.4"])).unwrap();
+        db.insert_records(6, &batch(&["192.0.2.5"])).unwrap();
+        let s = |v: &str| v.to_owned();
+        assert_eq!(
+            keys(&mut db),
+            [
+                (6, 0, s("192.0.2.5")),
+                (7, 0, s("192.0.2.1")),
+                (7, 1, s("192.0.2.2")),
+                (7, 2, s("192.0.2.3")),
+                (8, 0, s("192.0.2.4")),
+            ]
+        );
+        let of_seven = format!(
+            "SELECT source_ip FROM aggregate_records WHERE {} ORDER BY id",
+            super::super::schema::records_of(Dialect::Sqlite, "aggregate_records", "$1")
+        );
+        let seven: Vec<_> = db
+            .query(&of_seven, &[Value::Int(7)])
+            .unwrap()
+            .iter()
+            .map(|r| r[0].text().unwrap().to_owned())
+            .collect();
+        assert_eq!(seven, ["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+        let ids = db
+            .query("SELECT report_id FROM aggregate_records ORDER BY id", &[])
+            .unwrap();
+        let ids: Vec<i64> = ids.iter().map(|r| r[0].int()).collect();
+        assert_eq!(ids, [6, 7, 7, 7, 8]);
+    }
+
+    /// Version 3 keys the records of a version 2 database by report and place in the order
+    /// they were stored, whatever order the reports' records were stored in, and drops the
+    /// index on `report_id`.
+    #[test]
+    fn version_3_keys_stored_records_in_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = migrated(&dir.path().join("v2.db"), 2);
+        for (report, ip) in [
+            (5, "192.0.2.1"),
+            (3, "192.0.2.2"),
+            (5, "192.0.2.3"),
+            (3, "192.0.2.4"),
+            (5, "192.0.2.5"),
+        ] {
+            db.execute(
+                "INSERT INTO aggregate_records (report_id, source_ip, count, extra) \
+                 VALUES ($1, $2, 1, $2)",
+                &[Value::Int(report), ip.into()],
+            )
+            .unwrap();
+        }
+        db.batch(&super::super::schema::migration(3, Dialect::Sqlite).unwrap())
+            .unwrap();
+        let s = |v: &str| v.to_owned();
+        assert_eq!(
+            keys(&mut db),
+            [
+                (3, 0, s("192.0.2.2")),
+                (3, 1, s("192.0.2.4")),
+                (5, 0, s("192.0.2.1")),
+                (5, 1, s("192.0.2.3")),
+                (5, 2, s("192.0.2.5")),
+            ]
+        );
+        let extra = db
+            .query("SELECT extra, count FROM aggregate_records ORDER BY id", &[])
+            .unwrap();
+        assert_eq!(extra[0], [Value::from("192.0.2.2"), Value::Int(1)]);
+        let indexes = db
+            .query(
+                "SELECT name FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name = 'aggregate_records'",
+                &[],
+            )
+            .unwrap();
+        assert!(indexes.is_empty(), "{indexes:?}");
+        // Records stored after the upgrade get keys after those of earlier reports.
+        db.insert_records(6, &[record("192.0.2.6", None, None, false)])
+            .unwrap();
+        assert_eq!(keys(&mut db).last(), Some(&(6, 0, s("192.0.2.6"))));
     }
 }

@@ -448,13 +448,13 @@ fn migrations_are_recorded_and_reopening_is_safe() {
     let t = sqlite_store();
     let path = t.url.trim_start_matches("sqlite:").to_owned();
     let mut again = Store::open_sqlite(std::path::Path::new(&path)).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 2);
+    assert_eq!(again.schema_version().unwrap(), 3);
     assert_eq!(
         again.count("SELECT COUNT(*) FROM schema_version").unwrap(),
-        2
+        3
     );
     let mut pg = postgres_store();
-    assert_eq!(pg.store.schema_version().unwrap(), 2);
+    assert_eq!(pg.store.schema_version().unwrap(), 3);
 }
 
 /// Reporters reuse report ids: Mimecast for consecutive days, others across the domains they
