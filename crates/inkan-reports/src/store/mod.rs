@@ -5,6 +5,7 @@
 mod postgres;
 pub(crate) mod schema;
 mod sqlite;
+mod tls;
 
 use std::path::{Path, PathBuf};
 
