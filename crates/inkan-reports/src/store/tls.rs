@@ -211,6 +211,25 @@ pub(crate) fn split_url(url: &str) -> Result<(String, TlsParams), StoreError> {
     ))
 }
 
+/// `url` without its `password=` query parameter, so that it can be shown.
+pub(crate) fn without_password_parameter(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            percent_decode(name).as_deref() != Some("password")
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
 /// The verifier's failure in words, kept for the error the connection ends with (the
 /// `postgres` crate wraps the TLS error in its own).
 #[derive(Debug, Default)]
@@ -248,6 +267,25 @@ fn describe_name(name: &ServerName<'_>) -> String {
         ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
         _ => format!("{name:?}"),
     }
+}
+
+/// A name rustls found in a certificate (`DnsName("db.example")`, `IpAddress(192.0.2.1)`)
+/// as a person writes it.
+fn presented_name(name: &str) -> String {
+    if let Some(dns) = name
+        .strip_prefix("DnsName(\"")
+        .and_then(|n| n.strip_suffix("\")"))
+    {
+        return dns.to_owned();
+    }
+    if let Some(ip) = name
+        .strip_prefix("IpAddress(")
+        .and_then(|n| n.strip_suffix(')'))
+        .and_then(|n| n.parse::<std::net::IpAddr>().ok())
+    {
+        return ip.to_string();
+    }
+    name.to_owned()
 }
 
 impl Verifier {
@@ -308,7 +346,7 @@ impl ServerCertVerifier for Verifier {
                         " (it names {})",
                         presented
                             .iter()
-                            .map(|n| n.trim_matches('"'))
+                            .map(|n| presented_name(n))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
@@ -762,10 +800,9 @@ pub(crate) fn connect(url: &str) -> Result<Client, StoreError> {
                 }
                 let retry = match params.mode {
                     SslMode::Prefer => tls.handshake_failed(),
-                    SslMode::Allow => matches!(
-                        &last,
-                        Some(StoreError::Postgres(e)) if e.as_db_error().is_some()
-                    ),
+                    // Whatever the plain attempt failed on (a pg_hba line for TLS only, a
+                    // password the plain line asks for), TLS may succeed.
+                    SslMode::Allow => true,
                     _ => false,
                 };
                 if !retry || n + 1 == attempts.len() {
@@ -835,6 +872,30 @@ mod tests {
             assert!(err.contains("verify-full"), "{err}");
             assert!(!err.contains("secret"), "{err}");
         }
+    }
+
+    /// A password given as a parameter is never shown, nor one in the user part when the
+    /// query holds an `@`.
+    #[test]
+    fn passwords_are_not_shown() {
+        let url = super::super::DbUrl::Postgres(
+            "postgres://u:pw1@h/db?password=pw2&sslrootcert=/a@b/ca.crt&sslmode=verify-ca"
+                .to_owned(),
+        )
+        .to_string();
+        assert_eq!(
+            url,
+            "postgres://u@h/db?sslrootcert=/a@b/ca.crt&sslmode=verify-ca"
+        );
+    }
+
+    /// Names found in a certificate are shown as written.
+    #[test]
+    fn presented_names_read_plainly() {
+        assert_eq!(presented_name("DnsName(\"localhost\")"), "localhost");
+        assert_eq!(presented_name("IpAddress(0::1)"), "::1");
+        assert_eq!(presented_name("IpAddress(127.0.0.1)"), "127.0.0.1");
+        assert_eq!(presented_name("other"), "other");
     }
 
     /// Wrong values are named, quoted, and the password never shows.

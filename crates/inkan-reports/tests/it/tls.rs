@@ -300,3 +300,38 @@ fn a_client_certificate_logs_in() {
         );
     }
 }
+
+/// allow: plain first, and TLS when the server refuses the plain login (role inkan_cert may
+/// only log in over TLS with its certificate).
+#[test]
+fn allow_tries_plain_then_tls() {
+    let mut t = must_open(&url("127.0.0.1", "sslmode=allow"));
+    assert_eq!(ssl_state(&mut t.store).0, "false");
+    let dir = tls_dir();
+    let private = tempfile::tempdir().unwrap();
+    let key = private.path().join("client.key");
+    std::fs::copy(dir.join("client.key"), &key).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let mut t = must_open(&format!(
+        "postgres://inkan_cert@localhost:5432/inkan_test?sslmode=allow&sslcert={}&sslkey={}",
+        dir.join("client.crt").display(),
+        key.display()
+    ));
+    assert_eq!(ssl_state(&mut t.store).0, "true");
+}
+
+/// prefer, as in libpq, goes on without TLS when the handshake fails (here: the certificate
+/// does not chain to the sslrootcert given), so it never protects against an attacker.
+#[test]
+fn prefer_falls_back_to_plain_when_the_handshake_fails() {
+    let wrong = tls_dir().join("wrong-ca.crt").display().to_string();
+    let mut t = must_open(&url(
+        "127.0.0.1",
+        &format!("sslmode=prefer&sslrootcert={wrong}"),
+    ));
+    assert_eq!(ssl_state(&mut t.store).0, "false");
+}
