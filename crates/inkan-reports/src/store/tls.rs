@@ -1,7 +1,7 @@
 //! TLS for the PostgreSQL store, with libpq's connection-string semantics: the `sslmode`
 //! (`disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full`), `sslrootcert` (a PEM
-//! file, or `system`), `sslcert` / `sslkey` (PEM client certificate and key) and `sslsni` URL
-//! parameters are read here and removed before the rest of the URL goes to the `postgres`
+//! file, or `system`), `sslcert` / `sslkey` (PEM client certificate and key), `sslsni` and
+//! `ssl_min_protocol_version` / `ssl_max_protocol_version` URL parameters are read here and removed before the rest of the URL goes to the `postgres`
 //! crate, which does not know most of them. The connector is rustls (aws-lc-rs) over
 //! tokio-rustls and gives the `tls-server-end-point` channel binding (RFC 5929 §4.1) that
 //! SCRAM-SHA-256-PLUS (RFC 5802 §6, RFC 7677) binds the login to. Certificates are checked as
@@ -96,6 +96,21 @@ pub(crate) struct TlsParams {
     pub(crate) cert: Option<PathBuf>,
     pub(crate) key: Option<PathBuf>,
     pub(crate) sni: bool,
+    /// The TLS versions allowed, lowest and highest (2 for TLS 1.2, 3 for TLS 1.3).
+    pub(crate) versions: (u8, u8),
+}
+
+/// A libpq protocol version name (`TLSv1.2`, any letter case) as 0 (TLS 1.0) to 3 (TLS 1.3).
+fn protocol_version(name: &str, value: &str) -> Result<u8, StoreError> {
+    match value.to_ascii_lowercase().as_str() {
+        "tlsv1" => Ok(0),
+        "tlsv1.1" => Ok(1),
+        "tlsv1.2" => Ok(2),
+        "tlsv1.3" => Ok(3),
+        _ => Err(tls_error(format!(
+            "{name} '{value}' is not one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3"
+        ))),
+    }
 }
 
 fn tls_error(message: String) -> StoreError {
@@ -134,12 +149,20 @@ pub(crate) fn split_url(url: &str) -> Result<(String, TlsParams), StoreError> {
     let mut cert = None;
     let mut key = None;
     let mut sni = true;
+    let mut min_version = 2;
+    let mut max_version = 3;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = percent_decode(raw_name).unwrap_or_default();
         if !matches!(
             name.as_str(),
-            "sslmode" | "sslrootcert" | "sslcert" | "sslkey" | "sslsni"
+            "sslmode"
+                | "sslrootcert"
+                | "sslcert"
+                | "sslkey"
+                | "sslsni"
+                | "ssl_min_protocol_version"
+                | "ssl_max_protocol_version"
         ) {
             kept.push(pair);
             continue;
@@ -167,6 +190,18 @@ pub(crate) fn split_url(url: &str) -> Result<(String, TlsParams), StoreError> {
             }
             "sslcert" => cert = Some(PathBuf::from(value)),
             "sslkey" => key = Some(PathBuf::from(value)),
+            // rustls speaks TLS 1.2 and 1.3: a lower minimum changes nothing.
+            "ssl_min_protocol_version" => min_version = protocol_version(&name, &value)?.max(2),
+            "ssl_max_protocol_version" if value.is_empty() => max_version = 3,
+            "ssl_max_protocol_version" => {
+                max_version = protocol_version(&name, &value)?;
+                if max_version < 2 {
+                    return Err(tls_error(format!(
+                        "ssl_max_protocol_version '{value}': only TLSv1.2 and TLSv1.3 are \
+                         spoken here"
+                    )));
+                }
+            }
             _ => {
                 sni = match value.as_str() {
                     "1" => true,
@@ -189,6 +224,11 @@ pub(crate) fn split_url(url: &str) -> Result<(String, TlsParams), StoreError> {
         }
         (mode, _) => mode.unwrap_or(SslMode::Prefer),
     };
+    if min_version > max_version {
+        return Err(tls_error(
+            "ssl_min_protocol_version is above ssl_max_protocol_version".to_owned(),
+        ));
+    }
     if cert.is_some() != key.is_some() {
         return Err(tls_error(
             "sslcert and sslkey go together: give both files or neither".to_owned(),
@@ -207,6 +247,7 @@ pub(crate) fn split_url(url: &str) -> Result<(String, TlsParams), StoreError> {
             cert,
             key,
             sni,
+            versions: (min_version, max_version),
         },
     ))
 }
@@ -508,6 +549,18 @@ fn roots_for(params: &TlsParams) -> Result<Option<Roots>, StoreError> {
     }
 }
 
+/// The rustls protocol versions from `low` to `high` (2 for TLS 1.2, 3 for TLS 1.3).
+fn versions((low, high): (u8, u8)) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    let mut out = Vec::new();
+    if (low..=high).contains(&3) {
+        out.push(&rustls::version::TLS13);
+    }
+    if (low..=high).contains(&2) {
+        out.push(&rustls::version::TLS12);
+    }
+    out
+}
+
 /// A `MakeTlsConnect` over rustls for one connection attempt's settings.
 #[derive(Debug, Clone)]
 pub(crate) struct MakeRustls {
@@ -530,7 +583,7 @@ impl MakeRustls {
             shared: Arc::clone(&shared),
         };
         let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&versions(params.versions))
             .map_err(|e| tls_error(format!("setting up TLS: {e}")))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier));
@@ -841,6 +894,7 @@ mod tests {
                 cert: Some(PathBuf::from("/c.pem")),
                 key: Some(PathBuf::from("/k.pem")),
                 sni: false,
+                versions: (2, 3),
             }
         );
         let (rest, p) = params("postgres://u@h/db?sslmode=require");
@@ -907,6 +961,18 @@ mod tests {
                 "sslmode 'verify_full' is not one of",
             ),
             ("postgres://u:secret@h/db?sslsni=yes", "sslsni 'yes'"),
+            (
+                "postgres://u:secret@h/db?ssl_min_protocol_version=TLSv1.4",
+                "ssl_min_protocol_version 'TLSv1.4' is not one of",
+            ),
+            (
+                "postgres://u:secret@h/db?ssl_max_protocol_version=TLSv1.1",
+                "only TLSv1.2 and TLSv1.3",
+            ),
+            (
+                "postgres://u:secret@h/db?ssl_min_protocol_version=tlsv1.3&ssl_max_protocol_version=TLSv1.2",
+                "ssl_min_protocol_version is above ssl_max_protocol_version",
+            ),
             (
                 "postgres://u:secret@h/db?sslcert=/c.pem",
                 "sslcert and sslkey go together",

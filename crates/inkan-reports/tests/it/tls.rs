@@ -335,3 +335,24 @@ fn prefer_falls_back_to_plain_when_the_handshake_fails() {
     ));
     assert_eq!(ssl_state(&mut t.store).0, "false");
 }
+
+/// ssl_min_protocol_version / ssl_max_protocol_version choose the TLS version the server sees.
+#[test]
+fn protocol_versions_are_bounded() {
+    let mut t = must_open(&url(
+        "127.0.0.1",
+        "sslmode=require&ssl_max_protocol_version=TLSv1.2",
+    ));
+    assert_eq!(
+        ssl_state(&mut t.store),
+        ("true".to_owned(), "TLSv1.2".to_owned())
+    );
+    let mut t = must_open(&url(
+        "127.0.0.1",
+        "sslmode=require&ssl_min_protocol_version=TLSv1.3",
+    ));
+    assert_eq!(
+        ssl_state(&mut t.store),
+        ("true".to_owned(), "TLSv1.3".to_owned())
+    );
+}
