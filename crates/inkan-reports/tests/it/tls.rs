@@ -356,3 +356,17 @@ fn protocol_versions_are_bounded() {
         ("true".to_owned(), "TLSv1.3".to_owned())
     );
 }
+
+/// sslrootcert=system reads the system trust store, which does not hold the test CA: the
+/// server is refused (or, on a machine without a trust store, that is said).
+#[test]
+fn system_roots_do_not_trust_the_test_ca() {
+    let err = open_err(&url("localhost", "sslrootcert=system"));
+    assert!(
+        err.contains(
+            "sslmode=verify-full: the certificate of server 'localhost' is not signed by a \
+             certificate authority in the system trust store"
+        ) || err.contains("no certificate found in the system trust store"),
+        "{err}"
+    );
+}
