@@ -57,17 +57,21 @@ impl Auditor {
 }
 
 /// Audits every domain received on `inputs`, at most `concurrency` at a time, sending each report
-/// on `reports` as it finishes (in completion order). Returns when `inputs` is closed and every
+/// on `reports` as it finishes (in completion order) with the position of its input (from 0),
+/// so that a caller can print them in input order. Returns when `inputs` is closed and every
 /// audit has been sent, or early when `reports` is closed.
 pub async fn run(
     auditor: Arc<Auditor>,
     mut inputs: mpsc::Receiver<DomainInput>,
     concurrency: usize,
-    reports: mpsc::Sender<DomainReport>,
+    reports: mpsc::Sender<(u64, DomainReport)>,
 ) {
     let concurrency = concurrency.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(concurrency));
+    let mut position = 0;
     while let Some(input) = inputs.recv().await {
+        let at = position;
+        position += 1;
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
         };
@@ -78,7 +82,7 @@ pub async fn run(
         let reports = reports.clone();
         tokio::spawn(async move {
             let report = auditor.audit(&input).await;
-            let _ = reports.send(report).await;
+            let _ = reports.send((at, report)).await;
             drop(permit);
         });
     }

@@ -80,8 +80,23 @@ pub(crate) trait Backend: Send {
     }
     /// Runs one statement; returns the rows changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Runs one query and hands each row to `each` as it is read, so that a query over
+    /// millions of rows never holds them all; an error from `each` stops it.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&[Value]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// Runs one query; returns its rows.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError>;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
+        let mut rows = Vec::new();
+        self.query_each(sql, params, &mut |row| {
+            rows.push(row.to_vec());
+            Ok(())
+        })?;
+        Ok(rows)
+    }
     /// Runs `sql`, an `INSERT ... ON CONFLICT ... DO NOTHING` into a table keyed by `id`,
     /// and returns the new row's `id`, or `None` when nothing was inserted. By default the
     /// statement gets `RETURNING id`.
@@ -273,6 +288,16 @@ impl Store {
     /// Runs a read-only query (for summaries and tests).
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
         self.backend.query(sql, params)
+    }
+
+    /// Runs one query, handing each row to `each` as it is read (see [`Backend::query_each`]).
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&[Value]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.backend.query_each(sql, params, each)
     }
 
     /// One integer from a query (`COUNT(*)` and the like).

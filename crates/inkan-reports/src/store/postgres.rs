@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use bytes::BytesMut;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Statement};
 
@@ -114,15 +115,20 @@ impl Backend for PostgresBackend {
         Ok(self.client.execute(&stmt, &params(values))?)
     }
 
-    fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        each: &mut dyn FnMut(&[Value]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let stmt = self.statement(sql)?;
-        let rows = self.client.query(&stmt, &params(values))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut values = Vec::with_capacity(row.len());
+        let mut rows = self.client.query_raw(&stmt, params(values))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.clear();
             for (i, column) in row.columns().iter().enumerate() {
                 let ty = column.type_();
-                values.push(if *ty == Type::INT8 {
+                out.push(if *ty == Type::INT8 {
                     row.try_get::<_, Option<i64>>(i)?
                         .map_or(Value::Null, Value::Int)
                 } else if *ty == Type::INT4 {
@@ -142,9 +148,9 @@ impl Backend for PostgresBackend {
                         .map_or(Value::Null, Value::Text)
                 });
             }
-            out.push(values);
+            each(&out)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn insert_records(&mut self, report: i64, records: &[Record]) -> Result<(), StoreError> {

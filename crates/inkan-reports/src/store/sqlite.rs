@@ -168,14 +168,19 @@ impl Backend for SqliteBackend {
         Ok(stmt.raw_execute()? as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&[Value]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         bind(&mut stmt, params)?;
         let width = stmt.column_count();
         let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
+        let mut values = Vec::with_capacity(width);
         while let Some(row) = rows.next()? {
-            let mut values = Vec::with_capacity(width);
+            values.clear();
             for i in 0..width {
                 values.push(match row.get_ref(i)? {
                     ValueRef::Null => Value::Null,
@@ -185,9 +190,9 @@ impl Backend for SqliteBackend {
                     ValueRef::Blob(v) => Value::Blob(v.to_vec()),
                 });
             }
-            out.push(values);
+            each(&values)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Without `RETURNING`: SQLite runs a statement with one through an ephemeral table (a

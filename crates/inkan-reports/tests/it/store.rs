@@ -286,6 +286,71 @@ fn a_long_report_broken_late_rolls_back_alone() {
     }
 }
 
+/// Ranking among thousands of sources (the summary keeps only the best `top` while it reads)
+/// gives the order a full sort gives: most messages (or failures) first, ties by address in
+/// byte order; and sums over counts past any real report's saturate instead of failing.
+#[test]
+fn summary_ranks_thousands_of_sources_like_a_full_sort() {
+    const N: u64 = 3_000;
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("many.xml");
+        write_big_report(&path, "many.example", "many-1", N);
+        t.store.ingest_file(&path, &Limits::default(), NOW).unwrap();
+        // What write_big_report writes: source 10.a.b.c for record i, 1 + i % 3 messages,
+        // DMARC failing when i % 4 == 3.
+        let sources: Vec<(String, i64, i64)> = (0..N)
+            .map(|i| {
+                let ip = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+                let messages = 1 + (i % 3) as i64;
+                (ip, messages, if i % 4 == 3 { messages } else { 0 })
+            })
+            .collect();
+        let expect = |by: fn(&(String, i64, i64)) -> i64| {
+            let mut all: Vec<&(String, i64, i64)> = sources.iter().filter(|s| by(s) > 0).collect();
+            all.sort_by(|a, b| by(b).cmp(&by(a)).then_with(|| a.0.cmp(&b.0)));
+            all.iter()
+                .take(7)
+                .map(|s| (s.0.clone(), s.1, s.2))
+                .collect::<Vec<_>>()
+        };
+        let filter = Filter {
+            top: 7,
+            ..Filter::default()
+        };
+        let summary = t.store.summary(&filter).unwrap();
+        let domain = &summary.domains[0];
+        let got = |list: &[inkan_reports::Source]| {
+            list.iter()
+                .map(|s| (s.ip.clone(), s.messages, s.fail))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(got(&domain.top_sources), expect(|s| s.1), "{}", t.name);
+        assert_eq!(got(&domain.failing_sources), expect(|s| s.2), "{}", t.name);
+        assert_eq!(domain.messages, 6_000, "{}", t.name);
+
+        // A database written before counts were capped can hold counts whose sum overflows.
+        let report = t.store.count("SELECT MIN(id) FROM reports").unwrap();
+        for _ in 0..2 {
+            t.store
+                .query(
+                    &format!(
+                        "INSERT INTO aggregate_records (report_id, source_ip, count) \
+                         VALUES ({report}, '192.0.2.1', {})",
+                        i64::MAX - 1
+                    ),
+                    &[],
+                )
+                .unwrap();
+        }
+        let summary = t.store.summary(&filter).unwrap();
+        let domain = &summary.domains[0];
+        assert_eq!(domain.messages, i64::MAX, "{}", t.name);
+        assert_eq!(domain.top_sources[0].ip, "192.0.2.1", "{}", t.name);
+        assert_eq!(domain.top_sources[0].messages, i64::MAX, "{}", t.name);
+    }
+}
+
 #[test]
 fn summary_has_exact_numbers() {
     for mut t in backends() {

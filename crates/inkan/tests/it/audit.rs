@@ -269,6 +269,82 @@ fn assert_fixture_statuses(reports: &BTreeMap<String, Value>) {
     }
 }
 
+/// Text, JSON and CSV come in the order of the domain list even when the first domain is the
+/// slowest (every question about it times out); JSON Lines comes as each domain finishes.
+#[test]
+fn reports_are_printed_in_input_order_except_json_lines() {
+    let server = serve_fixture();
+    let domains = [
+        "timeout.test",
+        "nomx.test",
+        "nullmx.test",
+        "empty.test",
+        "twospf.test",
+    ];
+    let (_dir, list) = temp_file(&domains.join("\n"));
+    let addr = server.addr().to_string();
+    let audit = |format: &str| {
+        inkan(&[
+            "--nameserver",
+            &addr,
+            "--timeout",
+            "0.5",
+            "--format",
+            format,
+            "audit",
+            "--domains",
+            list.to_str().unwrap(),
+            "--retry-backoff",
+            "10",
+        ])
+    };
+    let jsonl = audit("jsonl");
+    let finished: Vec<String> = jsonl
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["domain"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(finished.len(), domains.len(), "{}", jsonl.stderr);
+    assert_eq!(
+        finished.last().map(String::as_str),
+        Some("timeout.test"),
+        "{finished:?}"
+    );
+
+    let csv = audit("csv");
+    let rows: Vec<&str> = csv
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(rows, domains, "{}", csv.stdout);
+
+    let json = audit("json");
+    let array: Vec<Value> = serde_json::from_str(&json.stdout).unwrap();
+    let names: Vec<&str> = array
+        .iter()
+        .map(|r| r["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, domains);
+
+    let text = audit("text");
+    let at: Vec<usize> = domains
+        .iter()
+        .map(|d| {
+            text.stdout
+                .find(d)
+                .unwrap_or_else(|| panic!("{d} missing: {}", text.stdout))
+        })
+        .collect();
+    assert!(at.is_sorted(), "blocks out of input order: {}", text.stdout);
+}
+
 #[test]
 fn fixtures_from_zone_file_have_exact_statuses() {
     let (_dir, list) = temp_file(FIXTURE_DOMAINS);

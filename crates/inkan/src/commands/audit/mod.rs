@@ -149,7 +149,7 @@ impl AuditCommand {
         let counts = Arc::new(InputCounts::default());
         let (input_tx, input_rx) = mpsc::channel::<DomainInput>(4096);
         let reader = spawn_reader(source, input_tx, Arc::clone(&counts));
-        let (report_tx, mut report_rx) = mpsc::channel::<DomainReport>(1024);
+        let (report_tx, mut report_rx) = mpsc::channel::<(u64, DomainReport)>(1024);
         let concurrency = self.concurrency as usize;
         let runner = tokio::spawn(inkan_audit::run(
             Arc::clone(&auditor),
@@ -164,14 +164,27 @@ impl AuditCommand {
         let mut printer = Printer::new(globals, &self.profile, single, out);
         let mut summary = Summary::new(catalogue);
         let mut write_error = None;
-        while let Some(report) = report_rx.recv().await {
+        // Reports come in completion order; all but JSON Lines (written as each domain finishes)
+        // are printed in input order, those that finish early held until the ones before them.
+        let mut order = InputOrder::new(globals.format != Format::Jsonl);
+        while let Some((at, report)) = report_rx.recv().await {
             summary.add(&report, catalogue);
             progress.tick(report.verdict(&self.profile) == Some(Verdict::Fail));
+            for report in order.ready(at, report) {
+                if write_error.is_none()
+                    && let Err(e) = printer.report(&report)
+                {
+                    write_error = Some(e);
+                    report_rx.close();
+                }
+            }
+        }
+        // A report that never came (its audit stopped) holds back none of the others.
+        for report in order.rest() {
             if write_error.is_none()
                 && let Err(e) = printer.report(&report)
             {
                 write_error = Some(e);
-                report_rx.close();
             }
         }
         progress.finish();
@@ -204,6 +217,44 @@ impl AuditCommand {
         } else {
             Exit::Findings
         })
+    }
+}
+
+/// Puts reports that arrive in completion order back in input order (or passes them on as they
+/// come when `keep` is off).
+struct InputOrder {
+    keep: bool,
+    next: u64,
+    waiting: std::collections::BTreeMap<u64, DomainReport>,
+}
+
+impl InputOrder {
+    fn new(keep: bool) -> InputOrder {
+        InputOrder {
+            keep,
+            next: 0,
+            waiting: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The report of input `at`, and those after it that were waiting for it, once every input
+    /// before them has been passed on.
+    fn ready(&mut self, at: u64, report: DomainReport) -> Vec<DomainReport> {
+        if !self.keep {
+            return vec![report];
+        }
+        self.waiting.insert(at, report);
+        let mut out = Vec::new();
+        while let Some(report) = self.waiting.remove(&self.next) {
+            out.push(report);
+            self.next += 1;
+        }
+        out
+    }
+
+    /// What is still waiting, in input order.
+    fn rest(self) -> impl Iterator<Item = DomainReport> {
+        self.waiting.into_values()
     }
 }
 
