@@ -688,6 +688,8 @@ impl<'a> BodyHasher<'a> {
         length: Option<u64>,
         algorithm: Algorithm,
     ) -> &Result<Vec<u8>, u64> {
+        // An `l=` of the whole canonical body hashes what no `l=` hashes.
+        let length = length.filter(|&l| self.lengths[canon_index(canon)] != Some(l));
         let key = (canon, length, hash_family(algorithm));
         let at = match self.hashes.iter().position(|(k, _)| *k == key) {
             Some(at) => at,
@@ -784,6 +786,21 @@ mod tests {
         let body = b" C \r\nD \t E\r\n\r\n\r\n";
         assert_eq!(&*canonical_body(body, Canon::Relaxed), b" C\r\nD E\r\n");
         assert_eq!(&*canonical_body(body, Canon::Simple), b" C \r\nD \t E\r\n");
+    }
+
+    #[test]
+    fn an_l_of_the_whole_body_shares_the_hash_without_l() {
+        let body = b"Hello  world \r\n\r\nsecond\tline\r\n\r\n";
+        let mut hasher = BodyHasher::new(body);
+        let whole = hasher.hash(Canon::Relaxed, None, Algorithm::RsaSha256).unwrap();
+        let len = hasher.canonical_len(Canon::Relaxed);
+        assert_eq!(len, b"Hello world\r\n\r\nsecond line\r\n".len() as u64);
+        let with_l = hasher.hash(Canon::Relaxed, Some(len), Algorithm::Ed25519Sha256);
+        assert_eq!(with_l, Ok(whole.clone()));
+        assert_eq!(hasher.hashes.len(), 1, "the whole-body l= made a second pass");
+        let shorter = hasher.hash(Canon::Relaxed, Some(len - 1), Algorithm::RsaSha256);
+        assert_ne!(shorter, Ok(whole));
+        assert_eq!(hasher.hash(Canon::Relaxed, Some(len + 1), Algorithm::RsaSha256), Err(len));
     }
 
     #[test]

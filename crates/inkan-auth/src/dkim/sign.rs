@@ -535,9 +535,14 @@ impl Signer {
         if let Some(after) = self.expire_after {
             tags.push(format!("x={}", now.saturating_add(after.max(1))));
         }
-        let length = self
-            .body_length
-            .then(|| BodyHasher::for_message(message).canonical_len(self.canonicalization.body));
+        // One pass over the body gives both its canonical length and its hash: the hash with
+        // an `l=` of the whole body is the hash without one.
+        let mut body = BodyHasher::for_message(message);
+        let length = self.body_length.then(|| {
+            let canon = self.canonicalization.body;
+            let _ = body.hash(canon, None, self.algorithm);
+            body.canonical_len(canon)
+        });
         if let Some(l) = length {
             tags.push(format!("l={l}"));
         }
@@ -550,6 +555,7 @@ impl Signer {
             "DKIM-Signature",
             &self.key,
             message,
+            &mut body,
             &template,
             Parsed {
                 algorithm: self.algorithm,
@@ -681,6 +687,7 @@ pub fn sign_template_as(
         field_name,
         key,
         message,
+        &mut BodyHasher::for_message(message),
         template,
         Parsed {
             algorithm,
@@ -708,6 +715,7 @@ fn sign_parsed<S: AsRef<str>>(
     field_name: &str,
     key: &SigningKey,
     message: &Message<'_>,
+    body: &mut BodyHasher<'_>,
     template: &str,
     parsed: Parsed<'_, S>,
 ) -> Result<String, SignError> {
@@ -723,7 +731,7 @@ fn sign_parsed<S: AsRef<str>>(
             algorithm.as_str()
         )));
     }
-    let body_hash = BodyHasher::for_message(message)
+    let body_hash = body
         .hash(canonicalization.body, length, algorithm)
         .map_err(|len| {
             SignError::Template(format!(
