@@ -792,15 +792,24 @@ mod tests {
     fn an_l_of_the_whole_body_shares_the_hash_without_l() {
         let body = b"Hello  world \r\n\r\nsecond\tline\r\n\r\n";
         let mut hasher = BodyHasher::new(body);
-        let whole = hasher.hash(Canon::Relaxed, None, Algorithm::RsaSha256).unwrap();
+        let whole = hasher
+            .hash(Canon::Relaxed, None, Algorithm::RsaSha256)
+            .unwrap();
         let len = hasher.canonical_len(Canon::Relaxed);
         assert_eq!(len, b"Hello world\r\n\r\nsecond line\r\n".len() as u64);
         let with_l = hasher.hash(Canon::Relaxed, Some(len), Algorithm::Ed25519Sha256);
         assert_eq!(with_l, Ok(whole.clone()));
-        assert_eq!(hasher.hashes.len(), 1, "the whole-body l= made a second pass");
+        assert_eq!(
+            hasher.hashes.len(),
+            1,
+            "the whole-body l= made a second pass"
+        );
         let shorter = hasher.hash(Canon::Relaxed, Some(len - 1), Algorithm::RsaSha256);
         assert_ne!(shorter, Ok(whole));
-        assert_eq!(hasher.hash(Canon::Relaxed, Some(len + 1), Algorithm::RsaSha256), Err(len));
+        assert_eq!(
+            hasher.hash(Canon::Relaxed, Some(len + 1), Algorithm::RsaSha256),
+            Err(len)
+        );
     }
 
     #[test]
