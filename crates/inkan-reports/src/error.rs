@@ -144,6 +144,10 @@ pub enum StoreError {
     /// The `--db` URL is not `sqlite:PATH` or `postgres://...`.
     #[error("unsupported database url '{0}' (use sqlite:PATH or postgres://USER:PASS@HOST/DB)")]
     Url(String),
+    /// The PostgreSQL TLS settings of the URL are wrong (a bad `sslmode`, an unreadable
+    /// `sslrootcert`...), or the server's certificate does not pass them.
+    #[error("postgresql tls: {0}")]
+    Tls(String),
     /// The database was written by a newer inkan.
     #[error("database schema version {found} is newer than this inkan understands ({supported})")]
     SchemaTooNew {
@@ -204,6 +208,7 @@ impl StoreError {
             ),
             StoreError::Postgres(err) => err.is_closed() || err.as_db_error().is_none(),
             StoreError::Url(_) => false,
+            StoreError::Tls(_) => false,
             StoreError::SchemaTooNew { .. } | StoreError::TooManyRecords { .. } => false,
             StoreError::Io { .. } => true,
         }

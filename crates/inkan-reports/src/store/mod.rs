@@ -5,6 +5,7 @@
 mod postgres;
 pub(crate) mod schema;
 mod sqlite;
+mod tls;
 
 use std::path::{Path, PathBuf};
 
@@ -162,14 +163,19 @@ impl std::fmt::Display for DbUrl {
         match self {
             DbUrl::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
             DbUrl::Postgres(url) => {
-                // Never print the password.
-                match (url.find("://"), url.rfind('@')) {
+                // Never print the password, in the user part or as a parameter.
+                let url = tls::without_password_parameter(url);
+                // The user part ends at the last `@` before the query (which may hold an `@`
+                // of its own), or at the last `@` when a password holds a `?`.
+                let before_query = url.find('?').map_or(url.as_str(), |q| &url[..q]);
+                let at = before_query.rfind('@').or_else(|| url.rfind('@'));
+                match (url.find("://"), at) {
                     (Some(scheme), Some(at)) if at > scheme => {
                         let userinfo = &url[scheme + 3..at];
                         let user = userinfo.split(':').next().unwrap_or("");
                         write!(f, "{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
                     }
-                    _ => f.write_str(url),
+                    _ => f.write_str(&url),
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! The PostgreSQL backend (the synchronous `postgres` client; callers inside an async runtime
 //! run it on a blocking thread). Statements are prepared once per connection; records are
-//! appended with `COPY ... FROM STDIN`.
+//! appended with `COPY ... FROM STDIN`. TLS and libpq's `ssl*` URL parameters: [`super::tls`].
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -8,7 +8,7 @@ use std::io::Write;
 use bytes::BytesMut;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
 use super::schema::Dialect;
 use super::{Backend, RECORD_COLUMNS, Value, record_extra, record_texts};
@@ -56,11 +56,12 @@ fn is_valid_schema(name: &str) -> bool {
 
 impl PostgresBackend {
     pub(crate) fn connect(url: &str, schema: Option<&str>) -> Result<PostgresBackend, StoreError> {
-        let mut client = Client::connect(url, NoTls)?;
+        let mut client = super::tls::connect(url)?;
         client.batch_execute("SET client_min_messages = WARNING")?;
         if let Some(schema) = schema {
             if !is_valid_schema(schema) {
-                return Err(StoreError::Url(format!("{url} (schema '{schema}')")));
+                let shown = super::DbUrl::Postgres(url.to_owned());
+                return Err(StoreError::Url(format!("{shown} (schema '{schema}')")));
             }
             client.batch_execute(&format!(
                 "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"

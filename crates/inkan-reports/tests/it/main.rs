@@ -6,3 +6,4 @@ mod hostile;
 mod parse;
 mod store;
 mod support;
+mod tls;

@@ -8,5 +8,6 @@ mod dns;
 mod harness;
 mod interop_dmarc;
 mod reports;
+mod reports_tls;
 mod spf;
 mod verify;
