@@ -164,29 +164,29 @@ impl AuditCommand {
         let mut printer = Printer::new(globals, &self.profile, single, out);
         let mut summary = Summary::new(catalogue);
         let mut write_error = None;
+        // Prints until the first write error, which is kept; false once there is one.
+        let mut print = |report: DomainReport| {
+            if write_error.is_none()
+                && let Err(e) = printer.report(&report)
+            {
+                write_error = Some(e);
+            }
+            write_error.is_none()
+        };
         // Reports come in completion order; all but JSON Lines (written as each domain finishes)
         // are printed in input order, those that finish early held until the ones before them.
         let mut order = InputOrder::new(globals.format != Format::Jsonl);
         while let Some((at, report)) = report_rx.recv().await {
             summary.add(&report, catalogue);
             progress.tick(report.verdict(&self.profile) == Some(Verdict::Fail));
-            for report in order.ready(at, report) {
-                if write_error.is_none()
-                    && let Err(e) = printer.report(&report)
-                {
-                    write_error = Some(e);
-                    report_rx.close();
-                }
+            if !order.ready(at, report).into_iter().all(&mut print) {
+                report_rx.close();
             }
         }
         // A report that never came (its audit stopped) holds back none of the others.
-        for report in order.rest() {
-            if write_error.is_none()
-                && let Err(e) = printer.report(&report)
-            {
-                write_error = Some(e);
-            }
-        }
+        order.rest().for_each(|report| {
+            print(report);
+        });
         progress.finish();
         runner.await.context("the audit runner stopped")?;
         let reader_result = reader
