@@ -5,17 +5,17 @@
 //! policy and failure type (RFC 8460 section 4.3); complaints per DKIM domain and per
 //! Feedback-ID per day (RFC 5965); failure reports per domain (RFC 9991).
 
-use std::collections::HashMap as StdHashMap;
-
-/// Maps keyed by what reports carry (domains, addresses): foldhash, randomly seeded, hashes
-/// them several times faster than the default SipHash.
-type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+use std::collections;
 
 use serde::Serialize;
 
 use crate::error::StoreError;
 use crate::store::{Store, Value};
+
+/// Maps keyed by what reports carry (domains, addresses): foldhash, randomly seeded, hashes
+/// them several times faster than the default SipHash.
+type HashMap<K, V> = collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// What to summarise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
