@@ -14,6 +14,7 @@
 //! inkan-bench-dkim ratio DIR          # inkan (and mail-auth) as % of the ceiling, interleaved
 //! inkan-bench-dkim stages DIR rsa|ed  # µs per message of each step of inkan's verify and sign
 //! inkan-bench-dkim loop DIR STEP [rsa|ed]   # one step of `stages` for ~10 s, for `perf record`
+//! inkan-bench-dkim count DIR rsa|ed|sign     # 200 messages once, for callgrind's counts
 //! ```
 //!
 //! `ratio` exists because the machines are shared: run one after the other, `verify-inkan` and
@@ -65,6 +66,7 @@ fn main() {
         "ratio-warm" => ratio(&dir, true),
         "stages" => stages(&dir, arg3, None),
         "loop" => stages(&dir, args.get(4).map_or("rsa", String::as_str), Some(arg3)),
+        "count" => count(&dir, arg3),
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
@@ -542,7 +544,8 @@ fn ratio(dir: &Path, warm: bool) {
 /// over the rounds are printed in microseconds of CPU time. The steps are the public pieces
 /// `verify_with_keys` and `sign_at` are made of; verifying uses the `alg` messages and key, signing
 /// always RSA. With `only`, runs the one step whose label
-/// contains it for about 10 s instead (for `perf record`).
+/// contains it for about 10 s instead (for `perf record`), over the first `LOOP_N` messages
+/// when that variable is set (few messages stay in the cache; all 1,000 do not).
 fn stages(dir: &Path, alg: &str, only: Option<&str>) {
     use inkan_auth::dkim::{Algorithm, BodyHasher, Canon, Signature, header_hash};
     fn field<'m>(m: &'m Message<'_>) -> inkan_auth::HeaderField<'m> {
@@ -640,11 +643,12 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
             .unwrap_or_else(|| panic!("no step matches {step:?}: {labels:?}"));
         let (start, cpu) = (Instant::now(), thread_cpu_time());
         let mut calls = 0;
+        let n: usize = std::env::var("LOOP_N").map_or(plain.len(), |v| v.parse().unwrap());
         while start.elapsed() < Duration::from_secs(10) {
-            for i in 0..plain.len() {
+            for i in 0..n {
                 stage(at, i);
             }
-            calls += plain.len();
+            calls += n;
         }
         let per_call = (thread_cpu_time() - cpu).as_secs_f64() * 1e6 / calls as f64;
         println!(
@@ -668,6 +672,38 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
     }
     for (label, mut v) in labels.into_iter().zip(times) {
         println!("{label:<40}{:>9.2} µs", median(&mut v));
+    }
+}
+
+/// Verifies (`rsa`, `ed`) or signs (`sign`) the first 200 messages once each, inside
+/// [`count_work`], so that `valgrind --tool=callgrind --collect-atstart=no
+/// --toggle-collect=inkan_bench_dkim::count_work` counts the instructions of that work alone
+/// (no key generation, no random number setup): a measure of inkan's own cost that other
+/// processes on the machine cannot disturb.
+fn count(dir: &Path, what: &str) {
+    let sign = what == "sign";
+    let messages: Vec<Vec<u8>> = load(&dir.join(if sign { "plain" } else { what }))
+        .into_iter()
+        .take(200)
+        .collect();
+    let parsed = parsed_keys(dir);
+    let lookup = |name: &str| parsed.get(name).cloned();
+    let signer = sign.then(|| Signer::new("example.com", "rsa", pem(dir, "rsa")));
+    if let Some(signer) = &signer {
+        // The first signature seeds aws-lc's random generator (blinding), once per process.
+        sign_one(&messages[0], signer);
+    }
+    count_work(&messages, &|message| match &signer {
+        Some(signer) => sign_one(message, signer),
+        None => verify_one(message, &lookup),
+    });
+    println!("{} messages", messages.len());
+}
+
+#[inline(never)]
+fn count_work(messages: &[Vec<u8>], f: &dyn Fn(&[u8])) {
+    for m in messages {
+        f(m);
     }
 }
 
