@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 CRYPTO = re.compile(
-    r"aws_lc|sha256_|sha1_|bn_|BN_|rsa|RSA|25519|fiat|OPENSSL|EVP|CRYPTO|bignum|ge_|sc_", re.I
+    r"aws_lc|sha256_|sha1_|bn_|BN_|rsa|RSA|25519|fiat|OPENSSL|EVP|CRYPTO|bignum", re.I
 )
 
 
