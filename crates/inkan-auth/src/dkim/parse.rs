@@ -64,53 +64,10 @@ impl<'a> TagList<'a> {
     /// Parses `input` (RFC 6376 §3.2). Tag names are case-sensitive; empty tag-specs (`;;`,
     /// trailing `;`) are tolerated.
     pub fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagListError> {
-        let text = std::str::from_utf8(input).map_err(|_| TagListError::NotUtf8)?;
-        // Every delimiter is ASCII, so byte positions found here are char boundaries.
-        let bytes = text.as_bytes();
         let mut tags = TagList {
             tags: Vec::with_capacity(16),
         };
-        // Real lists have no control characters: one pass over the whole list spares a pass
-        // over each value.
-        let check_values = has_control(bytes);
-        let mut from = 0;
-        while from <= bytes.len() {
-            let end = memchr::memchr(b';', &bytes[from..]).map_or(bytes.len(), |p| from + p);
-            let spec = trim_fws(&text[from..end]);
-            from = end + 1;
-            if spec.is_empty() {
-                continue;
-            }
-            // The name is short: a byte loop finds the `=` sooner than a call to memchr.
-            let Some(eq) = spec.bytes().position(|b| b == b'=') else {
-                return Err(TagListError::MissingEquals {
-                    spec: spec.chars().take(60).collect(),
-                });
-            };
-            let name = trim_fws(&spec[..eq]);
-            let value = trim_fws(&spec[eq + 1..]);
-            let mut name_bytes = name.bytes();
-            let valid_name = name_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-                && name_bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if !valid_name {
-                return Err(TagListError::InvalidName {
-                    name: name.chars().take(60).collect(),
-                });
-            }
-            if check_values && has_control(value.as_bytes()) {
-                return Err(TagListError::InvalidValue {
-                    name: name.into(),
-                    value: value.chars().take(60).collect(),
-                });
-            }
-            if tags.iter().any(|(n, _)| same(n, name)) {
-                return Err(TagListError::Duplicate { name: name.into() });
-            }
-            if tags.tags.len() >= MAX_TAGS {
-                return Err(TagListError::TooManyTags);
-            }
-            tags.tags.push((name, value));
-        }
+        scan_tags(input, &mut tags)?;
         Ok(tags)
     }
 
@@ -126,6 +83,70 @@ impl<'a> TagList<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
         self.tags.iter().copied()
     }
+}
+
+/// Where [`scan_tags`] puts the tags it reads: a [`TagList`] keeps them all, a
+/// [`SignatureTags`] the values of the tags a DKIM-Signature has.
+trait TagSink<'a> {
+    /// Takes the next tag, or refuses it as a duplicate or as one too many.
+    fn add(&mut self, name: &'a str, value: &'a str) -> Result<(), TagListError>;
+}
+
+impl<'a> TagSink<'a> for TagList<'a> {
+    fn add(&mut self, name: &'a str, value: &'a str) -> Result<(), TagListError> {
+        if self.tags.iter().any(|(n, _)| same(n, name)) {
+            return Err(TagListError::Duplicate { name: name.into() });
+        }
+        if self.tags.len() >= MAX_TAGS {
+            return Err(TagListError::TooManyTags);
+        }
+        self.tags.push((name, value));
+        Ok(())
+    }
+}
+
+/// Reads the tag-specs of `input` in order into `sink` (RFC 6376 §3.2), stopping at the
+/// first that is malformed or that `sink` refuses.
+fn scan_tags<'a>(input: &'a [u8], sink: &mut impl TagSink<'a>) -> Result<(), TagListError> {
+    let text = std::str::from_utf8(input).map_err(|_| TagListError::NotUtf8)?;
+    // Every delimiter is ASCII, so byte positions found here are char boundaries.
+    let bytes = text.as_bytes();
+    // Real lists have no control characters: one pass over the whole list spares a pass
+    // over each value.
+    let check_values = has_control(bytes);
+    let mut from = 0;
+    while from <= bytes.len() {
+        let end = memchr::memchr(b';', &bytes[from..]).map_or(bytes.len(), |p| from + p);
+        let spec = trim_fws(&text[from..end]);
+        from = end + 1;
+        if spec.is_empty() {
+            continue;
+        }
+        // The name is short: a byte loop finds the `=` sooner than a call to memchr.
+        let Some(eq) = spec.bytes().position(|b| b == b'=') else {
+            return Err(TagListError::MissingEquals {
+                spec: spec.chars().take(60).collect(),
+            });
+        };
+        let name = trim_fws(&spec[..eq]);
+        let value = trim_fws(&spec[eq + 1..]);
+        let mut name_bytes = name.bytes();
+        let valid_name = name_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && name_bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid_name {
+            return Err(TagListError::InvalidName {
+                name: name.chars().take(60).collect(),
+            });
+        }
+        if check_values && has_control(value.as_bytes()) {
+            return Err(TagListError::InvalidValue {
+                name: name.into(),
+                value: value.chars().take(60).collect(),
+            });
+        }
+        sink.add(name, value)?;
+    }
+    Ok(())
 }
 
 /// True when `value` holds an ASCII control character other than folding whitespace.
@@ -199,6 +220,37 @@ const BASE64_VALUES: [u8; 256] = {
 };
 const NOT_BASE64: u8 = 0xff;
 
+/// [`BASE64_VALUES`] shifted into place for each of the four symbols of a quantum, with every
+/// byte that is not a symbol set to all ones: a quantum's 24 bits are the union of four
+/// lookups, and a union above 24 bits holds a byte that is not a symbol (whitespace, `=`,
+/// anything else), so one comparison checks four symbols.
+const BASE64_PLACED: [[u32; 256]; 4] = {
+    let mut tables = [[u32::MAX; 256]; 4];
+    let mut b = 0;
+    while b < 256 {
+        let v = BASE64_VALUES[b];
+        if v != NOT_BASE64 {
+            let mut place = 0;
+            while place < 4 {
+                tables[place][b] = (v as u32) << (18 - 6 * place);
+                place += 1;
+            }
+        }
+        b += 1;
+    }
+    tables
+};
+
+/// The 24 bits of the quantum `q`, or a value above 24 bits when a byte is not a symbol.
+fn quantum(q: [u8; 4]) -> u32 {
+    BASE64_PLACED[0][usize::from(q[0])]
+        | BASE64_PLACED[1][usize::from(q[1])]
+        | BASE64_PLACED[2][usize::from(q[2])]
+        | BASE64_PLACED[3][usize::from(q[3])]
+}
+
+const QUANTUM_BITS: u32 = (1 << 24) - 1;
+
 /// Decodes the common form in one pass: symbols with folding whitespace anywhere, then full
 /// padding or none. `None` for anything else; what this accepts, [`decode_base64`]'s general
 /// decoder accepts with the same result.
@@ -206,30 +258,30 @@ fn decode_base64_plain(value: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(value.len() / 4 * 3 + 3);
     let mut acc: u32 = 0;
     let mut held = 0;
-    let mut at = 0;
-    while at < value.len() {
-        // Eight symbols in a row, the bulk of any value (folded lines hold a multiple of
-        // eight): six bytes at once.
-        if held == 0
-            && let Some(symbols) = value.get(at..at + 8)
-        {
-            let v: [u8; 8] = std::array::from_fn(|i| BASE64_VALUES[usize::from(symbols[i])]);
-            // Two halves of 24 bits each, built side by side rather than in one chain.
-            let half = |h: &[u8]| {
-                h.iter()
-                    .fold(0u64, |n, &sextet| (n << 6) | u64::from(sextet))
-            };
-            let n = (half(&v[..4]) << 24) | half(&v[4..]);
-            // Any symbol that is not base64 (0xff in the table) shows in the union.
-            let bad = v.iter().fold(0u8, |bad, &sextet| bad | sextet);
-            if bad < 64 {
-                out.extend_from_slice(&n.to_be_bytes()[2..]);
-                at += 8;
-                continue;
+    let mut rest = value;
+    loop {
+        // The bulk of a value is runs of symbols between folds (a folded line holds a
+        // multiple of eight): two quanta, six bytes, per step while no quantum is open.
+        if held == 0 {
+            while let Some((eight, tail)) = rest.split_first_chunk::<8>() {
+                let [a, b, c, d, e, f, g, h] = *eight;
+                let (high, low) = (quantum([a, b, c, d]), quantum([e, f, g, h]));
+                if (high | low) > QUANTUM_BITS {
+                    if high <= QUANTUM_BITS {
+                        out.extend_from_slice(&high.to_be_bytes()[1..]);
+                        rest = &rest[4..];
+                    }
+                    break;
+                }
+                let both = (u64::from(high) << 24) | u64::from(low);
+                out.extend_from_slice(&both.to_be_bytes()[2..]);
+                rest = tail;
             }
         }
-        let b = value[at];
-        let v = BASE64_VALUES[b as usize];
+        let Some((&b, tail)) = rest.split_first() else {
+            break;
+        };
+        let v = BASE64_VALUES[usize::from(b)];
         if v != NOT_BASE64 {
             acc = (acc << 6) | u32::from(v);
             held += 1;
@@ -243,10 +295,10 @@ fn decode_base64_plain(value: &[u8]) -> Option<Vec<u8>> {
         } else if !is_fws(b) {
             return None;
         }
-        at += 1;
+        rest = tail;
     }
     let mut padding = 0;
-    for &b in &value[at..] {
+    for &b in rest {
         match b {
             b'=' => padding += 1,
             b if is_fws(b) => {}
@@ -300,27 +352,40 @@ const KNOWN_HEADERS: &[&str] = &[
 /// The longest name in [`KNOWN_HEADERS`] (the last, as they are sorted by length), plus one.
 const KNOWN_LENGTHS: usize = KNOWN_HEADERS[KNOWN_HEADERS.len() - 1].len() + 1;
 
-/// For each name length, where the names of that length lie in [`KNOWN_HEADERS`].
-const KNOWN_BY_LENGTH: [(usize, usize); KNOWN_LENGTHS] = {
-    let mut ranges = [(0, 0); KNOWN_LENGTHS];
+/// Marks a length and first letter that no name in [`KNOWN_HEADERS`] has.
+const NOT_KNOWN: u8 = u8::MAX;
+
+/// For each name length and first letter, the index in [`KNOWN_HEADERS`] of the one name of
+/// that shape, or [`NOT_KNOWN`]: a lookup compares a name with one candidate at most. Two
+/// known names of one shape stop the build.
+const KNOWN_BY_SHAPE: [[u8; 26]; KNOWN_LENGTHS] = {
+    let mut table = [[NOT_KNOWN; 26]; KNOWN_LENGTHS];
     let mut i = 0;
     while i < KNOWN_HEADERS.len() {
-        let len = KNOWN_HEADERS[i].len();
-        if ranges[len].1 == 0 {
-            ranges[len].0 = i;
-        }
-        ranges[len].1 = i + 1;
+        let name = KNOWN_HEADERS[i].as_bytes();
+        let slot = &mut table[name.len()][(name[0] - b'a') as usize];
+        assert!(
+            *slot == NOT_KNOWN,
+            "two known header names of one length and first letter"
+        );
+        *slot = i as u8;
         i += 1;
     }
-    ranges
+    table
 };
 
+/// The entry of [`KNOWN_HEADERS`] that is `name` in any letter case.
 fn known_header(name: &str) -> Option<&'static str> {
-    let &(start, end) = KNOWN_BY_LENGTH.get(name.len())?;
-    KNOWN_HEADERS[start..end]
+    let bytes = name.as_bytes();
+    let letter = bytes.first()?.to_ascii_lowercase().wrapping_sub(b'a');
+    let index = *KNOWN_BY_SHAPE.get(bytes.len())?.get(usize::from(letter))?;
+    let known = KNOWN_HEADERS.get(usize::from(index))?;
+    // Known names are lower case: each byte of `name` lower-cased must be the known one.
+    let same = bytes
         .iter()
-        .find(|known| known.eq_ignore_ascii_case(name))
-        .copied()
+        .zip(known.bytes())
+        .all(|(&b, k)| b.to_ascii_lowercase() == k);
+    same.then_some(known)
 }
 
 /// `name` lower-cased, borrowed from [`KNOWN_HEADERS`] when it is there.
@@ -334,20 +399,22 @@ pub(crate) fn lowercase_header_name(name: Cow<'_, str>) -> Cow<'static, str> {
 /// The names in an `h=` value, lower-cased, without folding whitespace and empty names.
 fn signed_header_names(h: &str) -> Result<Vec<Cow<'static, str>>, SignatureError> {
     let printable = |b: u8| (33..=126).contains(&b);
-    // When every byte is printable or folding whitespace, so is every name: one branch-free
-    // pass spares checking each name byte by byte.
-    let all_printable = h
-        .bytes()
-        .fold(true, |ok, b| ok & (printable(b) | is_fws(b)));
     let mut names = Vec::with_capacity(h.len() / 6 + 1);
     let mut start = 0;
     for end in memchr::memchr_iter(b':', h.as_bytes()).chain([h.len()]) {
-        let name = fws_free(&h[start..end]);
+        let name = trim_fws(&h[start..end]);
         start = end + 1;
         if name.is_empty() {
             continue;
         }
-        if !all_printable && !name.bytes().all(printable) {
+        // A known name has neither whitespace nor unprintable bytes: found as it stands,
+        // it needs neither check.
+        if let Some(known) = known_header(name) {
+            names.push(Cow::Borrowed(known));
+            continue;
+        }
+        let name = fws_free(name);
+        if !name.bytes().all(printable) {
             return Err(SignatureError::InvalidHeaderName(name.into_owned()));
         }
         names.push(lowercase_header_name(name));
@@ -459,8 +526,13 @@ pub struct Signature {
     pub expiration: Option<u64>,
 }
 
-fn number(tags: &TagList<'_>, tag: &'static str) -> Result<Option<u64>, SignatureError> {
-    let Some(raw) = tags.get(tag) else {
+/// The value of a tag the signature must have.
+fn required<'a>(tag: &'static str, value: Option<&'a str>) -> Result<&'a str, SignatureError> {
+    value.ok_or(SignatureError::MissingTag(tag))
+}
+
+fn number(raw: Option<&str>, tag: &'static str) -> Result<Option<u64>, SignatureError> {
+    let Some(raw) = raw else {
         return Ok(None);
     };
     let value = fws_free(raw);
@@ -511,11 +583,78 @@ pub(crate) fn valid_domain(name: &str) -> bool {
         })
 }
 
+/// The values of the tags a DKIM-Signature has (RFC 6376 §3.5), each in its own field, so
+/// that the parse reads each value once, without a search by name.
+#[derive(Default)]
+struct SignatureTags<'a> {
+    v: Option<&'a str>,
+    a: Option<&'a str>,
+    b: Option<&'a str>,
+    bh: Option<&'a str>,
+    c: Option<&'a str>,
+    d: Option<&'a str>,
+    h: Option<&'a str>,
+    i: Option<&'a str>,
+    l: Option<&'a str>,
+    q: Option<&'a str>,
+    s: Option<&'a str>,
+    t: Option<&'a str>,
+    x: Option<&'a str>,
+    /// The names of the other tags, kept only to find duplicates among them.
+    other: Vec<&'a str>,
+    /// How many tags there are.
+    count: usize,
+}
+
+impl<'a> SignatureTags<'a> {
+    /// The field of tag `name`, if it is one this parse reads.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<&'a str>> {
+        Some(match name {
+            "v" => &mut self.v,
+            "a" => &mut self.a,
+            "b" => &mut self.b,
+            "bh" => &mut self.bh,
+            "c" => &mut self.c,
+            "d" => &mut self.d,
+            "h" => &mut self.h,
+            "i" => &mut self.i,
+            "l" => &mut self.l,
+            "q" => &mut self.q,
+            "s" => &mut self.s,
+            "t" => &mut self.t,
+            "x" => &mut self.x,
+            _ => return None,
+        })
+    }
+}
+
+impl<'a> TagSink<'a> for SignatureTags<'a> {
+    fn add(&mut self, name: &'a str, value: &'a str) -> Result<(), TagListError> {
+        let duplicate = match self.slot(name) {
+            Some(slot) => slot.replace(value).is_some(),
+            None => {
+                let seen = self.other.iter().any(|n| same(n, name));
+                self.other.push(name);
+                seen
+            }
+        };
+        if duplicate {
+            return Err(TagListError::Duplicate { name: name.into() });
+        }
+        if self.count >= MAX_TAGS {
+            return Err(TagListError::TooManyTags);
+        }
+        self.count += 1;
+        Ok(())
+    }
+}
+
 impl Signature {
     /// Parses a DKIM-Signature field value (everything after the colon).
     pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
-        let tags = TagList::parse(value)?;
-        let version = fws_free(tags.get("v").ok_or(SignatureError::MissingTag("v"))?);
+        let mut tags = SignatureTags::default();
+        scan_tags(value, &mut tags)?;
+        let version = fws_free(tags.v.ok_or(SignatureError::MissingTag("v"))?);
         if version != "1" {
             return Err(SignatureError::Version(version.into_owned()));
         }
@@ -528,12 +667,20 @@ impl Signature {
     pub(crate) fn from_arc_message_signature_tags(
         tags: &TagList<'_>,
     ) -> Result<Signature, SignatureError> {
-        Self::from_tags(tags, false)
+        let mut slots = SignatureTags::default();
+        for (name, value) in tags.iter() {
+            if let Some(slot) = slots.slot(name) {
+                *slot = Some(value);
+            }
+        }
+        Self::from_tags(&slots, false)
     }
 
-    fn from_tags(tags: &TagList<'_>, dkim_identity: bool) -> Result<Signature, SignatureError> {
-        let required = |tag: &'static str| tags.get(tag).ok_or(SignatureError::MissingTag(tag));
-        let a = fws_free(required("a")?);
+    fn from_tags(
+        tags: &SignatureTags<'_>,
+        dkim_identity: bool,
+    ) -> Result<Signature, SignatureError> {
+        let a = fws_free(required("a", tags.a)?);
         let algorithm = if a.eq_ignore_ascii_case("rsa-sha256") {
             Algorithm::RsaSha256
         } else if a.eq_ignore_ascii_case("ed25519-sha256") {
@@ -543,8 +690,8 @@ impl Signature {
         } else {
             return Err(SignatureError::UnknownAlgorithm(a.to_ascii_lowercase()));
         };
-        let b64 = |tag: &'static str| -> Result<Vec<u8>, SignatureError> {
-            let raw = required(tag)?;
+        let b64 = |tag: &'static str, value: Option<&str>| -> Result<Vec<u8>, SignatureError> {
+            let raw = required(tag, value)?;
             let decoded = decode_base64(raw).map_err(|e| SignatureError::Base64 {
                 tag,
                 detail: e.to_string(),
@@ -554,9 +701,9 @@ impl Signature {
             }
             Ok(decoded)
         };
-        let signature = b64("b")?;
-        let body_hash = b64("bh")?;
-        let canonicalization = match tags.get("c") {
+        let signature = b64("b", tags.b)?;
+        let body_hash = b64("bh", tags.bh)?;
+        let canonicalization = match tags.c {
             None => Canonicalization {
                 header: Canon::Simple,
                 body: Canon::Simple,
@@ -586,7 +733,7 @@ impl Signature {
                 }
             }
         };
-        let mut domain = fws_free(required("d")?).to_ascii_lowercase();
+        let mut domain = fws_free(required("d", tags.d)?).to_ascii_lowercase();
         if domain.ends_with('.') {
             domain.pop();
         }
@@ -596,19 +743,19 @@ impl Signature {
                 value: domain,
             });
         }
-        let selector = strip_fws(required("s")?);
+        let selector = strip_fws(required("s", tags.s)?);
         if !valid_domain(&selector) {
             return Err(SignatureError::InvalidDomain {
                 tag: "s",
                 value: selector,
             });
         }
-        let h = required("h")?;
+        let h = required("h", tags.h)?;
         let signed_headers = signed_header_names(h)?;
         if !signed_headers.iter().any(|n| n == "from") {
             return Err(SignatureError::FromNotSigned(strip_fws(h)));
         }
-        let identity = match tags.get("i").filter(|_| dkim_identity) {
+        let identity = match tags.i.filter(|_| dkim_identity) {
             None => None,
             Some(raw) => {
                 let i = strip_fws(raw);
@@ -616,7 +763,7 @@ impl Signature {
                 Some(i)
             }
         };
-        if let Some(q) = tags.get("q") {
+        if let Some(q) = tags.q {
             let q = strip_fws(q);
             if !q
                 .split(':')
@@ -625,9 +772,9 @@ impl Signature {
                 return Err(SignatureError::UnknownQueryMethod(q));
             }
         }
-        let body_length = number(tags, "l")?;
-        let timestamp = number(tags, "t")?;
-        let expiration = number(tags, "x")?;
+        let body_length = number(tags.l, "l")?;
+        let timestamp = number(tags.t, "t")?;
+        let expiration = number(tags.x, "x")?;
         if let (Some(t), Some(x)) = (timestamp, expiration)
             && x <= t
         {
