@@ -374,23 +374,68 @@ const KNOWN_BY_SHAPE: [[u8; 26]; KNOWN_LENGTHS] = {
     table
 };
 
+/// Each name of [`KNOWN_HEADERS`] as four little-endian words, padded with zeros.
+const KNOWN_WORDS: [[u64; 4]; KNOWN_HEADERS.len()] = known_words(false);
+
+/// For each name of [`KNOWN_HEADERS`], its letters' case bit (0x20) in the place of each
+/// letter: a name is the known one in any letter case when its words with these bits set are
+/// the known words (a byte with the bit set is only then the lower-case letter when the known
+/// byte is a letter, so the other bytes must match exactly).
+const KNOWN_CASE_BITS: [[u64; 4]; KNOWN_HEADERS.len()] = known_words(true);
+
+/// [`KNOWN_WORDS`], or with `case_bits` [`KNOWN_CASE_BITS`]. Known names are lower-case
+/// letters and hyphens, at most 32 bytes long; any other stops the build.
+const fn known_words(case_bits: bool) -> [[u64; 4]; KNOWN_HEADERS.len()] {
+    let mut words = [[0; 4]; KNOWN_HEADERS.len()];
+    let mut i = 0;
+    while i < KNOWN_HEADERS.len() {
+        let name = KNOWN_HEADERS[i].as_bytes();
+        assert!(name.len() <= 32, "a known header name longer than 32 bytes");
+        let mut j = 0;
+        while j < name.len() {
+            let b = name[j];
+            assert!(
+                b.is_ascii_lowercase() || b == b'-',
+                "a known header name with a byte other than a-z and '-'"
+            );
+            let byte = if !case_bits {
+                b
+            } else if b.is_ascii_lowercase() {
+                0x20
+            } else {
+                0
+            };
+            words[i][j / 8] |= (byte as u64) << (8 * (j % 8));
+            j += 1;
+        }
+        i += 1;
+    }
+    words
+}
+
 /// The entry of [`KNOWN_HEADERS`] that is `name` in any letter case.
-fn known_header(name: &str) -> Option<&'static str> {
-    let bytes = name.as_bytes();
-    let letter = bytes.first()?.to_ascii_lowercase().wrapping_sub(b'a');
-    let index = *KNOWN_BY_SHAPE.get(bytes.len())?.get(usize::from(letter))?;
-    let known = KNOWN_HEADERS.get(usize::from(index))?;
-    // Known names are lower case: each byte of `name` lower-cased must be the known one.
-    let same = bytes
+fn known_header(name: &[u8]) -> Option<&'static str> {
+    let letter = name.first()?.to_ascii_lowercase().wrapping_sub(b'a');
+    let index = usize::from(*KNOWN_BY_SHAPE.get(name.len())?.get(usize::from(letter))?);
+    let known = KNOWN_HEADERS.get(index)?;
+    // Word by word rather than byte by byte: the name is as long as the known one, so both
+    // are padded with the same zeros.
+    let mut padded = [0u8; 32];
+    padded.get_mut(..name.len())?.copy_from_slice(name);
+    let (words, _) = padded.as_chunks::<8>();
+    let differ = words
         .iter()
-        .zip(known.bytes())
-        .all(|(&b, k)| b.to_ascii_lowercase() == k);
-    same.then_some(known)
+        .zip(KNOWN_WORDS.get(index)?)
+        .zip(KNOWN_CASE_BITS.get(index)?)
+        .fold(0, |differ, ((word, known), case)| {
+            differ | ((u64::from_le_bytes(*word) | case) ^ known)
+        });
+    (differ == 0).then_some(known)
 }
 
 /// `name` lower-cased, borrowed from [`KNOWN_HEADERS`] when it is there.
 pub(crate) fn lowercase_header_name(name: Cow<'_, str>) -> Cow<'static, str> {
-    match known_header(&name) {
+    match known_header(name.as_bytes()) {
         Some(known) => Cow::Borrowed(known),
         None => Cow::Owned(name.to_ascii_lowercase()),
     }
@@ -399,11 +444,14 @@ pub(crate) fn lowercase_header_name(name: Cow<'_, str>) -> Cow<'static, str> {
 /// The names in an `h=` value, lower-cased, without folding whitespace and empty names.
 fn signed_header_names(h: &str) -> Result<Vec<Cow<'static, str>>, SignatureError> {
     let printable = |b: u8| (33..=126).contains(&b);
+    let bytes = h.as_bytes();
     let mut names = Vec::with_capacity(h.len() / 6 + 1);
     let mut start = 0;
-    for end in memchr::memchr_iter(b':', h.as_bytes()).chain([h.len()]) {
-        let name = trim_fws(&h[start..end]);
+    for end in memchr::memchr_iter(b':', bytes).chain([h.len()]) {
+        let raw = start..end;
         start = end + 1;
+        let name = &bytes[raw.clone()];
+        let name = &name[space_bounds(name)];
         if name.is_empty() {
             continue;
         }
@@ -413,7 +461,8 @@ fn signed_header_names(h: &str) -> Result<Vec<Cow<'static, str>>, SignatureError
             names.push(Cow::Borrowed(known));
             continue;
         }
-        let name = fws_free(name);
+        // `:` is ASCII, so the ends of `raw` are char boundaries.
+        let name = fws_free(&h[raw]);
         if !name.bytes().all(printable) {
             return Err(SignatureError::InvalidHeaderName(name.into_owned()));
         }
@@ -823,14 +872,14 @@ mod tests {
         for known in KNOWN_HEADERS {
             assert_eq!(known.to_ascii_lowercase(), *known);
             for name in [known.to_string(), known.to_ascii_uppercase()] {
-                assert_eq!(known_header(&name), Some(*known), "{name}");
+                assert_eq!(known_header(name.as_bytes()), Some(*known), "{name}");
                 assert!(
                     matches!(lowercase_header_name(name.into()), Cow::Borrowed(k) if k == *known)
                 );
             }
         }
-        assert_eq!(known_header("X-Mailer"), None);
-        assert_eq!(known_header(""), None);
+        assert_eq!(known_header(b"X-Mailer"), None);
+        assert_eq!(known_header(b""), None);
         assert_eq!(lowercase_header_name("X-Campaign".into()), "x-campaign");
     }
 
@@ -999,5 +1048,151 @@ mod tests {
     #[test]
     fn base64_with_folding_whitespace() {
         assert_eq!(decode_base64("YW\r\n\tJj ZA").unwrap(), b"abcd");
+    }
+
+    /// A small deterministic generator (xorshift64), so a failure names a reproducible seed.
+    struct Xorshift(u64);
+
+    impl Xorshift {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn plain_base64_decoder_agrees_with_the_general_one_on_random_values() {
+        const FWS: [&str; 5] = [" ", "\t", "\r\n\t", "\r\n ", "  "];
+        let mut rng = Xorshift(0x5eed_d1c1_b64b_64aa);
+        let mut decoded_plainly = 0;
+        for round in 0..3000 {
+            // Well-formed values: random bytes encoded, folded anywhere, padding kept or cut.
+            let len = rng.below(300);
+            let data: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
+            let mut encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+            if rng.below(3) == 0 {
+                encoded.truncate(encoded.trim_end_matches('=').len());
+            }
+            let mut value = String::new();
+            for c in encoded.chars() {
+                if rng.below(10) == 0 {
+                    value.push_str(FWS[rng.below(FWS.len())]);
+                }
+                value.push(c);
+            }
+            if rng.below(4) == 0 {
+                value.push_str("\r\n");
+            }
+            assert_eq!(decode_base64(&value), Ok(data), "round {round}: {value:?}");
+            if decode_base64_plain(value.as_bytes()).is_some() {
+                decoded_plainly += 1;
+            }
+            // Damaged values: a byte replaced, dropped or added, which both must judge alike
+            // (the same bytes, or the same error at the same offset).
+            let mut damaged = value.into_bytes();
+            let at = rng.below(damaged.len() + 1);
+            let odd = [b'=', b'!', b'-', b'_', b'\x01', b'.', b'A', b'\n', 0xc3][rng.below(9)];
+            match rng.below(3) {
+                0 if at < damaged.len() => damaged[at] = odd,
+                1 if at < damaged.len() => {
+                    damaged.remove(at);
+                }
+                _ => damaged.insert(at, odd),
+            }
+            let damaged = String::from_utf8_lossy(&damaged);
+            let general = decode_base64_general(&damaged);
+            if let Some(plain) = decode_base64_plain(damaged.as_bytes()) {
+                assert_eq!(Ok(plain), general, "round {round}: {damaged:?}");
+            }
+            assert_eq!(
+                decode_base64(&damaged),
+                general,
+                "round {round}: {damaged:?}"
+            );
+        }
+        assert_eq!(
+            decoded_plainly, 3000,
+            "every well-formed value takes the plain path"
+        );
+    }
+
+    #[test]
+    fn plain_base64_decoder_edges() {
+        // Eight symbols, then whitespace or padding at each place of the next eight.
+        let symbols = "QUJDREVGR0hJSktMTU5PUA";
+        for cut in 0..=symbols.len() {
+            for insert in ["\r\n\t", "=", "!", "==", " = "] {
+                let value = format!("{}{insert}{}", &symbols[..cut], &symbols[cut..]);
+                assert_eq!(
+                    decode_base64(&value),
+                    decode_base64_general(&value),
+                    "{value:?}"
+                );
+            }
+        }
+        assert_eq!(
+            decode_base64("QUJD!EFG"),
+            Err(base64::DecodeError::InvalidByte(4, b'!'))
+        );
+        assert_eq!(decode_base64("QUJDREVG\r\n\tR0hJ").unwrap(), b"ABCDEFGHI");
+        assert_eq!(decode_base64("QUJDREVGR0hJSktM").unwrap(), b"ABCDEFGHIJKL");
+    }
+
+    #[test]
+    fn known_header_names_match_only_in_letter_case() {
+        assert_eq!(known_header(b"LIST-ID"), Some("list-id"));
+        assert_eq!(known_header(b"List-iD"), Some("list-id"));
+        assert_eq!(
+            known_header(b"Content-Transfer-Encoding"),
+            Some("content-transfer-encoding")
+        );
+        // A byte that equals the hyphen or a letter only with the case bit set is not it.
+        for near in [
+            &b"list\rid"[..],
+            b"list_id",
+            b"list\x0did",
+            b"fr\x0fm",
+            b"fro\x0d",
+            b"from ",
+            b" from",
+            b"fro",
+            b"Fr\xc3\xb6m",
+            b"content-transfer-encodinG\x00",
+        ] {
+            assert_eq!(known_header(near), None, "{near:?}");
+        }
+    }
+
+    #[test]
+    fn signature_tag_errors_are_the_tag_list_errors() {
+        let many: String = (0..=MAX_TAGS).map(|i| format!("z{i}=1;")).collect();
+        for input in [
+            "v=1; a=rsa-sha256; a=rsa-sha256",
+            "v=1; z=1; y=2; z=3",
+            "v=1; z=1; v=1",
+            "v=1; =x",
+            " ; ;v=1; a",
+            "v=1; a b=1",
+            "v=1; 9=1",
+            "v=1; a=x\x01y",
+            "v=1; h=a\x7f",
+            many.as_str(),
+        ] {
+            let tag_list = TagList::parse(input.as_bytes()).unwrap_err();
+            assert_eq!(
+                Signature::parse(input.as_bytes()),
+                Err(SignatureError::TagList(tag_list)),
+                "{input:?}"
+            );
+        }
+        assert_eq!(
+            Signature::parse(b"v=1; a=\xff"),
+            Err(SignatureError::TagList(TagListError::NotUtf8))
+        );
+        // Unknown tags are allowed and ignored, and tag names are case-sensitive.
+        let s = with("l=5", "z=x|y; Z=1; V=2; foo_1=bar").unwrap();
+        assert_eq!(s.body_length, None);
     }
 }
