@@ -1176,6 +1176,29 @@ mod tests {
             known_header(b"Content-Transfer-Encoding"),
             Some("content-transfer-encoding")
         );
+        let h = "From:To:Subject:Date:Message-ID:List-Unsubscribe:X-Custom:\r\n\t\
+            list-unsubscribe-post:\r\n TO";
+        let names = signed_header_names(h).unwrap();
+        assert_eq!(
+            names,
+            [
+                "from",
+                "to",
+                "subject",
+                "date",
+                "message-id",
+                "list-unsubscribe",
+                "x-custom",
+                "list-unsubscribe-post",
+                "to"
+            ]
+        );
+        assert!(
+            names
+                .iter()
+                .filter(|n| n.as_ref() != "x-custom")
+                .all(|n| matches!(n, Cow::Borrowed(_)))
+        );
         // A byte that equals the hyphen or a letter only with the case bit set is not it.
         for near in [
             &b"list\rid"[..],
