@@ -264,7 +264,8 @@ const QUANTUM_BITS: u32 = (1 << 24) - 1;
 fn decode_base64_plain(value: &[u8]) -> Option<Vec<u8>> {
     // Written by position into a buffer of the most it can hold and cut to size at the end:
     // each write then checks one bound, where a push also reloads and stores the length.
-    let most = value.len() / 4 * 3 + 3;
+    // Two bytes more than the most it can hold, for the scratch of a word store.
+    let most = value.len() / 4 * 3 + 5;
     let mut out = Vec::with_capacity(most);
     out.resize(most, 0);
     let mut len = 0;
@@ -287,9 +288,11 @@ fn decode_base64_plain(value: &[u8]) -> Option<Vec<u8>> {
                     }
                     break;
                 }
-                let both = (u64::from(high) << 24) | u64::from(low);
-                out.get_mut(len..len + 6)?
-                    .copy_from_slice(&both.to_be_bytes()[2..]);
+                // Six bytes stored as one word of eight: the two after them are scratch,
+                // overwritten by what follows or cut off at the end.
+                let both = (u64::from(high) << 40) | (u64::from(low) << 16);
+                out.get_mut(len..len + 8)?
+                    .copy_from_slice(&both.to_be_bytes());
                 len += 6;
                 rest = tail;
             }
