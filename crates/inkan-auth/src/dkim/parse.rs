@@ -606,6 +606,43 @@ pub struct Signature {
     pub expiration: Option<u64>,
 }
 
+/// The algorithm `a=` names, in any letter case.
+fn algorithm_named(a: &str) -> Option<Algorithm> {
+    if a.eq_ignore_ascii_case("rsa-sha256") {
+        Some(Algorithm::RsaSha256)
+    } else if a.eq_ignore_ascii_case("ed25519-sha256") {
+        Some(Algorithm::Ed25519Sha256)
+    } else if a.eq_ignore_ascii_case("rsa-sha1") {
+        Some(Algorithm::RsaSha1)
+    } else {
+        None
+    }
+}
+
+/// The canonicalizations `c=` names, in any letter case: `header/body`, or `header` alone
+/// with simple for the body.
+fn canonicalization_named(c: &str) -> Option<Canonicalization> {
+    let one = |s: &str| {
+        if s.eq_ignore_ascii_case("simple") {
+            Some(Canon::Simple)
+        } else if s.eq_ignore_ascii_case("relaxed") {
+            Some(Canon::Relaxed)
+        } else {
+            None
+        }
+    };
+    Some(match c.split_once('/') {
+        Some((header, body)) => Canonicalization {
+            header: one(header)?,
+            body: one(body)?,
+        },
+        None => Canonicalization {
+            header: one(c)?,
+            body: Canon::Simple,
+        },
+    })
+}
+
 /// The value of a tag the signature must have.
 fn required<'a>(tag: &'static str, value: Option<&'a str>) -> Result<&'a str, SignatureError> {
     value.ok_or(SignatureError::MissingTag(tag))
@@ -615,7 +652,12 @@ fn number(raw: Option<&str>, tag: &'static str) -> Result<Option<u64>, Signature
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let value = fws_free(raw);
+    // Digits as written (the usual case) have no whitespace to take out.
+    let value = if raw.bytes().all(|b| b.is_ascii_digit()) {
+        Cow::Borrowed(raw)
+    } else {
+        fws_free(raw)
+    };
     // RFC 6376 limits these to 12 digits; more than u64 holds is an error, not a wrap.
     if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SignatureError::InvalidNumber {
@@ -734,9 +776,13 @@ impl Signature {
     pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
         let mut tags = SignatureTags::default();
         scan_tags(value, &mut tags)?;
-        let version = fws_free(tags.v.ok_or(SignatureError::MissingTag("v"))?);
+        let version = tags.v.ok_or(SignatureError::MissingTag("v"))?;
+        // `1` as written needs no whitespace taken out; anything else is judged without it.
         if version != "1" {
-            return Err(SignatureError::Version(version.into_owned()));
+            let version = fws_free(version);
+            if version != "1" {
+                return Err(SignatureError::Version(version.into_owned()));
+            }
         }
         Self::from_tags(&tags, true)
     }
@@ -760,15 +806,16 @@ impl Signature {
         tags: &SignatureTags<'_>,
         dkim_identity: bool,
     ) -> Result<Signature, SignatureError> {
-        let a = fws_free(required("a", tags.a)?);
-        let algorithm = if a.eq_ignore_ascii_case("rsa-sha256") {
-            Algorithm::RsaSha256
-        } else if a.eq_ignore_ascii_case("ed25519-sha256") {
-            Algorithm::Ed25519Sha256
-        } else if a.eq_ignore_ascii_case("rsa-sha1") {
-            Algorithm::RsaSha1
-        } else {
-            return Err(SignatureError::UnknownAlgorithm(a.to_ascii_lowercase()));
+        // The names hold no whitespace: a value that is one of them as written is the same
+        // with whitespace taken out, so that is done only for a value that is none of them.
+        let raw_a = required("a", tags.a)?;
+        let algorithm = match algorithm_named(raw_a) {
+            Some(algorithm) => algorithm,
+            None => {
+                let a = fws_free(raw_a);
+                algorithm_named(&a)
+                    .ok_or_else(|| SignatureError::UnknownAlgorithm(a.to_ascii_lowercase()))?
+            }
         };
         let b64 = |tag: &'static str, value: Option<&str>| -> Result<Vec<u8>, SignatureError> {
             let raw = required(tag, value)?;
@@ -788,30 +835,16 @@ impl Signature {
                 header: Canon::Simple,
                 body: Canon::Simple,
             },
-            Some(raw) => {
-                let c = fws_free(raw);
-                let one = |s: &str| {
-                    if s.eq_ignore_ascii_case("simple") {
-                        Ok(Canon::Simple)
-                    } else if s.eq_ignore_ascii_case("relaxed") {
-                        Ok(Canon::Relaxed)
-                    } else {
-                        Err(SignatureError::UnknownCanonicalization(
-                            c.to_ascii_lowercase(),
-                        ))
-                    }
-                };
-                match c.split_once('/') {
-                    Some((h, b)) => Canonicalization {
-                        header: one(h)?,
-                        body: one(b)?,
-                    },
-                    None => Canonicalization {
-                        header: one(&c)?,
-                        body: Canon::Simple,
-                    },
+            // As for `a=`: a value that reads as written had no whitespace to take out.
+            Some(raw) => match canonicalization_named(raw) {
+                Some(canonicalization) => canonicalization,
+                None => {
+                    let c = fws_free(raw);
+                    canonicalization_named(&c).ok_or_else(|| {
+                        SignatureError::UnknownCanonicalization(c.to_ascii_lowercase())
+                    })?
                 }
-            }
+            },
         };
         let mut domain = fws_free(required("d", tags.d)?).to_ascii_lowercase();
         if domain.ends_with('.') {
@@ -1074,6 +1107,51 @@ mod tests {
         ));
         let msg = with("a=rsa-sha256", "a=rsa-md5").unwrap_err().to_string();
         assert_eq!(msg, "unknown signing algorithm a=rsa-md5");
+    }
+
+    #[test]
+    fn values_read_as_written_or_without_their_folding_whitespace() {
+        let s = with("a=rsa-sha256", "a=RSA-\r\n Sha256").unwrap();
+        assert_eq!(s.algorithm, Algorithm::RsaSha256);
+        let s = with("c=relaxed/simple", "c=Simple /\r\n\tRELAXED").unwrap();
+        assert_eq!(
+            s.canonicalization,
+            Canonicalization {
+                header: Canon::Simple,
+                body: Canon::Relaxed
+            }
+        );
+        let s = with("c=relaxed/simple", "c=relaxed").unwrap();
+        assert_eq!(s.canonicalization.body, Canon::Simple);
+        let s = with("t=100", "t=1\r\n 00").unwrap();
+        assert_eq!(s.timestamp, Some(100));
+        assert_eq!(
+            with("c=relaxed/simple", "c=Relaxed / Loose"),
+            Err(SignatureError::UnknownCanonicalization(
+                "relaxed/loose".into()
+            ))
+        );
+        assert_eq!(
+            with("c=relaxed/simple", "c=relaxed/simple/relaxed"),
+            Err(SignatureError::UnknownCanonicalization(
+                "relaxed/simple/relaxed".into()
+            ))
+        );
+        assert_eq!(
+            with("a=rsa-sha256", "a=RSA - MD5"),
+            Err(SignatureError::UnknownAlgorithm("rsa-md5".into()))
+        );
+        assert_eq!(
+            with("v=1", "v=1 1"),
+            Err(SignatureError::Version("11".into()))
+        );
+        assert_eq!(
+            with("t=100", "t=1 0x"),
+            Err(SignatureError::InvalidNumber {
+                tag: "t",
+                value: "1 0x".into()
+            })
+        );
     }
 
     #[test]
