@@ -262,9 +262,9 @@ const QUANTUM_BITS: u32 = (1 << 24) - 1;
     reason = "measured: calloc is the slower way"
 )]
 fn decode_base64_plain(value: &[u8]) -> Option<Vec<u8>> {
-    // Written by position into a buffer of the most it can hold and cut to size at the end:
-    // each write then checks one bound, where a push also reloads and stores the length.
-    // Two bytes more than the most it can hold, for the scratch of a word store.
+    // Written by position into a buffer as long as the most the value can decode to, plus
+    // two bytes of scratch for a word store, and cut to size at the end: each write then
+    // checks one bound, where a push also reloads and stores the length.
     let most = value.len() / 4 * 3 + 5;
     let mut out = Vec::with_capacity(most);
     out.resize(most, 0);
