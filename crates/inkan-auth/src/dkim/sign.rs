@@ -27,7 +27,7 @@ use super::parse::{
     SignatureError, TagList, check_identity, decode_base64, lowercase_header_name, strip_fws,
 };
 use super::{Algorithm, Canon, Canonicalization};
-use crate::message::Message;
+use crate::message::{Message, eq_ignore_case, name_key};
 
 /// Header fields signed by default, in the order they appear in `h=`.
 pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
@@ -467,24 +467,59 @@ impl Signer {
         &self,
         message: &Message<'_>,
     ) -> Result<Vec<Cow<'static, str>>, SignError> {
-        let mut wanted: Vec<&str> = Vec::with_capacity(self.headers.len() + 1);
-        if !self.headers.iter().any(|h| h.eq_ignore_ascii_case("from")) {
-            wanted.push("From");
+        /// One name to sign: its key, whether an earlier listing has it, how many fields
+        /// have it.
+        struct Wanted<'n> {
+            name: &'n str,
+            key: u32,
+            repeat: bool,
+            count: usize,
         }
-        wanted.extend(self.headers.iter().map(String::as_str));
+        let from_listed = self
+            .headers
+            .iter()
+            .any(|h| h.len() == 4 && eq_ignore_case(h.as_bytes(), b"from"));
+        let names = (!from_listed)
+            .then_some("From")
+            .into_iter()
+            .chain(self.headers.iter().map(String::as_str));
+        let mut wanted: Vec<Wanted<'_>> = Vec::with_capacity(self.headers.len() + 1);
+        for name in names {
+            // Branch-free, as most names are valid.
+            let valid = name.bytes().fold(!name.is_empty(), |ok, b| {
+                ok & (33..=126).contains(&b) & (b != b':')
+            });
+            if !valid {
+                return Err(SignError::InvalidHeaderName(name.to_owned()));
+            }
+            let key = name_key(name.as_bytes());
+            let repeat = wanted
+                .iter()
+                .any(|w| w.key == key && eq_ignore_case(w.name.as_bytes(), name.as_bytes()));
+            wanted.push(Wanted {
+                name,
+                key,
+                repeat,
+                count: 0,
+            });
+        }
+        // One pass over the fields, each counted for the first listing of its name.
+        for (key, field) in message.keyed_names() {
+            if let Some(w) = wanted
+                .iter_mut()
+                .find(|w| w.key == key && !w.repeat && eq_ignore_case(w.name.as_bytes(), field))
+            {
+                w.count += 1;
+            }
+        }
         let mut names = Vec::with_capacity(wanted.len() + self.oversigned.len());
-        for (i, name) in wanted.iter().enumerate() {
-            if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
-                return Err(SignError::InvalidHeaderName((*name).to_owned()));
-            }
-            if wanted[..i].iter().any(|w| w.eq_ignore_ascii_case(name)) {
-                continue;
-            }
-            let count = message.header_fields(name).count();
-            let extra = usize::from(self.oversigned.iter().any(|o| o.eq_ignore_ascii_case(name)));
-            if count + extra > 0 {
-                let lower = lowercase_header_name(Cow::Borrowed(name));
-                names.extend(std::iter::repeat_n(lower, count + extra));
+        for w in wanted.iter().filter(|w| !w.repeat) {
+            let extra = usize::from(self.oversigned.iter().any(|o| {
+                o.len() == w.name.len() && eq_ignore_case(o.as_bytes(), w.name.as_bytes())
+            }));
+            if w.count + extra > 0 {
+                let lower = lowercase_header_name(Cow::Borrowed(w.name));
+                names.extend(std::iter::repeat_n(lower, w.count + extra));
             }
         }
         Ok(names)
@@ -761,13 +796,18 @@ fn sign_parsed<S: AsRef<str>>(
     let b64 = STANDARD.encode(signature);
     let line_start = field.rfind('\n').map_or(0, |p| p + 1);
     let mut column = field.len() - line_start;
-    for chunk in b64.as_bytes().chunks(64) {
+    // Base64 is ASCII: 64-byte pieces of it are text, cut without decoding them again.
+    field.reserve(b64.len() + b64.len() / 64 * 3 + 5);
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(rest.len().min(64));
         if column + chunk.len() > 78 {
             field.push_str("\r\n\t");
             column = 8;
         }
-        field.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        field.push_str(chunk);
         column += chunk.len();
+        rest = after;
     }
     field.push_str("\r\n");
     Ok(field)
