@@ -518,6 +518,7 @@ impl<'a> Message<'a> {
     }
 
     /// True when the field at `span` is named `name`, whose [`name_key`] is `key`.
+    #[inline]
     fn is_named(&self, span: &FieldSpan, key: u32, name: &[u8]) -> bool {
         span.key == key && eq_ignore_case(&self.raw[span.name()], name)
     }
@@ -574,53 +575,69 @@ impl<'a> Message<'a> {
 /// The LFs of a message in order, found 16 bytes at a time: one pass over the header section
 /// instead of a search per line.
 struct LineEnds<'r> {
-    bytes: &'r [u8],
-    /// Where the block in `mask` starts.
+    blocks: &'r [[u8; 16]],
+    tail: &'r [u8],
+    /// Which block `mask` is of (`blocks.len()` for the tail).
     block: usize,
-    /// Bit `i` set for an LF at `block + i` not yet returned.
+    /// Bit `i` set for an LF at `16 * block + i` not yet returned.
     mask: u32,
 }
 
 impl<'r> LineEnds<'r> {
     fn new(bytes: &'r [u8]) -> Self {
-        Self {
-            bytes,
+        let (blocks, tail) = bytes.as_chunks::<16>();
+        let mut ends = Self {
+            blocks,
+            tail,
             block: 0,
-            mask: lf_mask(bytes, 0),
+            mask: 0,
+        };
+        ends.mask = ends.lf_mask();
+        ends
+    }
+
+    /// Bit `i` set where byte `i` of block `self.block` (or of the tail) is an LF.
+    fn lf_mask(&self) -> u32 {
+        match self.blocks.get(self.block) {
+            Some(&block) => lf_bits(block),
+            None => self.tail_mask(),
         }
     }
+
+    /// [`Self::lf_mask`] of the tail, once per message at most.
+    #[cold]
+    fn tail_mask(&self) -> u32 {
+        let mut padded = [0; 16];
+        padded[..self.tail.len()].copy_from_slice(self.tail);
+        lf_bits(padded)
+    }
+}
+
+/// Bit `i` set where `block[i]` is an LF.
+fn lf_bits(block: [u8; 16]) -> u32 {
+    u8x16::new(block).cmp_eq(u8x16::splat(b'\n')).move_mask() as u32
 }
 
 impl Iterator for LineEnds<'_> {
     type Item = usize;
 
     /// The position of the next LF.
+    #[inline]
     fn next(&mut self) -> Option<usize> {
         while self.mask == 0 {
-            self.block += 16;
-            if self.block >= self.bytes.len() {
-                return None;
+            self.block += 1;
+            match self.blocks.get(self.block) {
+                Some(&block) => self.mask = lf_bits(block),
+                None if self.block == self.blocks.len() && !self.tail.is_empty() => {
+                    self.mask = self.tail_mask();
+                }
+                None => return None,
             }
-            self.mask = lf_mask(self.bytes, self.block);
         }
-        let at = self.block + self.mask.trailing_zeros() as usize;
+        let at = 16 * self.block + self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
         Some(at)
     }
-}
-
-/// Bit `i` set where `bytes[at + i]` is an LF, for the (up to) 16 bytes from `at`.
-fn lf_mask(bytes: &[u8], at: usize) -> u32 {
-    let block: [u8; 16] = match bytes.get(at..at + 16) {
-        Some(full) => full.try_into().unwrap_or_default(),
-        None => {
-            let mut padded = [0; 16];
-            let rest = bytes.get(at..).unwrap_or_default();
-            padded[..rest.len()].copy_from_slice(rest);
-            padded
-        }
-    };
-    u8x16::new(block).cmp_eq(u8x16::splat(b'\n')).move_mask() as u32
 }
 
 /// How many bytes from the start of `rest` (a line of `line_len` bytes, then the rest of the
@@ -653,9 +670,8 @@ pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    if a.len() < 8 {
-        let pack = |s: &[u8]| s.iter().fold(0u64, |word, &b| word << 8 | u64::from(b));
-        return lower_word(pack(a)) == lower_word(pack(b));
+    if a.len() <= 8 {
+        return lower_word(short_word(a)) == lower_word(short_word(b));
     }
     let word = |s: &[u8], at: usize| {
         lower_word(u64::from_le_bytes(
@@ -666,6 +682,27 @@ pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     // a multiple of 8).
     (0..a.len() / 8).all(|k| word(a, 8 * k) == word(b, 8 * k))
         && word(a, a.len() - 8) == word(b, b.len() - 8)
+}
+
+/// The bytes of `s` (at most 8) in one word: its first and last halves read as overlapping
+/// words, so that two slices of the same length are equal when their words are.
+fn short_word(s: &[u8]) -> u64 {
+    let n = s.len();
+    let u32_at = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            s[at..at + 4].try_into().unwrap_or_default(),
+        ))
+    };
+    let u16_at = |at: usize| {
+        u64::from(u16::from_le_bytes(
+            s[at..at + 2].try_into().unwrap_or_default(),
+        ))
+    };
+    match n {
+        4..=8 => u32_at(0) | u32_at(n - 4) << 32,
+        2..=3 => u16_at(0) | u16_at(n - 2) << 16,
+        _ => s.first().map_or(0, |&b| u64::from(b)),
+    }
 }
 
 /// The 8 bytes of `word` with ASCII capitals lower-cased, all at once: a byte's top bit is
