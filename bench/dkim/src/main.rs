@@ -451,8 +451,9 @@ fn micros(messages: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> f64 {
 
 /// inkan's verify and sign rates as a share of the ceiling, each round timing inkan and the raw
 /// operations back to back (in alternating order): verify against one verification of a digest
-/// plus SHA-256 of the message, sign against one RSA-2048 signature (as the issue defines the
-/// goals).
+/// plus SHA-256 of the message verified, sign against one RSA-2048 signature (as the issue
+/// defines the goals). Until 29 Nov 2026 the SHA-256 ran over the unsigned message, 667 bytes
+/// (rsa) and 402 bytes (ed) shorter than the one verified, which understated the ceiling.
 /// With `warm`, every job reads its messages once, untimed, before it is timed: the messages
 /// are then in the cache, as a message an MTA has just received is. Without it they come from
 /// wherever the earlier rounds left them, mostly a cache level beyond L2 (1,000 messages are
@@ -461,6 +462,9 @@ fn ratio(dir: &Path, warm: bool) {
     const ROUNDS_INTERLEAVED: usize = 301;
     let plain = load(&dir.join("plain"));
     let signed = [load(&dir.join("rsa")), load(&dir.join("ed"))];
+    // The ceiling hashes the messages verified, signature field and all, from copies of their
+    // own: hashing the very bytes just before inkan reads them would warm the cache for it.
+    let hashed = signed.clone();
     let parsed = parsed_keys(dir);
     let lookup = |name: &str| parsed.get(name).cloned();
     let signer = Signer::new("example.com", "rsa", pem(dir, "rsa"));
@@ -488,7 +492,7 @@ fn ratio(dir: &Path, warm: bool) {
             micros(messages, f)
         };
         let job = |j: usize| match j {
-            0 => micros(&plain[v.clone()], &RawCrypto::sha256),
+            0 => micros(&hashed[0][v.clone()], &RawCrypto::sha256),
             1 => micros(&plain[v.clone()], &|_| raw.rsa_verify()),
             2 => micros(&signed[0][v.clone()], &verify),
             3 => micros(&plain[v.clone()], &|_| raw.ed_verify()),
@@ -496,15 +500,16 @@ fn ratio(dir: &Path, warm: bool) {
             5 => micros(&signed[0][v.clone()], &mail_auth),
             6 => micros(&signed[1][v.clone()], &mail_auth),
             7 => micros(&plain[s.clone()], &|_| raw.rsa_sign()),
-            _ => micros(&plain[s.clone()], &|message| sign_one(message, &signer)),
+            8 => micros(&plain[s.clone()], &|message| sign_one(message, &signer)),
+            _ => micros(&hashed[1][v.clone()], &RawCrypto::sha256),
         };
-        let mut t = [0.0; 9];
+        let mut t = [0.0; 10];
         for k in 0..t.len() {
             let j = if round % 2 == 0 { k } else { t.len() - 1 - k };
             t[j] = job(j);
         }
         let [
-            sha,
+            sha_rsa,
             raw_rsa,
             inkan_rsa,
             raw_ed,
@@ -513,12 +518,13 @@ fn ratio(dir: &Path, warm: bool) {
             mail_auth_ed,
             raw_sign,
             inkan_sign,
+            sha_ed,
         ] = t;
-        shares[0].push((raw_rsa + sha) / inkan_rsa);
-        shares[1].push((raw_ed + sha) / inkan_ed);
+        shares[0].push((raw_rsa + sha_rsa) / inkan_rsa);
+        shares[1].push((raw_ed + sha_ed) / inkan_ed);
         shares[2].push(raw_sign / inkan_sign);
-        shares[3].push((raw_rsa + sha) / mail_auth_rsa);
-        shares[4].push((raw_ed + sha) / mail_auth_ed);
+        shares[3].push((raw_rsa + sha_rsa) / mail_auth_rsa);
+        shares[4].push((raw_ed + sha_ed) / mail_auth_ed);
     }
     let labels = [
         "inkan verify rsa",
