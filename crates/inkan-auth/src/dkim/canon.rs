@@ -19,21 +19,38 @@ fn is_wsp(b: u8) -> bool {
 /// lower-cased, the value unfolded with whitespace runs reduced to one space and trimmed, no
 /// whitespace around the colon, then CRLF.
 pub fn canonicalize_header_relaxed(name: &str, value: &[u8], out: &mut Vec<u8>) {
-    relaxed_field(name, &[value], out);
+    relaxed_field(name.as_bytes(), &[value], out);
 }
 
 /// [`canonicalize_header_relaxed`] of a value given in pieces (a signature field around its
 /// removed `b=` value).
-fn relaxed_field(name: &str, value: &[&[u8]], out: &mut Vec<u8>) {
-    let at = out.len();
-    out.extend_from_slice(name.trim_end_matches([' ', '\t']).as_bytes());
-    out[at..].make_ascii_lowercase();
+fn relaxed_field(name: &[u8], value: &[&[u8]], out: &mut Vec<u8>) {
+    let name_len = name.iter().rposition(|&b| !is_wsp(b)).map_or(0, |p| p + 1);
+    extend_lowercase(out, &name[..name_len]);
     out.push(b':');
-    match value {
-        [one] if is_plain(trim_space(one)) => out.extend_from_slice(trim_space(one)),
-        _ => relaxed_value(value, out),
-    }
+    relaxed_value(value, out);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `bytes` with ASCII letters lower-cased, 16 at a time.
+fn extend_lowercase(out: &mut Vec<u8>, bytes: &[u8]) {
+    let lower = |block: [u8; 16]| {
+        let lanes = u8x16::new(block);
+        let upper = lanes.max(u8x16::splat(b'A')).cmp_eq(lanes)
+            & lanes.min(u8x16::splat(b'Z')).cmp_eq(lanes);
+        (lanes | (upper & u8x16::splat(0x20))).to_array()
+    };
+    let (blocks, rest) = bytes.as_chunks::<16>();
+    for block in blocks {
+        out.extend_from_slice(&lower(*block));
+    }
+    if !rest.is_empty() {
+        let mut padded = [0; 16];
+        padded[..rest.len()].copy_from_slice(rest);
+        let end = out.len() + rest.len();
+        out.extend_from_slice(&lower(padded));
+        out.truncate(end);
+    }
 }
 
 /// Whitespace as DKIM folds and trims it: WSP, CR and LF.
@@ -54,93 +71,101 @@ pub(super) fn space_bounds(value: &[u8]) -> std::ops::Range<usize> {
     start..end
 }
 
-fn trim_space(value: &[u8]) -> &[u8] {
-    &value[space_bounds(value)]
-}
-
-/// True when relaxed canonicalization leaves the (trimmed) `value` as it is: one line, no tab,
-/// no two spaces in a row. Branch-free, so the compiler vectorizes it.
-fn is_plain(value: &[u8]) -> bool {
-    let Some(&last) = value.last() else {
-        return true;
-    };
-    let changes = value.iter().zip(&value[1..]).fold(false, |bad, (&a, &b)| {
-        bad | (a == b' ' && b == b' ') | (a == b'\t') | (a == b'\r') | (a == b'\n')
-    });
-    !changes && !matches!(last, b'\t' | b'\r' | b'\n')
-}
-
 /// Appends the pieces of one value unfolded (CR and LF dropped), every whitespace run reduced
-/// to one space and none at either end.
+/// to one space and none at either end: one pass over each piece, 16 bytes a step, copying
+/// the bytes between the whitespace that changes (see [`Changes`]). Tag lists and addresses
+/// have a single space every few bytes, which stays; most values are one copy.
 fn relaxed_value(pieces: &[&[u8]], out: &mut Vec<u8>) {
     let mut started = false;
     let mut pending = false;
     for piece in pieces {
-        let mut i = 0;
-        while i < piece.len() {
-            let run_start = next_change(piece, i);
-            if run_start > i {
+        // Where the bytes not yet copied or dropped start.
+        let mut run = 0;
+        let mut on_change = |change: usize| {
+            if change > run {
                 if pending && started {
                     out.push(b' ');
                 }
                 pending = false;
                 started = true;
-                out.extend_from_slice(&piece[i..run_start]);
+                out.extend_from_slice(&piece[run..change]);
             }
-            i = run_start;
-            while i < piece.len() && is_space(piece[i]) {
-                pending |= is_wsp(piece[i]);
-                i += 1;
+            pending |= is_wsp(piece[change]);
+            run = change + 1;
+        };
+        let mut changes = Changes::new();
+        let (blocks, tail) = piece.as_chunks::<16>();
+        for (k, block) in blocks.iter().enumerate() {
+            let mut mask = changes.step(*block);
+            while mask != 0 {
+                // Bit `i` is position `16 k + i - 1`; bit 0 of the first step is never set.
+                on_change(16 * k + mask.trailing_zeros() as usize - 1);
+                mask &= mask - 1;
             }
+        }
+        // The tail padded with spaces, which also stand for the end of the piece; its bits
+        // past the end are no positions.
+        let mut padded = [b' '; 16];
+        padded[..tail.len()].copy_from_slice(tail);
+        let mut mask = changes.step(padded) & ((2 << tail.len()) - 1);
+        while mask != 0 {
+            on_change(16 * blocks.len() + mask.trailing_zeros() as usize - 1);
+            mask &= mask - 1;
+        }
+        if piece.len() > run {
+            if pending && started {
+                out.push(b' ');
+            }
+            pending = false;
+            started = true;
+            out.extend_from_slice(&piece[run..]);
         }
     }
 }
 
-/// The first whitespace at or after `from` that relaxed canonicalization changes: any but a
-/// single space with a byte that is not whitespace on both sides of it in `piece`, which
-/// stays as it is. Tag lists and addresses have a single space every few bytes; copying past
-/// them keeps the copies long.
-fn next_change(piece: &[u8], from: usize) -> usize {
-    let changes = |at: usize| {
-        let b = piece[at];
-        let lone_space = b == b' '
-            && at > 0
-            && !is_space(piece[at - 1])
-            && piece.get(at + 1).is_some_and(|&next| !is_space(next));
-        is_space(b) && !lone_space
-    };
-    let mut at = from;
-    while at < piece.len() {
-        // Sixteen positions at once where the bytes on both sides of them are in the piece.
-        if at > 0 && at + 17 <= piece.len() {
-            let mask = change_mask16(piece, at);
-            if mask != 0 {
-                return at + mask.trailing_zeros() as usize;
-            }
-            at += 16;
-        } else if changes(at) {
-            return at;
-        } else {
-            at += 1;
-        }
-    }
-    piece.len()
+/// Finds, 16 bytes a step, the whitespace of a piece that relaxed canonicalization changes: any
+/// but a single space with a byte that is not whitespace on both sides of it. The ends of the
+/// piece count as whitespace, so a space next to one is a change. Whether the last byte of a
+/// step changes depends on the first of the next, so each step decides the last byte of the
+/// step before and the first 15 of its own.
+struct Changes {
+    /// Bits 14 and 15 of the last step's whitespace (FWS: SP, HTAB, CR, LF) and bit 15 of its
+    /// spaces, as bits 0, 1 and 2; before the first step, FWS (the start of the piece).
+    carry: u32,
+    /// The bits a step may set: not bit 0 on the first, which stands before the piece.
+    positions: u32,
 }
 
-/// Bit `i` set where `piece[at + i]` is whitespace that [`next_change`] stops at, for the 16
-/// positions from `at`; `piece[at - 1]` and `piece[at + 16]` must exist.
-fn change_mask16(piece: &[u8], at: usize) -> u32 {
-    let lanes = u8x16::new(piece[at..at + 16].try_into().unwrap_or_default());
-    let space = lanes.cmp_eq(u8x16::splat(b' '));
-    let fws = space
-        | lanes.cmp_eq(u8x16::splat(b'\t'))
-        | lanes.cmp_eq(u8x16::splat(b'\r'))
-        | lanes.cmp_eq(u8x16::splat(b'\n'));
-    let fws = fws.move_mask() as u32;
-    let space = space.move_mask() as u32;
-    let before = (fws << 1) | u32::from(is_space(piece[at - 1]));
-    let after = (fws >> 1) | (u32::from(is_space(piece[at + 16])) << 15);
-    fws & !(space & !before & !after)
+impl Changes {
+    fn new() -> Self {
+        Self {
+            carry: 0b011,
+            positions: 0xFFFE,
+        }
+    }
+
+    /// Bit `i` set where the byte `i - 1` positions into `block` (bit 0: the last byte of the
+    /// step before) changes. Bit 0 is never set on the first step.
+    fn step(&mut self, block: [u8; 16]) -> u32 {
+        let lanes = u8x16::new(block);
+        let space = lanes.cmp_eq(u8x16::splat(b' '));
+        let fws = space
+            | lanes.cmp_eq(u8x16::splat(b'\t'))
+            | lanes.cmp_eq(u8x16::splat(b'\r'))
+            | lanes.cmp_eq(u8x16::splat(b'\n'));
+        let fws = fws.move_mask() as u32;
+        let space = space.move_mask() as u32;
+        // Bit i is byte i - 1 of the block: the byte before the block, then the block.
+        let fws_here = (fws << 1) | (self.carry >> 1 & 1);
+        let space_here = (space << 1) | (self.carry >> 2 & 1);
+        let fws_before = (fws_here << 1) | (self.carry & 1);
+        let fws_after = fws_here >> 1;
+        let lone_space = space_here & !fws_before & !fws_after;
+        self.carry = (fws >> 14 & 0b11) | (space >> 15 & 1) << 2;
+        let changes = fws_here & !lone_space & self.positions;
+        self.positions = 0xFFFF;
+        changes
+    }
 }
 
 /// Appends one header field canonicalized with `canon` to `out`.
@@ -165,23 +190,15 @@ pub fn canonical_headers(
     canon: Canon,
     out: &mut Vec<u8>,
 ) {
-    let mut used: Vec<(&str, usize)> = Vec::with_capacity(signed_headers.len());
-    for name in signed_headers {
-        let name = name.as_ref();
-        let skip = match used.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some((_, count)) => {
-                *count += 1;
-                *count - 1
+    message.select_bottom_up(signed_headers, |name, value, raw| match canon {
+        Canon::Simple => {
+            out.extend_from_slice(raw);
+            if !raw.ends_with(b"\r\n") {
+                out.extend_from_slice(b"\r\n");
             }
-            None => {
-                used.push((name, 1));
-                0
-            }
-        };
-        if let Some(field) = message.header_fields(name).rev().nth(skip) {
-            canonicalize_header(canon, field.name(), field.value(), field.raw(), out);
         }
-    }
+        Canon::Relaxed => relaxed_field(name, &[value], out),
+    });
 }
 
 /// Where the value of the `b=` tag lies in `raw_field` (RFC 6376 §3.7: the value "including
@@ -245,7 +262,7 @@ pub fn canonical_signature_field(canon: Canon, name: &str, raw_field: &[u8], out
         Canon::Relaxed => {
             // The value starts after the colon, which lies before any `b=` value.
             let colon = memchr::memchr(b':', before).map_or(before.len(), |c| c + 1);
-            relaxed_field(name, &[&before[colon..], after], out);
+            relaxed_field(name.as_bytes(), &[&before[colon..], after], out);
         }
     }
     if out.ends_with(b"\r\n") {
@@ -758,7 +775,7 @@ mod tests {
             let mut whole = Vec::new();
             relaxed_value(&[value], &mut whole);
             let mut old_way = Vec::new();
-            for &b in trim_space(value) {
+            for &b in &value[space_bounds(value)] {
                 match b {
                     b'\r' | b'\n' => {}
                     b' ' | b'\t' => {
@@ -775,6 +792,60 @@ mod tests {
                 relaxed_value(&[&value[..cut], &value[cut..]], &mut pieces);
                 assert_eq!(pieces, whole, "{value:?} cut at {cut}");
             }
+        }
+    }
+
+    #[test]
+    fn changes_agree_with_the_byte_by_byte_reading() {
+        let changes_at = |piece: &[u8], at: usize| {
+            let b = piece[at];
+            let lone_space = b == b' '
+                && at > 0
+                && !is_space(piece[at - 1])
+                && piece.get(at + 1).is_some_and(|&next| !is_space(next));
+            is_space(b) && !lone_space
+        };
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..5000 {
+            let len = (xorshift(&mut state) % 70) as usize;
+            let piece: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = xorshift(&mut state);
+                    if r.is_multiple_of(4) {
+                        b" \t\r\nx"[(r >> 8) as usize % 5]
+                    } else {
+                        b'a'
+                    }
+                })
+                .collect();
+            let expected: Vec<usize> = (0..len).filter(|&at| changes_at(&piece, at)).collect();
+            let mut found = Vec::new();
+            let mut changes = Changes::new();
+            let (blocks, tail) = piece.as_chunks::<16>();
+            let mut padded = [b' '; 16];
+            padded[..tail.len()].copy_from_slice(tail);
+            let steps = blocks.iter().copied().chain([padded]);
+            for (k, block) in steps.enumerate() {
+                let mask = changes.step(block);
+                found.extend(
+                    (0..16)
+                        .filter(|i| mask >> i & 1 == 1)
+                        .map(|i| 16 * k + i - 1),
+                );
+            }
+            found.retain(|&at| at < len);
+            assert_eq!(found, expected, "{piece:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_lower_cased_at_any_length() {
+        for len in 0..40 {
+            let name: Vec<u8> = b"Az@[`{-09_XyZ".iter().copied().cycle().take(len).collect();
+            let mut out = b"x".to_vec();
+            extend_lowercase(&mut out, &name);
+            assert_eq!(out[1..], name.to_ascii_lowercase(), "{len}");
+            assert_eq!(out[0], b'x');
         }
     }
 

@@ -27,7 +27,7 @@ use super::parse::{
     SignatureError, TagList, check_identity, decode_base64, lowercase_header_name, strip_fws,
 };
 use super::{Algorithm, Canon, Canonicalization};
-use crate::message::Message;
+use crate::message::{Message, eq_ignore_case, name_key};
 
 /// Header fields signed by default, in the order they appear in `h=`.
 pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
@@ -467,24 +467,59 @@ impl Signer {
         &self,
         message: &Message<'_>,
     ) -> Result<Vec<Cow<'static, str>>, SignError> {
-        let mut wanted: Vec<&str> = Vec::with_capacity(self.headers.len() + 1);
-        if !self.headers.iter().any(|h| h.eq_ignore_ascii_case("from")) {
-            wanted.push("From");
+        /// One name to sign: its key, whether an earlier listing has it, how many fields
+        /// have it.
+        struct Wanted<'n> {
+            name: &'n str,
+            key: u32,
+            repeat: bool,
+            count: usize,
         }
-        wanted.extend(self.headers.iter().map(String::as_str));
+        let from_listed = self
+            .headers
+            .iter()
+            .any(|h| h.len() == 4 && eq_ignore_case(h.as_bytes(), b"from"));
+        let names = (!from_listed)
+            .then_some("From")
+            .into_iter()
+            .chain(self.headers.iter().map(String::as_str));
+        let mut wanted: Vec<Wanted<'_>> = Vec::with_capacity(self.headers.len() + 1);
+        for name in names {
+            // Branch-free, as most names are valid.
+            let valid = name.bytes().fold(!name.is_empty(), |ok, b| {
+                ok & (33..=126).contains(&b) & (b != b':')
+            });
+            if !valid {
+                return Err(SignError::InvalidHeaderName(name.to_owned()));
+            }
+            let key = name_key(name.as_bytes());
+            let repeat = wanted
+                .iter()
+                .any(|w| w.key == key && eq_ignore_case(w.name.as_bytes(), name.as_bytes()));
+            wanted.push(Wanted {
+                name,
+                key,
+                repeat,
+                count: 0,
+            });
+        }
+        // One pass over the fields, each counted for the first listing of its name.
+        for (key, field) in message.keyed_names() {
+            if let Some(w) = wanted
+                .iter_mut()
+                .find(|w| w.key == key && !w.repeat && eq_ignore_case(w.name.as_bytes(), field))
+            {
+                w.count += 1;
+            }
+        }
         let mut names = Vec::with_capacity(wanted.len() + self.oversigned.len());
-        for (i, name) in wanted.iter().enumerate() {
-            if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b) && b != b':') {
-                return Err(SignError::InvalidHeaderName((*name).to_owned()));
-            }
-            if wanted[..i].iter().any(|w| w.eq_ignore_ascii_case(name)) {
-                continue;
-            }
-            let count = message.header_fields(name).count();
-            let extra = usize::from(self.oversigned.iter().any(|o| o.eq_ignore_ascii_case(name)));
-            if count + extra > 0 {
-                let lower = lowercase_header_name(Cow::Borrowed(name));
-                names.extend(std::iter::repeat_n(lower, count + extra));
+        for w in wanted.iter().filter(|w| !w.repeat) {
+            let extra = usize::from(self.oversigned.iter().any(|o| {
+                o.len() == w.name.len() && eq_ignore_case(o.as_bytes(), w.name.as_bytes())
+            }));
+            if w.count + extra > 0 {
+                let lower = lowercase_header_name(Cow::Borrowed(w.name));
+                names.extend(std::iter::repeat_n(lower, w.count + extra));
             }
         }
         Ok(names)
@@ -520,20 +555,8 @@ impl Signer {
                 value: self.selector.clone(),
             });
         }
-        let mut tags: Vec<String> = vec![
-            "v=1".into(),
-            format!("a={}", self.algorithm),
-            format!("c={}", self.canonicalization),
-            format!("d={domain}"),
-        ];
         if let Some(i) = &self.identity {
             check_identity(i, &domain).map_err(SignError::Identity)?;
-            tags.push(format!("i={i}"));
-        }
-        tags.push(format!("s={}", self.selector));
-        tags.push(format!("t={now}"));
-        if let Some(after) = self.expire_after {
-            tags.push(format!("x={}", now.saturating_add(after.max(1))));
         }
         // One pass over the body gives both its canonical length and its hash: the hash with
         // an `l=` of the whole body is the hash without one.
@@ -543,26 +566,55 @@ impl Signer {
             let _ = body.hash(canon, None, self.algorithm);
             body.canonical_len(canon)
         });
-        if let Some(l) = length {
-            tags.push(format!("l={l}"));
-        }
         let signed = self.signed_names(message)?;
-        tags.push(format!("h={}", signed.join(":")));
-        tags.push("bh=".into());
-        tags.push("b=".into());
-        let template = fold_tags(&tags);
-        sign_parsed(
+        check_signable(self.algorithm)?;
+        let body_hash = body_hash(
+            &mut body,
+            self.canonicalization.body,
+            length,
+            self.algorithm,
+        )?;
+        // The field written tag by tag, folded as `fold_tags` folds the tag list; each tag is
+        // made in `tag`, one buffer for all.
+        let mut folder = TagFolder::new(String::with_capacity(1024));
+        folder.out.push_str("DKIM-Signature: ");
+        let mut tag = String::with_capacity(256);
+        let mut push = |folder: &mut TagFolder, parts: &[&str], number: Option<u64>| {
+            tag.clear();
+            parts.iter().for_each(|part| tag.push_str(part));
+            if let Some(n) = number {
+                push_decimal(&mut tag, n);
+            }
+            folder.push(&tag);
+        };
+        push(&mut folder, &["v=1"], None);
+        push(&mut folder, &["a=", self.algorithm.as_str()], None);
+        push(&mut folder, &["c=", self.canonicalization.as_str()], None);
+        push(&mut folder, &["d=", &domain], None);
+        if let Some(i) = &self.identity {
+            push(&mut folder, &["i=", i], None);
+        }
+        push(&mut folder, &["s=", &self.selector], None);
+        push(&mut folder, &["t="], Some(now));
+        if let Some(after) = self.expire_after {
+            push(&mut folder, &["x="], Some(now.saturating_add(after.max(1))));
+        }
+        if let Some(l) = length {
+            push(&mut folder, &["l="], Some(l));
+        }
+        folder.push_h(&signed);
+        folder.push("bh=");
+        // The value comes after the folding is decided, as it does for a template.
+        STANDARD.encode_string(body_hash, &mut folder.out);
+        folder.push("b=");
+        finish_field(
             "DKIM-Signature",
             &self.key,
             message,
-            &mut body,
-            &template,
-            Parsed {
-                algorithm: self.algorithm,
-                canonicalization: self.canonicalization,
-                length,
-                signed: &signed,
-            },
+            folder.out,
+            self.algorithm,
+            self.canonicalization.header,
+            &signed,
         )
     }
 
@@ -578,43 +630,151 @@ impl Signer {
 
 /// Joins tags with `; `, folding before a tag that would pass column 78.
 pub(crate) fn fold_tags(tags: &[String]) -> String {
-    let mut out = String::new();
-    let mut column = "DKIM-Signature: ".len();
-    for (i, tag) in tags.iter().enumerate() {
-        let piece_len = tag.len() + 1;
-        if i > 0 {
-            if column + 1 + piece_len > 78 {
-                out.push_str("\r\n\t");
-                column = 8;
-            } else {
-                out.push(' ');
-                column += 1;
-            }
-        }
-        if tag.starts_with("h=") && column + tag.len() > 78 {
-            // Fold a long h= list at colons.
-            for (j, part) in tag.split(':').enumerate() {
-                if j > 0 {
-                    out.push(':');
-                    column += 1;
-                    if column + part.len() > 78 {
-                        out.push_str("\r\n\t");
-                        column = 8;
-                    }
-                }
-                out.push_str(part);
-                column += part.len();
-            }
-        } else {
-            out.push_str(tag);
-            column += tag.len();
-        }
-        if i + 1 < tags.len() {
-            out.push(';');
-            column += 1;
+    let mut folder = TagFolder::new(String::new());
+    for tag in tags {
+        folder.push(tag);
+    }
+    folder.out
+}
+
+/// Appends tags to `out` joined with `; `, folding before a tag that would pass column 78 (as
+/// counted after a `DKIM-Signature: ` prefix) and a long `h=` list at its colons.
+struct TagFolder {
+    out: String,
+    column: usize,
+    first: bool,
+}
+
+impl TagFolder {
+    fn new(out: String) -> Self {
+        Self {
+            out,
+            column: "DKIM-Signature: ".len(),
+            first: true,
         }
     }
-    out
+
+    fn push(&mut self, tag: &str) {
+        self.separate(tag.len());
+        if tag.starts_with("h=") && self.column + tag.len() > 78 {
+            self.push_parts(tag.split(':'));
+        } else {
+            self.out.push_str(tag);
+            self.column += tag.len();
+        }
+    }
+
+    /// [`Self::push`] of `h=` and `names` joined with colons (none of them has one), without
+    /// joining them.
+    fn push_h(&mut self, names: &[impl AsRef<str>]) {
+        let len = 2 + names.iter().map(|n| n.as_ref().len() + 1).sum::<usize>();
+        let len = len - usize::from(!names.is_empty());
+        self.separate(len);
+        self.out.push_str("h=");
+        self.column += 2;
+        if self.column - 2 + len > 78 {
+            // The first part is `h=` and the first name.
+            let mut names = names.iter().map(AsRef::as_ref);
+            if let Some(first) = names.next() {
+                self.out.push_str(first);
+                self.column += first.len();
+            }
+            for name in names {
+                self.colon_then(name);
+            }
+        } else {
+            for (i, name) in names.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(':');
+                }
+                self.out.push_str(name.as_ref());
+            }
+            self.column += len - 2;
+        }
+    }
+
+    /// The parts of an `h=` list, folded at the colons between them.
+    fn push_parts<'p>(&mut self, mut parts: impl Iterator<Item = &'p str>) {
+        if let Some(first) = parts.next() {
+            self.out.push_str(first);
+            self.column += first.len();
+        }
+        for part in parts {
+            self.colon_then(part);
+        }
+    }
+
+    /// A colon, then `part` on a new line if it would pass column 78.
+    fn colon_then(&mut self, part: &str) {
+        self.out.push(':');
+        self.column += 1;
+        if self.column + part.len() > 78 {
+            self.out.push_str("\r\n\t");
+            self.column = 8;
+        }
+        self.out.push_str(part);
+        self.column += part.len();
+    }
+
+    /// What goes before a tag of `len` bytes: nothing for the first, else the `;` that ends
+    /// the one before and a space or a fold.
+    fn separate(&mut self, len: usize) {
+        if !self.first {
+            self.out.push(';');
+            self.column += 1;
+            if self.column + 1 + len + 1 > 78 {
+                self.out.push_str("\r\n\t");
+                self.column = 8;
+            } else {
+                self.out.push(' ');
+                self.column += 1;
+            }
+        }
+        self.first = false;
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+}
+
+/// An error unless `algorithm` is one inkan signs with (not rsa-sha1, RFC 8301).
+fn check_signable(algorithm: Algorithm) -> Result<(), SignError> {
+    if matches!(algorithm, Algorithm::RsaSha256 | Algorithm::Ed25519Sha256) {
+        Ok(())
+    } else {
+        Err(SignError::Template(format!(
+            "a={} cannot be signed",
+            algorithm.as_str()
+        )))
+    }
+}
+
+/// The body hash for `canon`, `length` (`l=`) and `algorithm`'s hash.
+fn body_hash(
+    body: &mut BodyHasher<'_>,
+    canon: Canon,
+    length: Option<u64>,
+    algorithm: Algorithm,
+) -> Result<Vec<u8>, SignError> {
+    body.hash(canon, length, algorithm).map_err(|len| {
+        SignError::Template(format!(
+            "l={} is longer than the {len}-byte body",
+            length.unwrap_or(0)
+        ))
+    })
 }
 
 /// Signs `message` with the tag list `template`, whose `bh=` and `b=` values are empty and whose
@@ -709,8 +869,7 @@ struct Parsed<'a, S> {
     signed: &'a [S],
 }
 
-/// Fills `bh=` and `b=` of `template`, whose tags say what `parsed` holds: a signer that wrote
-/// the template itself does not read it back.
+/// Fills `bh=` and `b=` of `template`, whose tags say what `parsed` holds (read once).
 fn sign_parsed<S: AsRef<str>>(
     field_name: &str,
     key: &SigningKey,
@@ -725,25 +884,37 @@ fn sign_parsed<S: AsRef<str>>(
         length,
         signed,
     } = parsed;
-    if !matches!(algorithm, Algorithm::RsaSha256 | Algorithm::Ed25519Sha256) {
-        return Err(SignError::Template(format!(
-            "a={} cannot be signed",
-            algorithm.as_str()
-        )));
-    }
-    let body_hash = body
-        .hash(canonicalization.body, length, algorithm)
-        .map_err(|len| {
-            SignError::Template(format!(
-                "l={} is longer than the {len}-byte body",
-                length.unwrap_or(0)
-            ))
-        })?;
+    check_signable(algorithm)?;
+    let body_hash = body_hash(body, canonicalization.body, length, algorithm)?;
     let bh_at = find_tag(template, "bh").ok_or_else(|| SignError::Template("no bh= tag".into()))?;
-    let mut field = format!("{field_name}: ");
+    let mut field = String::with_capacity(field_name.len() + template.len() + 450);
+    field.push_str(field_name);
+    field.push_str(": ");
     field.push_str(&template[..bh_at]);
-    field.push_str(&STANDARD.encode(body_hash));
+    STANDARD.encode_string(body_hash, &mut field);
     field.push_str(&template[bh_at..]);
+    finish_field(
+        field_name,
+        key,
+        message,
+        field,
+        algorithm,
+        canonicalization.header,
+        signed,
+    )
+}
+
+/// Signs `field` (`name: tags`, the `bh=` value filled in, `b=` last and empty) and returns
+/// it with the `b=` value, folded, and the final CRLF.
+fn finish_field<S: AsRef<str>>(
+    field_name: &str,
+    key: &SigningKey,
+    message: &Message<'_>,
+    mut field: String,
+    algorithm: Algorithm,
+    header_canon: Canon,
+    signed: &[S],
+) -> Result<String, SignError> {
     let trimmed_len = field.trim_end_matches([' ', '\t', '\r', '\n', ';']).len();
     if !field[..trimmed_len].ends_with("b=") && !field[..trimmed_len].ends_with("b =") {
         return Err(SignError::Template("b= must be the last tag".into()));
@@ -752,7 +923,7 @@ fn sign_parsed<S: AsRef<str>>(
     let hash = header_digest(
         message,
         signed,
-        canonicalization.header,
+        header_canon,
         field_name,
         field.as_bytes(),
         algorithm,
@@ -761,13 +932,18 @@ fn sign_parsed<S: AsRef<str>>(
     let b64 = STANDARD.encode(signature);
     let line_start = field.rfind('\n').map_or(0, |p| p + 1);
     let mut column = field.len() - line_start;
-    for chunk in b64.as_bytes().chunks(64) {
+    // Base64 is ASCII: 64-byte pieces of it are text, cut without decoding them again.
+    field.reserve(b64.len() + b64.len() / 64 * 3 + 5);
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(rest.len().min(64));
         if column + chunk.len() > 78 {
             field.push_str("\r\n\t");
             column = 8;
         }
-        field.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        field.push_str(chunk);
         column += chunk.len();
+        rest = after;
     }
     field.push_str("\r\n");
     Ok(field)
@@ -844,6 +1020,63 @@ mod tests {
             s.sign_at(&m, 1_700_000_000).unwrap_err(),
             SignError::Template("a=rsa-sha1 cannot be signed".into())
         );
+    }
+
+    /// The field a [`Signer`] writes tag by tag is the one its tag list, joined and folded by
+    /// [`fold_tags`], gives as a template (Ed25519 signatures are deterministic).
+    #[test]
+    fn signer_field_equals_signing_its_tag_list_as_a_template() {
+        let m = Message::parse(
+            &b"From: a@x.test\r\nTo: b@y.test\r\nCc: c@y.test\r\nSubject: s\r\nDate: d\r\n\
+               Message-ID: <m@x.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\
+               List-Unsubscribe: <https://x.test/u>\r\nList-Id: l\r\nFeedback-ID: f\r\n\
+               \r\nhi  there \r\n\r\n"[..],
+        )
+        .unwrap();
+        let key = SigningKey::from_ed25519_seed(&[7; 32]).unwrap();
+        let now = 1_700_000_000;
+        for (identity, expire, length, headers) in [
+            (None, None, false, None),
+            (Some("user@Mail.X.Test"), Some(3600), true, None),
+            (None, Some(1), false, Some(vec!["subject".to_owned()])),
+        ] {
+            let mut s = Signer::new("X.test.", "sel", key.clone());
+            s.identity = identity.map(str::to_owned);
+            s.expire_after = expire;
+            s.body_length = length;
+            if let Some(h) = headers {
+                s.headers = h;
+            }
+            let field = s.sign_at(&m, now).unwrap();
+            let mut tags = vec![
+                "v=1".to_owned(),
+                format!("a={}", s.algorithm),
+                format!("c={}", s.canonicalization),
+                "d=x.test".to_owned(),
+            ];
+            if let Some(i) = identity {
+                tags.push(format!("i={i}"));
+            }
+            tags.push("s=sel".to_owned());
+            tags.push(format!("t={now}"));
+            if let Some(after) = expire {
+                tags.push(format!("x={}", now + after));
+            }
+            if length {
+                let body = super::super::canon::canonical_body(m.body(), Canon::Relaxed);
+                tags.push(format!("l={}", body.len()));
+            }
+            tags.push(format!("h={}", s.header_list(&m).unwrap().join(":")));
+            tags.push("bh=".into());
+            tags.push("b=".into());
+            let template = fold_tags(&tags);
+            assert_eq!(
+                field,
+                sign_template(&key, &m, &template).unwrap(),
+                "{tags:?}"
+            );
+            assert!(field.lines().all(|line| line.len() <= 78 + 44), "{field}");
+        }
     }
 
     #[test]

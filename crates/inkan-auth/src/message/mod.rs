@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use wide::u8x16;
+
 /// Limits applied while parsing a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -102,6 +104,8 @@ struct FieldSpan {
     value_end: u32,
     /// Where the field ends, after its final CRLF.
     end: u32,
+    /// [`name_key`] of the name.
+    key: u32,
 }
 
 impl FieldSpan {
@@ -119,9 +123,10 @@ impl FieldSpan {
 }
 
 /// One header field of a [`Message`], borrowed from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct HeaderField<'a> {
-    name: &'a str,
+    /// Printable ASCII (checked when parsed), read as text only when asked for.
+    name: &'a [u8],
     value: &'a [u8],
     raw: &'a [u8],
     index: usize,
@@ -130,12 +135,13 @@ pub struct HeaderField<'a> {
 impl<'a> HeaderField<'a> {
     /// The field name as written (letter case kept).
     pub fn name(&self) -> &'a str {
-        self.name
+        // Checked printable ASCII when parsed, so this never falls back to "".
+        std::str::from_utf8(self.name).unwrap_or_default()
     }
 
     /// True when the name equals `name` ignoring ASCII case.
     pub fn is(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name)
+        self.name.eq_ignore_ascii_case(name.as_bytes())
     }
 
     /// The value: every byte after the colon up to the final CRLF, folding kept.
@@ -162,6 +168,17 @@ impl<'a> HeaderField<'a> {
     /// [`Self::unfolded_value`] as text, invalid UTF-8 replaced.
     pub fn unfolded_str(&self) -> String {
         String::from_utf8_lossy(&self.unfolded_value()).into_owned()
+    }
+}
+
+impl std::fmt::Debug for HeaderField<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderField")
+            .field("name", &self.name())
+            .field("value", &self.value)
+            .field("raw", &self.raw)
+            .field("index", &self.index)
+            .finish()
     }
 }
 
@@ -201,8 +218,10 @@ fn preview(line: &[u8]) -> String {
     String::from_utf8_lossy(cut).trim_end().to_owned()
 }
 
-/// True when some LF in `input` does not follow a CR. Written as a branch-free pass over
-/// blocks, which the compiler vectorizes: most mail has none, and this runs on every message.
+/// True when some LF in `input` does not follow a CR. Most mail has none and this runs on every
+/// message, as the first read of its bytes: one pass, 128 bytes a step, each 16-byte lane
+/// compared with LF and the same lane one byte earlier with CR, the lanes that found a bare LF
+/// gathered and tested once a step.
 fn has_bare_lf(input: &[u8]) -> bool {
     if input.first() == Some(&b'\n') {
         return true;
@@ -210,15 +229,37 @@ fn has_bare_lf(input: &[u8]) -> bool {
     let Some(last) = input.len().checked_sub(1) else {
         return false;
     };
-    input[..last]
-        .chunks(512)
-        .zip(input[1..].chunks(512))
-        .any(|(before, at)| {
-            before
-                .iter()
-                .zip(at)
-                .fold(false, |bare, (&b, &a)| bare | ((a == b'\n') & (b != b'\r')))
-        })
+    // `at[i]` is the byte tested for LF, `before[i]` the one before it.
+    let (before, at) = (&input[..last], &input[1..]);
+    let (before_steps, before_rest) = before.as_chunks::<128>();
+    let (at_steps, at_rest) = at.as_chunks::<128>();
+    for (b, a) in before_steps.iter().zip(at_steps) {
+        let (b, a) = (b.as_chunks::<16>().0, a.as_chunks::<16>().0);
+        let found = (bare_lf_lanes(&b[0], &a[0]) | bare_lf_lanes(&b[1], &a[1]))
+            | (bare_lf_lanes(&b[2], &a[2]) | bare_lf_lanes(&b[3], &a[3]))
+            | (bare_lf_lanes(&b[4], &a[4]) | bare_lf_lanes(&b[5], &a[5]))
+            | (bare_lf_lanes(&b[6], &a[6]) | bare_lf_lanes(&b[7], &a[7]));
+        if found.any() {
+            return true;
+        }
+    }
+    let (before_lanes, before_tail) = before_rest.as_chunks::<16>();
+    let (at_lanes, at_tail) = at_rest.as_chunks::<16>();
+    before_lanes
+        .iter()
+        .zip(at_lanes)
+        .any(|(b, a)| bare_lf_lanes(b, a).any())
+        || before_tail
+            .iter()
+            .zip(at_tail)
+            .any(|(&b, &a)| a == b'\n' && b != b'\r')
+}
+
+/// 0xFF in each lane where `at` holds an LF and `before` (the bytes one earlier) no CR.
+fn bare_lf_lanes(before: &[u8; 16], at: &[u8; 16]) -> u8x16 {
+    let lf = u8x16::new(*at).cmp_eq(u8x16::splat(b'\n'));
+    let cr = u8x16::new(*before).cmp_eq(u8x16::splat(b'\r'));
+    lf.saturating_sub(cr)
 }
 
 /// What [`Message::parse`] accepts: bytes it can own (`Vec<u8>`, `String`) or borrow (slices,
@@ -287,7 +328,10 @@ impl<'a> Message<'a> {
         input: impl MessageBytes<'a>,
         limits: Limits,
     ) -> Result<Message<'a>, MessageError> {
-        let input = input.into_bytes();
+        Self::parse_bytes(input.into_bytes(), limits)
+    }
+
+    fn parse_bytes(input: Cow<'a, [u8]>, limits: Limits) -> Result<Message<'a>, MessageError> {
         if input.len() > limits.max_message_bytes {
             return Err(MessageError::TooLarge {
                 size: input.len(),
@@ -314,6 +358,7 @@ impl<'a> Message<'a> {
         let mut line_no = 0;
         let mut body_start = raw.len();
         let mut has_separator = false;
+        let mut line_ends = LineEnds::new(&raw);
         while pos < raw.len() {
             if pos > limits.max_header_bytes {
                 return Err(MessageError::HeaderTooLarge {
@@ -321,9 +366,11 @@ impl<'a> Message<'a> {
                 });
             }
             line_no += 1;
-            let line_end = match memchr_crlf(&raw[pos..]) {
-                Some(off) => pos + off + 2,
-                None => raw.len(),
+            // Every LF follows a CR here (bare ones were converted), so a line ends after the
+            // next LF; the last line may have no line ending at all.
+            let (line_end, content_end) = match line_ends.next() {
+                Some(lf) => (lf + 1, lf - usize::from(raw[..lf].ends_with(b"\r"))),
+                None => (raw.len(), raw.len()),
             };
             let line = &raw[pos..line_end];
             if line == b"\r\n" {
@@ -335,7 +382,7 @@ impl<'a> Message<'a> {
                 match fields.last_mut() {
                     Some(last) => {
                         last.end = offset(line_end)?;
-                        last.value_end = offset(content_end(&raw, line_end))?;
+                        last.value_end = content_end as u32;
                     }
                     None => {
                         return Err(MessageError::LeadingContinuation {
@@ -344,35 +391,33 @@ impl<'a> Message<'a> {
                     }
                 }
             } else {
-                let Some(colon) = line.iter().position(|&b| b == b':') else {
+                // The name: printable ASCII up to the colon, which may follow whitespace.
+                let name_len = name_len(&raw[pos..], line.len());
+                let colon = line[name_len..]
+                    .iter()
+                    .position(|&b| !matches!(b, b' ' | b'\t'))
+                    .map(|p| name_len + p)
+                    .filter(|&c| line[c] == b':');
+                let Some(colon) = colon.filter(|_| name_len > 0) else {
                     return Err(MessageError::MalformedField {
                         line: line_no,
                         text: preview(line),
                     });
                 };
-                let name_bytes = &line[..colon];
-                let name_len = name_bytes
-                    .iter()
-                    .rposition(|b| !matches!(b, b' ' | b'\t'))
-                    .map_or(0, |p| p + 1);
-                let name = &name_bytes[..name_len];
-                if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b)) {
-                    return Err(MessageError::MalformedField {
-                        line: line_no,
-                        text: preview(line),
-                    });
-                }
                 if fields.len() >= limits.max_header_fields {
                     return Err(MessageError::TooManyFields {
                         limit: limits.max_header_fields,
                     });
                 }
+                // The other offsets lie before the end of the line, so they fit when it does.
+                let end = offset(line_end)?;
                 fields.push(FieldSpan {
-                    start: offset(pos)?,
-                    name_end: offset(pos + name_len)?,
-                    value_start: offset(pos + colon + 1)?,
-                    value_end: offset(content_end(&raw, line_end))?,
-                    end: offset(line_end)?,
+                    start: pos as u32,
+                    name_end: (pos + name_len) as u32,
+                    value_start: (pos + colon + 1) as u32,
+                    value_end: content_end as u32,
+                    end,
+                    key: name_key(&line[..name_len]),
                 });
             }
             pos = line_end;
@@ -410,20 +455,79 @@ impl<'a> Message<'a> {
         &'b self,
         name: &'b str,
     ) -> impl DoubleEndedIterator<Item = HeaderField<'b>> + 'b {
+        let key = name_key(name.as_bytes());
         self.fields
             .iter()
             .enumerate()
-            .filter(move |(_, span)| self.raw[span.name()].eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |(_, span)| self.is_named(span, key, name.as_bytes()))
             .map(|(index, span)| self.field(index, span))
     }
 
     /// The topmost field named `name`.
     pub fn first_header(&self, name: &str) -> Option<HeaderField<'_>> {
+        let key = name_key(name.as_bytes());
         self.fields
             .iter()
             .enumerate()
-            .find(|(_, span)| self.raw[span.name()].eq_ignore_ascii_case(name.as_bytes()))
+            .find(|(_, span)| self.is_named(span, key, name.as_bytes()))
             .map(|(index, span)| self.field(index, span))
+    }
+
+    /// Calls `each` with the name, value and raw bytes of the fields `names` select, in their
+    /// order, chosen bottom-up (RFC 6376 §5.4.2): the `k`-th listing of a name takes the
+    /// `k`-th field of that name from the bottom, and a listing beyond the fields there are
+    /// selects nothing.
+    pub(crate) fn select_bottom_up<S: AsRef<str>>(
+        &self,
+        names: &[S],
+        mut each: impl FnMut(&[u8], &[u8], &[u8]),
+    ) {
+        // Which fields are taken: bits for the first 64, a flag each when there are more.
+        let mut taken_bits = 0u64;
+        let mut taken_flags = if self.fields.len() > 64 {
+            vec![false; self.fields.len()]
+        } else {
+            Vec::new()
+        };
+        for name in names {
+            let name = name.as_ref().as_bytes();
+            let key = name_key(name);
+            for (index, span) in self.fields.iter().enumerate().rev() {
+                if !self.is_named(span, key, name) {
+                    continue;
+                }
+                let fresh = match taken_flags.get_mut(index) {
+                    Some(taken) => !std::mem::replace(taken, true),
+                    None => {
+                        let bit = 1u64 << index;
+                        let fresh = taken_bits & bit == 0;
+                        taken_bits |= bit;
+                        fresh
+                    }
+                };
+                if fresh {
+                    each(
+                        &self.raw[span.name()],
+                        &self.raw[span.value()],
+                        &self.raw[span.raw()],
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    /// True when the field at `span` is named `name`, whose [`name_key`] is `key`.
+    #[inline]
+    fn is_named(&self, span: &FieldSpan, key: u32, name: &[u8]) -> bool {
+        span.key == key && eq_ignore_case(&self.raw[span.name()], name)
+    }
+
+    /// The [`name_key`] and name of every field, top to bottom.
+    pub(crate) fn keyed_names(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.fields
+            .iter()
+            .map(|span| (span.key, &self.raw[span.name()]))
     }
 
     /// How many header fields the message has.
@@ -460,8 +564,7 @@ impl<'a> Message<'a> {
 
     fn field<'b>(&'b self, index: usize, span: &'b FieldSpan) -> HeaderField<'b> {
         HeaderField {
-            // Checked printable ASCII when parsed, so this never falls back to "".
-            name: std::str::from_utf8(&self.raw[span.name()]).unwrap_or_default(),
+            name: &self.raw[span.name()],
             value: &self.raw[span.value()],
             raw: &self.raw[span.raw()],
             index,
@@ -469,20 +572,164 @@ impl<'a> Message<'a> {
     }
 }
 
-/// Where the content of a line ending at `line_end` stops (before its CRLF).
-fn content_end(raw: &[u8], line_end: usize) -> usize {
-    if raw[..line_end].ends_with(b"\r\n") {
-        line_end - 2
-    } else {
-        line_end
+/// The LFs of a message in order, found 16 bytes at a time: one pass over the header section
+/// instead of a search per line.
+struct LineEnds<'r> {
+    blocks: &'r [[u8; 16]],
+    tail: &'r [u8],
+    /// Which block `mask` is of (`blocks.len()` for the tail).
+    block: usize,
+    /// Bit `i` set for an LF at `16 * block + i` not yet returned.
+    mask: u32,
+}
+
+impl<'r> LineEnds<'r> {
+    fn new(bytes: &'r [u8]) -> Self {
+        let (blocks, tail) = bytes.as_chunks::<16>();
+        let mut ends = Self {
+            blocks,
+            tail,
+            block: 0,
+            mask: 0,
+        };
+        ends.mask = ends.lf_mask();
+        ends
+    }
+
+    /// Bit `i` set where byte `i` of block `self.block` (or of the tail) is an LF.
+    fn lf_mask(&self) -> u32 {
+        match self.blocks.get(self.block) {
+            Some(&block) => lf_bits(block),
+            None => self.tail_mask(),
+        }
+    }
+
+    /// [`Self::lf_mask`] of the tail, once per message at most.
+    #[cold]
+    fn tail_mask(&self) -> u32 {
+        let mut padded = [0; 16];
+        padded[..self.tail.len()].copy_from_slice(self.tail);
+        lf_bits(padded)
     }
 }
 
-/// Offset of the first CRLF in `hay`.
-fn memchr_crlf(hay: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'\n', hay)
-        .find(|&at| at > 0 && hay[at - 1] == b'\r')
-        .map(|at| at - 1)
+/// Bit `i` set where `block[i]` is an LF.
+fn lf_bits(block: [u8; 16]) -> u32 {
+    u8x16::new(block).cmp_eq(u8x16::splat(b'\n')).move_mask() as u32
+}
+
+impl Iterator for LineEnds<'_> {
+    type Item = usize;
+
+    /// The position of the next LF.
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.block += 1;
+            match self.blocks.get(self.block) {
+                Some(&block) => self.mask = lf_bits(block),
+                None if self.block == self.blocks.len() && !self.tail.is_empty() => {
+                    self.mask = self.tail_mask();
+                }
+                None => return None,
+            }
+        }
+        let at = 16 * self.block + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+/// How many bytes from the start of `rest` (a line of `line_len` bytes, then the rest of the
+/// message) can be a field name: printable ASCII other than the colon. Reads 16 bytes a step.
+fn name_len(rest: &[u8], line_len: usize) -> usize {
+    let mut at = 0;
+    while at < line_len {
+        let Some(block) = rest.get(at..at + 16) else {
+            return at
+                + rest[at..line_len]
+                    .iter()
+                    .position(|&b| !(33..=126).contains(&b) || b == b':')
+                    .unwrap_or(line_len - at);
+        };
+        let lanes = u8x16::new(block.try_into().unwrap_or_default());
+        let not_name = lanes.min(u8x16::splat(32)).cmp_eq(lanes)
+            | lanes.max(u8x16::splat(127)).cmp_eq(lanes)
+            | lanes.cmp_eq(u8x16::splat(b':'));
+        let mask = not_name.move_mask();
+        if mask != 0 {
+            return (at + mask.trailing_zeros() as usize).min(line_len);
+        }
+        at += 16;
+    }
+    line_len
+}
+
+/// True when `a` and `b` are equal but for ASCII case, compared 8 bytes a step.
+pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 8 {
+        return lower_word(short_word(a)) == lower_word(short_word(b));
+    }
+    let word = |s: &[u8], at: usize| {
+        lower_word(u64::from_le_bytes(
+            s[at..at + 8].try_into().unwrap_or_default(),
+        ))
+    };
+    // Whole words, then the last 8 bytes (overlapping the words before when the length is not
+    // a multiple of 8).
+    (0..a.len() / 8).all(|k| word(a, 8 * k) == word(b, 8 * k))
+        && word(a, a.len() - 8) == word(b, b.len() - 8)
+}
+
+/// The bytes of `s` (at most 8) in one word: its first and last halves read as overlapping
+/// words, so that two slices of the same length are equal when their words are.
+fn short_word(s: &[u8]) -> u64 {
+    let n = s.len();
+    let u32_at = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            s[at..at + 4].try_into().unwrap_or_default(),
+        ))
+    };
+    let u16_at = |at: usize| {
+        u64::from(u16::from_le_bytes(
+            s[at..at + 2].try_into().unwrap_or_default(),
+        ))
+    };
+    match n {
+        4..=8 => u32_at(0) | u32_at(n - 4) << 32,
+        2..=3 => u16_at(0) | u16_at(n - 2) << 16,
+        _ => s.first().map_or(0, |&b| u64::from(b)),
+    }
+}
+
+/// The 8 bytes of `word` with ASCII capitals lower-cased, all at once: a byte's top bit is
+/// cleared, `0x3F` and `0x25` added (no carry leaves the byte), and the sums' top bits say
+/// whether it reached `A` and passed `Z`.
+fn lower_word(word: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    let low = word & LOW7;
+    let from_a = low + 0x3F3F_3F3F_3F3F_3F3F;
+    let past_z = low + 0x2525_2525_2525_2525;
+    let capital = from_a & !past_z & !word & TOP;
+    word | (capital >> 2)
+}
+
+/// A summary of a field name that names equal but for ASCII case share: its length and three
+/// of its bytes with the case bit set. Comparing it first skips the byte-wise comparison for
+/// nearly every field that does not match.
+pub(crate) fn name_key(name: &[u8]) -> u32 {
+    let (Some(first), Some(last)) = (name.first(), name.last()) else {
+        return 0;
+    };
+    let middle = name[name.len() / 2];
+    u32::from(name.len().min(255) as u8)
+        | u32::from(first | 0x20) << 8
+        | u32::from(middle | 0x20) << 16
+        | u32::from(last | 0x20) << 24
 }
 
 #[cfg(test)]
@@ -617,5 +864,149 @@ mod tests {
         }
         long.push(b'\r');
         assert!(!has_bare_lf(&long));
+    }
+
+    /// The plain reading of [`has_bare_lf`].
+    fn has_bare_lf_reference(input: &[u8]) -> bool {
+        (0..input.len()).any(|i| input[i] == b'\n' && (i == 0 || input[i - 1] != b'\r'))
+    }
+
+    #[test]
+    fn bare_lf_scan_agrees_with_the_byte_by_byte_reading() {
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        // CRLF text with one LF or CR at every position around the 16- and 64-byte steps.
+        for len in [
+            0, 1, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 130, 255, 256, 257, 300,
+        ] {
+            let base: Vec<u8> = b"ab\r\n".iter().copied().cycle().take(len).collect();
+            assert_eq!(has_bare_lf(&base), has_bare_lf_reference(&base), "{len}");
+            for at in 0..len {
+                for byte in [b'\n', b'\r', b'x'] {
+                    let mut with = base.clone();
+                    with[at] = byte;
+                    assert_eq!(
+                        has_bare_lf(&with),
+                        has_bare_lf_reference(&with),
+                        "{len} bytes, {byte} at {at}"
+                    );
+                }
+            }
+        }
+        // Random bytes drawn mostly from CR, LF and letters.
+        for _ in 0..3000 {
+            let len = (crate::test_support::xorshift(&mut state) % 300) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match crate::test_support::xorshift(&mut state) % 16 {
+                    0 => b'\n',
+                    1..=3 => b'\r',
+                    _ => b'a',
+                })
+                .collect();
+            let crlf: Vec<u8> = bytes
+                .iter()
+                .flat_map(|&b| if b == b'\n' { &b"\r\n"[..] } else { &b"a"[..] })
+                .copied()
+                .collect();
+            for input in [&bytes, &crlf] {
+                assert_eq!(
+                    has_bare_lf(input),
+                    has_bare_lf_reference(input),
+                    "{input:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn line_ends_are_every_lf_in_order() {
+        let mut state = 7;
+        for len in 0..200 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    if crate::test_support::xorshift(&mut state).is_multiple_of(5) {
+                        b'\n'
+                    } else {
+                        b'x'
+                    }
+                })
+                .collect();
+            let expected: Vec<usize> = memchr::memchr_iter(b'\n', &bytes).collect();
+            assert_eq!(LineEnds::new(&bytes).collect::<Vec<_>>(), expected, "{len}");
+        }
+    }
+
+    #[test]
+    fn names_equal_but_for_case_share_a_key() {
+        for (a, b) in [
+            ("From", "FROM"),
+            ("list-unsubscribe-post", "List-Unsubscribe-Post"),
+            ("X", "x"),
+            ("", ""),
+        ] {
+            assert_eq!(name_key(a.as_bytes()), name_key(b.as_bytes()), "{a}");
+        }
+        assert_ne!(name_key(b"To"), name_key(b"Cc"));
+        assert_ne!(
+            name_key(b"List-Unsubscribe"),
+            name_key(b"List-Unsubscribe-Post")
+        );
+    }
+
+    #[test]
+    fn field_names_end_at_whitespace_before_the_colon_or_are_malformed() {
+        let m = Message::parse(&b"A \t: 1\r\nB:2\r\n\r\n"[..]).unwrap();
+        let names: Vec<_> = m.headers().map(|f| (f.name(), f.value())).collect();
+        assert_eq!(names, [("A", &b" 1"[..]), ("B", &b"2"[..])]);
+        for bad in [
+            &b"a b: c\r\n\r\n"[..],
+            b"Subject\x80: x\r\n\r\n",
+            b"NoColon\r\n\r\n",
+            b"Name \r\n: x\r\n\r\n",
+        ] {
+            assert!(
+                matches!(
+                    Message::parse(bad),
+                    Err(MessageError::MalformedField { line: 1, .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(m.header_fields("a").count(), 1);
+        assert_eq!(m.header_fields("C").count(), 0);
+    }
+
+    #[test]
+    fn eq_ignore_case_agrees_with_the_standard_library() {
+        let mut state = 11;
+        for _ in 0..20_000 {
+            let len = (crate::test_support::xorshift(&mut state) % 24) as usize;
+            let a: Vec<u8> = (0..len)
+                .map(|_| (crate::test_support::xorshift(&mut state) % 256) as u8)
+                .collect();
+            let mut b = a.clone();
+            for byte in &mut b {
+                match crate::test_support::xorshift(&mut state) % 8 {
+                    0 => *byte ^= 0x20,
+                    1 => *byte = (crate::test_support::xorshift(&mut state) % 256) as u8,
+                    2 => *byte = byte.to_ascii_uppercase(),
+                    _ => {}
+                }
+            }
+            assert_eq!(
+                eq_ignore_case(&a, &b),
+                a.eq_ignore_ascii_case(&b),
+                "{a:?} {b:?}"
+            );
+        }
+        for (a, b) in [
+            ("@[\\]^_", "`{|}~\x7f"),
+            ("List-Unsubscribe-Post", "list-unsubscribe-post"),
+        ] {
+            assert_eq!(
+                eq_ignore_case(a.as_bytes(), b.as_bytes()),
+                a.eq_ignore_ascii_case(b)
+            );
+        }
+        assert!(!eq_ignore_case(b"from", b"fro"));
     }
 }
