@@ -343,6 +343,8 @@ impl HashSink {
 }
 
 impl Sink for HashSink {
+    // Called for every piece between two changes: inlined, its checks fold into the loop.
+    #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
         self.total += bytes.len() as u64;
         if self.context.is_none() {
@@ -522,7 +524,10 @@ fn relaxed_crlf_body_into(body: &[u8], out: &mut impl Sink) {
     let mut copied = 0;
     let mut base = 0;
     while base < end {
-        let mut mask = change_mask(body, base) & below(end - base);
+        let mut mask = change_mask(body, base);
+        if end - base < CHUNK {
+            mask &= (1 << (end - base)) - 1;
+        }
         while mask != 0 {
             let at = base + mask.trailing_zeros() as usize;
             mask &= mask - 1;
@@ -556,15 +561,13 @@ fn relaxed_crlf_body_into(body: &[u8], out: &mut impl Sink) {
 /// Bytes [`change_mask`] looks at in one call.
 const CHUNK: usize = 64;
 
-/// The low `n` bits set (all of them from 64 on).
-fn below(n: usize) -> u64 {
-    if n >= CHUNK { u64::MAX } else { (1 << n) - 1 }
-}
-
 /// True where relaxed body canonicalization may change something at `a` (followed by `b`): a
-/// tab, or a space before another space or a CR.
+/// tab, or a space before a byte up to 0x20 (another space, a tab, a CR). A space before any
+/// other control byte is marked too, which one unsigned comparison makes cheaper than naming
+/// the three: such a space is a run of one that stays one space, which the pass writes as it
+/// is.
 fn changes_at(a: u8, b: u8) -> bool {
-    (a == b'\t') | ((a == b' ') & ((b == b' ') | (b == b'\r')))
+    (a == b'\t') | ((a == b' ') & (b <= b' '))
 }
 
 /// Bit `i` set where [`changes_at`] holds at `hay[from + i]` and the byte after it (none
@@ -575,12 +578,11 @@ fn change_mask(hay: &[u8], from: usize) -> u64 {
     if from + CHUNK < hay.len() {
         let tab = u8x16::splat(b'\t');
         let space = u8x16::splat(b' ');
-        let cr = u8x16::splat(b'\r');
         let lanes = |at: usize| u8x16::new(hay[at..at + 16].try_into().unwrap_or_default());
         (0..CHUNK / 16).fold(0, |mask, part| {
             let at = from + 16 * part;
             let (a, b) = (lanes(at), lanes(at + 1));
-            let hits = a.cmp_eq(tab) | (a.cmp_eq(space) & (b.cmp_eq(space) | b.cmp_eq(cr)));
+            let hits = a.cmp_eq(tab) | (a.cmp_eq(space) & b.max(space).cmp_eq(space));
             mask | (u64::from(hits.move_mask() as u16) << (16 * part))
         })
     } else {
