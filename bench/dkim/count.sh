@@ -9,6 +9,9 @@ cd "$(dirname "$0")"
 WHAT=${1:-rsa}
 TOP=${2:-25}
 BIN=${BIN:-../target/release/inkan-bench-dkim}
+command -v valgrind >/dev/null || { echo "count.sh needs valgrind (apt-get install valgrind)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "no $BIN: build it as run.sh does" >&2; exit 2; }
+[ -d ../out/dkim/msgs/rsa ] || { echo "no messages in bench/out/dkim/msgs: run run.sh once (or inkan-bench-dkim gen)" >&2; exit 2; }
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$OUT" --collect-atstart=no \
