@@ -4,7 +4,7 @@
 //! `inkan_cert`, which logs in with its client certificate. A missing setup fails the test with
 //! a message saying to run `.ci/setup`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use inkan_reports::{Filter, Limits, Store, StoreError};
@@ -250,11 +250,9 @@ fn a_bad_root_certificate_file_is_named() {
     );
 }
 
-/// A client certificate logs role inkan_cert in (pg_hba `cert`); without one the server
-/// refuses; a key others can read is refused before connecting, as libpq does.
-#[test]
-fn a_client_certificate_logs_in() {
-    let dir = tls_dir();
+/// The test client key copied where only its owner can read it (mode 0600, as libpq and the
+/// store require), in a directory that goes away with the returned guard.
+fn private_client_key(dir: &Path) -> (tempfile::TempDir, PathBuf) {
     let private = tempfile::tempdir().unwrap();
     let key = private.path().join("client.key");
     std::fs::copy(dir.join("client.key"), &key).unwrap();
@@ -263,6 +261,15 @@ fn a_client_certificate_logs_in() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
+    (private, key)
+}
+
+/// A client certificate logs role inkan_cert in (pg_hba `cert`); without one the server
+/// refuses; a key others can read is refused before connecting, as libpq does.
+#[test]
+fn a_client_certificate_logs_in() {
+    let dir = tls_dir();
+    let (_private, key) = private_client_key(&dir);
     let cert = dir.join("client.crt").display().to_string();
     let base = "postgres://inkan_cert@localhost:5432/inkan_test";
     let mut t = must_open(&format!(
@@ -308,14 +315,7 @@ fn allow_tries_plain_then_tls() {
     let mut t = must_open(&url("127.0.0.1", "sslmode=allow"));
     assert_eq!(ssl_state(&mut t.store).0, "false");
     let dir = tls_dir();
-    let private = tempfile::tempdir().unwrap();
-    let key = private.path().join("client.key");
-    std::fs::copy(dir.join("client.key"), &key).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    let (_private, key) = private_client_key(&dir);
     let mut t = must_open(&format!(
         "postgres://inkan_cert@localhost:5432/inkan_test?sslmode=allow&sslcert={}&sslkey={}",
         dir.join("client.crt").display(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::inkan;
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../inkan-reports/tests/fixtures")
         .join(name);
@@ -51,7 +51,7 @@ fn corpus(dir: &Path) -> PathBuf {
 }
 
 /// `inkan --format json reports ingest --db DB PATHS...`.
-fn ingest_json(db: &str, paths: &[&Path]) -> crate::harness::Run {
+pub(crate) fn ingest_json(db: &str, paths: &[&Path]) -> crate::harness::Run {
     let mut args = vec!["--format", "json", "reports", "ingest", "--db", db];
     args.extend(paths.iter().map(|p| p.to_str().unwrap()));
     inkan(&args)
@@ -391,24 +391,8 @@ fn ingest_into_postgres() {
     let url = format!("{}{sep}options=-csearch_path%3D{schema}", postgres_url());
     let dir = tempfile::tempdir().unwrap();
     let input = corpus(dir.path());
-    let run = inkan(&[
-        "--format",
-        "json",
-        "reports",
-        "ingest",
-        "--db",
-        &url,
-        input.to_str().unwrap(),
-    ]);
-    let again = inkan(&[
-        "--format",
-        "json",
-        "reports",
-        "ingest",
-        "--db",
-        &url,
-        input.to_str().unwrap(),
-    ]);
+    let run = ingest_json(&url, &[&input]);
+    let again = ingest_json(&url, &[&input]);
     let summary = inkan(&["--format", "json", "reports", "summary", "--db", &url]);
     let stored: i64 = admin
         .query_one(&format!("SELECT COUNT(*) FROM {schema}.reports"), &[])

@@ -3,9 +3,10 @@
 //! (`.ci/setup.d/25-postgresql-tls.sh`, certificates under `INKAN_PG_TLS_DIR`, default
 //! `/var/lib/inkan-test/pg-tls`). A missing setup fails with a message saying to run `.ci/setup`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::harness::inkan;
+use crate::reports::{fixture, ingest_json};
 
 fn ca() -> String {
     let dir = PathBuf::from(
@@ -38,24 +39,8 @@ fn reports_over_verified_tls() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("rfc9990.xml");
-    std::fs::write(
-        &report,
-        std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../inkan-reports/tests/fixtures/rfc9990.xml"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let ingest = inkan(&[
-        "--format",
-        "json",
-        "reports",
-        "ingest",
-        "--db",
-        &url,
-        report.to_str().unwrap(),
-    ]);
+    std::fs::write(&report, fixture("rfc9990.xml")).unwrap();
+    let ingest = ingest_json(&url, &[&report]);
     let summary = inkan(&["--format", "json", "reports", "summary", "--db", &url]);
     admin
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
