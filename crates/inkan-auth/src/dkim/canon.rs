@@ -83,12 +83,7 @@ fn relaxed_value(pieces: &[&[u8]], out: &mut Vec<u8>) {
         let mut run = 0;
         let mut on_change = |change: usize| {
             if change > run {
-                if pending && started {
-                    out.push(b' ');
-                }
-                pending = false;
-                started = true;
-                out.extend_from_slice(&piece[run..change]);
+                push_text(out, &mut started, &mut pending, &piece[run..change]);
             }
             pending |= is_wsp(piece[change]);
             run = change + 1;
@@ -113,14 +108,20 @@ fn relaxed_value(pieces: &[&[u8]], out: &mut Vec<u8>) {
             mask &= mask - 1;
         }
         if piece.len() > run {
-            if pending && started {
-                out.push(b' ');
-            }
-            pending = false;
-            started = true;
-            out.extend_from_slice(&piece[run..]);
+            push_text(out, &mut started, &mut pending, &piece[run..]);
         }
     }
+}
+
+/// Appends `text` (no whitespace that changes), after the one space a run of whitespace
+/// before it leaves when text came before that run.
+fn push_text(out: &mut Vec<u8>, started: &mut bool, pending: &mut bool, text: &[u8]) {
+    if *pending && *started {
+        out.push(b' ');
+    }
+    *pending = false;
+    *started = true;
+    out.extend_from_slice(text);
 }
 
 /// Finds, 16 bytes a step, the whitespace of a piece that relaxed canonicalization changes: any
@@ -170,6 +171,11 @@ impl Changes {
 
 /// Appends one header field canonicalized with `canon` to `out`.
 pub fn canonicalize_header(canon: Canon, name: &str, value: &[u8], raw: &[u8], out: &mut Vec<u8>) {
+    canonical_field(canon, name.as_bytes(), value, raw, out);
+}
+
+/// [`canonicalize_header`] of a field whose name is given as bytes.
+fn canonical_field(canon: Canon, name: &[u8], value: &[u8], raw: &[u8], out: &mut Vec<u8>) {
     match canon {
         Canon::Simple => {
             out.extend_from_slice(raw);
@@ -177,7 +183,7 @@ pub fn canonicalize_header(canon: Canon, name: &str, value: &[u8], raw: &[u8], o
                 out.extend_from_slice(b"\r\n");
             }
         }
-        Canon::Relaxed => canonicalize_header_relaxed(name, value, out),
+        Canon::Relaxed => relaxed_field(name, &[value], out),
     }
 }
 
@@ -190,14 +196,8 @@ pub fn canonical_headers(
     canon: Canon,
     out: &mut Vec<u8>,
 ) {
-    message.select_bottom_up(signed_headers, |name, value, raw| match canon {
-        Canon::Simple => {
-            out.extend_from_slice(raw);
-            if !raw.ends_with(b"\r\n") {
-                out.extend_from_slice(b"\r\n");
-            }
-        }
-        Canon::Relaxed => relaxed_field(name, &[value], out),
+    message.select_bottom_up(signed_headers, |name, value, raw| {
+        canonical_field(canon, name, value, raw, out);
     });
 }
 

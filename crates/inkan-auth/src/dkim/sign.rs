@@ -673,15 +673,9 @@ impl TagFolder {
         self.out.push_str("h=");
         self.column += 2;
         if self.column - 2 + len > 78 {
-            // The first part is `h=` and the first name.
-            let mut names = names.iter().map(AsRef::as_ref);
-            if let Some(first) = names.next() {
-                self.out.push_str(first);
-                self.column += first.len();
-            }
-            for name in names {
-                self.colon_then(name);
-            }
+            // Folded at the colons as `push` folds a joined list, whose first part is `h=`
+            // and the first name.
+            self.push_parts(names.iter().map(AsRef::as_ref));
         } else {
             for (i, name) in names.iter().enumerate() {
                 if i > 0 {
