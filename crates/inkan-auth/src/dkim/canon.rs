@@ -306,39 +306,52 @@ impl Sink for Vec<u8> {
 /// update of the digest costs a call into aws-lc.
 const STAGE: usize = 4096;
 
-/// Counts canonical body bytes and hashes the first `limit` of them (`l=`), staging short
-/// pieces so that the digest sees a few large updates. The stage is a `Vec` with room for
-/// [`STAGE`] bytes rather than an array, which would be zeroed (and moved) for every hash.
+/// Counts canonical body bytes without keeping them (for [`BodyHasher::canonical_len`]).
+struct Counter(u64);
+
+impl Sink for Counter {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len() as u64;
+    }
+}
+
+/// Counts canonical body bytes and hashes the first `remaining` of them (`l=`; `u64::MAX`
+/// without one), staging short pieces so that the digest sees a few large updates. The stage
+/// is a `Vec` with room for [`STAGE`] bytes rather than an array, which would be zeroed (and
+/// moved) for every hash.
 struct HashSink {
-    context: Option<digest::Context>,
+    context: digest::Context,
     remaining: u64,
     total: u64,
     stage: Vec<u8>,
 }
 
 impl HashSink {
-    fn new(algorithm: Option<Algorithm>, limit: Option<u64>) -> Self {
-        let context = algorithm.map(|a| digest::Context::new(a.digest()));
+    fn new(algorithm: Algorithm, limit: Option<u64>) -> Self {
         Self {
-            stage: Vec::with_capacity(if context.is_some() { STAGE } else { 0 }),
-            context,
+            context: digest::Context::new(algorithm.digest()),
             remaining: limit.unwrap_or(u64::MAX),
             total: 0,
+            stage: Vec::with_capacity(STAGE),
         }
     }
 
-    fn flush(&mut self) {
-        if let Some(context) = &mut self.context {
-            context.update(&self.stage);
-        }
+    /// Hashes the stage and then `bytes`, which did not fit in it (directly when they are
+    /// long, else as the start of the next stage).
+    #[inline(never)]
+    fn spill(&mut self, bytes: &[u8]) {
+        self.context.update(&self.stage);
         self.stage.clear();
+        if bytes.len() >= STAGE / 2 {
+            self.context.update(bytes);
+        } else {
+            self.stage.extend_from_slice(bytes);
+        }
     }
 
     fn finish(mut self) -> Vec<u8> {
-        self.flush();
-        self.context
-            .map(|c| c.finish().as_ref().to_vec())
-            .unwrap_or_default()
+        self.context.update(&self.stage);
+        self.context.finish().as_ref().to_vec()
     }
 }
 
@@ -347,23 +360,13 @@ impl Sink for HashSink {
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
         self.total += bytes.len() as u64;
-        if self.context.is_none() {
-            return;
-        }
         let take = (bytes.len() as u64).min(self.remaining) as usize;
         self.remaining -= take as u64;
         let bytes = &bytes[..take];
         if self.stage.len() + bytes.len() <= STAGE {
             self.stage.extend_from_slice(bytes);
-            return;
-        }
-        self.flush();
-        if bytes.len() >= STAGE / 2 {
-            if let Some(context) = &mut self.context {
-                context.update(bytes);
-            }
         } else {
-            self.stage.extend_from_slice(bytes);
+            self.spill(bytes);
         }
     }
 }
@@ -535,16 +538,14 @@ fn relaxed_crlf_body_into(body: &[u8], out: &mut impl Sink) {
                 // Inside the whitespace run the last change took in whole.
                 continue;
             }
-            // The whitespace run around the change: spaces and tabs on both sides.
-            let mut run_start = at;
-            while run_start > copied && is_wsp(body[run_start - 1]) {
-                run_start -= 1;
-            }
+            // The whitespace run starts at the change: a tab before it would be a change, and
+            // so would a space (it comes before a space or a tab), which would have taken this
+            // run in whole.
             let mut run_end = at + 1;
             while run_end < end && is_wsp(body[run_end]) {
                 run_end += 1;
             }
-            out.put(&body[copied..run_start]);
+            out.put(&body[copied..at]);
             if !body[run_end..].starts_with(b"\r\n") {
                 out.put(b" ");
             }
@@ -655,13 +656,13 @@ impl<'a> BodyHasher<'a> {
         }
     }
 
-    fn pass(&mut self, canon: Canon, sink: &mut HashSink) {
+    /// Writes the canonical body to `sink`.
+    fn pass(&self, canon: Canon, sink: &mut impl Sink) {
         match canon {
             Canon::Simple => simple_body_into(self.body, sink),
             Canon::Relaxed if self.crlf_only => relaxed_crlf_body_into(self.body, sink),
             Canon::Relaxed => relaxed_body_into(self.body, sink),
         }
-        self.lengths[canon_index(canon)] = Some(sink.total);
     }
 
     /// The length of the canonical body.
@@ -669,9 +670,10 @@ impl<'a> BodyHasher<'a> {
         if let Some(len) = self.lengths[canon_index(canon)] {
             return len;
         }
-        let mut counter = HashSink::new(None, None);
+        let mut counter = Counter(0);
         self.pass(canon, &mut counter);
-        counter.total
+        self.lengths[canon_index(canon)] = Some(counter.0);
+        counter.0
     }
 
     /// The body hash for `canon`, limited to `length` bytes when given. `Err(len)` when the
@@ -713,9 +715,10 @@ impl<'a> BodyHasher<'a> {
         let at = match self.hashes.iter().position(|(k, _)| *k == key) {
             Some(at) => at,
             None => {
-                let mut sink = HashSink::new(Some(algorithm), length);
+                let mut sink = HashSink::new(algorithm, length);
                 self.pass(canon, &mut sink);
                 let total = sink.total;
+                self.lengths[canon_index(canon)] = Some(total);
                 let result = match length {
                     Some(l) if l > total => Err(total),
                     _ => Ok(sink.finish()),
