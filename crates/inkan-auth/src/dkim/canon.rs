@@ -583,7 +583,9 @@ fn change_mask(hay: &[u8], from: usize) -> u64 {
         (0..CHUNK / 16).fold(0, |mask, part| {
             let at = from + 16 * part;
             let (a, b) = (lanes(at), lanes(at + 1));
-            let hits = a.cmp_eq(tab) | (a.cmp_eq(space) & b.max(space).cmp_eq(space));
+            // A space before a byte up to 0x20: `a ^ 0x20` and `b - 0x20` (saturating) both 0.
+            let spaced = (a ^ space) | b.saturating_sub(space);
+            let hits = a.cmp_eq(tab) | spaced.cmp_eq(u8x16::ZERO);
             mask | (u64::from(hits.move_mask() as u16) << (16 * part))
         })
     } else {
