@@ -4,11 +4,12 @@
 //! changed, no key published vs DNS failing, revoked, short, expired, testing.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
 use inkan_dns::{Answer, DnsError, RecordType, Resolver};
 
-use super::canon::{BodyHasher, header_digest};
+use super::canon::{BodyHasher, header_digest, header_digest_with_b};
 use super::key::{DkimKey, KeyError, KeyType};
 use super::parse::{Signature, SignatureError};
 use super::{Algorithm, DkimResult};
@@ -430,9 +431,9 @@ pub async fn verify_at(
     message: &Message<'_>,
     now: u64,
 ) -> Vec<DkimOutput> {
-    let signatures = parse_signatures(message);
+    let signatures: Vec<_> = parse_signatures(message).collect();
     let mut keys: Vec<(String, Result<Arc<DkimKey>, Reason>)> = Vec::new();
-    for signature in signatures.iter().filter_map(|(_, s)| s.as_ref().ok()) {
+    for (signature, _) in signatures.iter().filter_map(|(_, s)| s.as_ref().ok()) {
         if needs_key(signature, now) {
             let name = signature.key_name();
             if !keys.iter().any(|(n, _)| *n == name) {
@@ -466,11 +467,13 @@ pub fn verify_with_keys(
     verify_signatures(message, parse_signatures(message), now, &lookup)
 }
 
+/// A DKIM-Signature field with its parsed value and where the `b=` value lies in the field's
+/// value.
+type Parsed<'m> = (HeaderField<'m>, Result<(Signature, Range<usize>), Reason>);
+
 /// Every DKIM-Signature field, top to bottom, with its parsed value; fields past
 /// [`MAX_SIGNATURES`] are not parsed.
-fn parse_signatures<'m>(
-    message: &'m Message<'_>,
-) -> Vec<(HeaderField<'m>, Result<Signature, Reason>)> {
+fn parse_signatures<'m>(message: &'m Message<'_>) -> impl Iterator<Item = Parsed<'m>> {
     message
         .header_fields("DKIM-Signature")
         .enumerate()
@@ -478,11 +481,10 @@ fn parse_signatures<'m>(
             let signature = if n >= MAX_SIGNATURES {
                 Err(Reason::TooManySignatures)
             } else {
-                Signature::parse(field.value()).map_err(Reason::Malformed)
+                Signature::parse_locating_b(field.value()).map_err(Reason::Malformed)
             };
             (field, signature)
         })
-        .collect()
 }
 
 /// True when `signature` is judged by its key (not refused before for rsa-sha1 or expiry).
@@ -492,18 +494,19 @@ fn needs_key(signature: &Signature, now: u64) -> bool {
 
 /// The loop [`verify_at`] and [`verify_with_keys`] share: each parsed signature checked with the
 /// key `keys` gives for its key name, sharing body hashes between signatures.
-fn verify_signatures(
+fn verify_signatures<'m>(
     message: &Message<'_>,
-    signatures: Vec<(HeaderField<'_>, Result<Signature, Reason>)>,
+    signatures: impl IntoIterator<Item = Parsed<'m>>,
     now: u64,
     keys: &dyn Fn(&str) -> Result<Arc<DkimKey>, Reason>,
 ) -> Vec<DkimOutput> {
     let mut body = BodyHasher::for_message(message);
     let from_count = message.header_fields("From").count();
-    let mut outputs = Vec::with_capacity(signatures.len());
+    let signatures = signatures.into_iter();
+    let mut outputs = Vec::with_capacity(signatures.size_hint().0.max(1));
     for (field, signature) in signatures {
         let mut out = DkimOutput::blank(&field);
-        let signature = match signature {
+        let (signature, b_value) = match signature {
             Ok(s) => s,
             Err(reason) => {
                 out.describe_unparsed(&field);
@@ -524,7 +527,9 @@ fn verify_signatures(
             Reason::Expired { expiration: x, now }
         } else {
             match keys(&signature.key_name()) {
-                Ok(key) => verify_with_key(message, &field, &signature, &key, &mut body, &mut out),
+                Ok(key) => verify_with_key(
+                    message, &field, &signature, b_value, &key, &mut body, &mut out,
+                ),
                 Err(reason) => reason,
             }
         };
@@ -563,12 +568,14 @@ pub fn check_key(key: &DkimKey, algorithm: Algorithm) -> Result<(), Reason> {
     Ok(())
 }
 
-/// Checks `signature` against an already fetched `key` (the key rules, the body hash, then the
-/// header signature) and fills the key facts into `out`.
+/// Checks `signature` in `field`, its `b=` value at `b_value` in the field's value, against an
+/// already fetched `key` (the key rules, the body hash, then the header signature) and fills
+/// the key facts into `out`.
 fn verify_with_key(
     message: &Message<'_>,
     field: &HeaderField<'_>,
     signature: &Signature,
+    b_value: Range<usize>,
     key: &DkimKey,
     body: &mut BodyHasher<'_>,
     out: &mut DkimOutput,
@@ -606,8 +613,20 @@ fn verify_with_key(
             };
         }
     };
-    let hash = header_hash(message, signature, field);
-    let headers_ok = key.verify_signature(signature.algorithm, &hash, &signature.signature);
+    // The value starts after the field's first colon (a name has none), where the `b=` value
+    // is counted from.
+    let raw = field.raw();
+    let value_start = raw.iter().position(|&b| b == b':').map_or(0, |c| c + 1);
+    let hash = header_digest_with_b(
+        message,
+        &signature.signed_headers,
+        signature.canonicalization.header,
+        field.name(),
+        raw,
+        Some(value_start + b_value.start..value_start + b_value.end),
+        signature.algorithm,
+    );
+    let headers_ok = key.verify_signature(signature.algorithm, hash.as_ref(), &signature.signature);
     match (body_ok, headers_ok) {
         (true, true) if key.flags.testing => Reason::VerifiedTesting,
         (true, true) => Reason::Verified,
