@@ -759,22 +759,30 @@ fn number(raw: Option<&str>, tag: &'static str) -> Result<Option<u64>, Signature
         return Ok(None);
     };
     // Digits as written (the usual case) have no whitespace to take out.
-    let value = if raw.bytes().all(|b| b.is_ascii_digit()) {
+    let as_written = raw.bytes().all(|b| b.is_ascii_digit());
+    let value = if as_written {
         Cow::Borrowed(raw)
     } else {
         fws_free(raw)
     };
     // RFC 6376 limits these to 12 digits; more than u64 holds is an error, not a wrap.
-    if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty()
+        || value.len() > 20
+        || !(as_written || value.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(SignatureError::InvalidNumber {
             tag,
             value: raw.chars().take(40).collect(),
         });
     }
+    // Decimal digits only: none of the signs and forms `str::parse` also considers.
     value
-        .parse()
+        .bytes()
+        .try_fold(0u64, |n, digit| {
+            n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        })
         .map(Some)
-        .map_err(|_| SignatureError::InvalidNumber {
+        .ok_or_else(|| SignatureError::InvalidNumber {
             tag,
             value: value.into_owned(),
         })
@@ -1507,6 +1515,30 @@ mod tests {
             assert_eq!(parsed, reference, "round {round}: {input:?}");
         }
         assert!(read > 1000, "only {read} lists read without an error");
+    }
+
+    #[test]
+    fn numbers_read_as_str_parse_reads_them() {
+        let mut rng = Xorshift(0x0123_4567_89ab_cdef);
+        let mut samples: Vec<String> = ["18446744073709551615", "18446744073709551616"]
+            .map(String::from)
+            .to_vec();
+        for _ in 0..3000 {
+            let len = rng.below(23);
+            let digit = |rng: &mut Xorshift| char::from(b'0' + rng.below(10) as u8);
+            samples.push((0..len).map(|_| digit(&mut rng)).collect());
+        }
+        for sample in samples {
+            let expected = match sample.parse::<u64>() {
+                Ok(n) if sample.len() <= 20 => Ok(Some(n)),
+                _ => Err(SignatureError::InvalidNumber {
+                    tag: "t",
+                    value: sample.clone(),
+                }),
+            };
+            assert_eq!(number(Some(&sample), "t"), expected, "{sample:?}");
+        }
+        assert_eq!(number(Some("1 2\r\n 3"), "t"), Ok(Some(123)));
     }
 
     #[test]
