@@ -122,25 +122,37 @@ fn scan_tags<'a>(input: &'a [u8], sink: &mut impl TagSink<'a>) -> Result<(), Tag
     let mut from = 0;
     // The tag-spec that ends at `end`. Real lists have no control characters: a value is
     // searched for one only when `control` says the blocks read so far hold one.
+    // Positions are worked out on the bytes, and only the name and the value cut from `text`:
+    // each cut checks that its ends are char boundaries.
     let mut spec_to = |end: usize, control: bool| -> Result<(), TagListError> {
         let bounds = space_bounds(&bytes[from..end]);
-        let spec_start = from + bounds.start;
-        let spec = &text[spec_start..from + bounds.end];
+        let (spec_start, spec_end) = (from + bounds.start, from + bounds.end);
         from = end + 1;
-        if spec.is_empty() {
+        if spec_start == spec_end {
             return Ok(());
         }
         // The name is short: a byte loop finds the `=` sooner than a call to memchr.
-        let Some(eq) = spec.bytes().position(|b| b == b'=') else {
+        let Some(eq) = bytes[spec_start..spec_end].iter().position(|&b| b == b'=') else {
             return Err(TagListError::MissingEquals {
-                spec: spec.chars().take(60).collect(),
+                spec: text[spec_start..spec_end].chars().take(60).collect(),
             });
         };
-        let name = trim_fws(&spec[..eq]);
-        let value = trim_fws(&spec[eq + 1..]);
-        let mut name_bytes = name.bytes();
+        let eq = spec_start + eq;
+        // The spec has no whitespace at its ends: the name none before it, the value none
+        // after it.
+        let name_end = bytes[spec_start..eq]
+            .iter()
+            .rposition(|&b| !is_fws(b))
+            .map_or(spec_start, |p| spec_start + p + 1);
+        let value_start = bytes[eq + 1..spec_end]
+            .iter()
+            .position(|&b| !is_fws(b))
+            .map_or(spec_end, |p| eq + 1 + p);
+        let mut name_bytes = bytes[spec_start..name_end].iter();
         let valid_name = name_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-            && name_bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            && name_bytes.all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        let name = &text[spec_start..name_end];
+        let value = &text[value_start..spec_end];
         if !valid_name {
             return Err(TagListError::InvalidName {
                 name: name.chars().take(60).collect(),
@@ -152,33 +164,38 @@ fn scan_tags<'a>(input: &'a [u8], sink: &mut impl TagSink<'a>) -> Result<(), Tag
                 value: value.chars().take(60).collect(),
             });
         }
-        sink.add(name, value, spec_start + eq + 1..end)
+        sink.add(name, value, eq + 1..end)
     };
     // One pass, 16 bytes a step, finds the semicolons and notes control characters.
     let mut control = false;
-    let mut base = 0;
-    while let Some(rest) = bytes.get(base..).filter(|rest| !rest.is_empty()) {
-        let (mut semicolons, block_control) = match rest.first_chunk::<16>() {
-            Some(block) => tag_block(*block),
-            // The last 16 bytes, shifted so that bit 0 stands for `base`.
-            None => match bytes.last_chunk::<16>() {
-                Some(last) => {
-                    let (semicolons, control) = tag_block(*last);
-                    (semicolons >> (16 - rest.len()), control)
-                }
-                None => {
-                    let mut padded = [b' '; 16];
-                    padded[..rest.len()].copy_from_slice(rest);
-                    tag_block(padded)
-                }
-            },
+    let (blocks, rest) = bytes.as_chunks::<16>();
+    for (k, block) in blocks.iter().enumerate() {
+        let (mut semicolons, block_control) = tag_block(*block);
+        control |= block_control;
+        while semicolons != 0 {
+            spec_to(16 * k + semicolons.trailing_zeros() as usize, control)?;
+            semicolons &= semicolons - 1;
+        }
+    }
+    if !rest.is_empty() {
+        let (mut semicolons, block_control) = match bytes.last_chunk::<16>() {
+            // The last 16 bytes, shifted so that bit 0 stands for the first of `rest`.
+            Some(last) => {
+                let (semicolons, control) = tag_block(*last);
+                (semicolons >> (16 - rest.len()), control)
+            }
+            None => {
+                let mut padded = [b' '; 16];
+                padded[..rest.len()].copy_from_slice(rest);
+                tag_block(padded)
+            }
         };
         control |= block_control;
+        let base = bytes.len() - rest.len();
         while semicolons != 0 {
             spec_to(base + semicolons.trailing_zeros() as usize, control)?;
             semicolons &= semicolons - 1;
         }
-        base += 16;
     }
     spec_to(bytes.len(), control)
 }

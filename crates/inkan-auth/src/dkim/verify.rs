@@ -319,8 +319,22 @@ impl DkimOutput {
         }
     }
 
-    /// The facts `signature` states about itself, moved out of it once it is no longer needed.
-    fn take_signature(&mut self, s: Signature) {
+    /// The facts `signature` states about itself, moved out of it once it is no longer needed;
+    /// `from_count` is how many From fields the message has.
+    fn take_signature(&mut self, s: Signature, from_count: usize) {
+        // One pass over `h=` for the three facts it gives.
+        let (mut from_listed, mut unsubscribe, mut unsubscribe_post) = (0, false, false);
+        for name in &s.signed_headers {
+            match name.as_ref() {
+                "list-unsubscribe" => unsubscribe = true,
+                "list-unsubscribe-post" => unsubscribe_post = true,
+                name if name.eq_ignore_ascii_case("from") => from_listed += 1,
+                _ => {}
+            }
+        }
+        self.from_oversigned = from_listed > from_count;
+        self.list_unsubscribe_signed = unsubscribe;
+        self.list_unsubscribe_post_signed = unsubscribe_post;
         self.domain = s.domain;
         self.selector = s.selector;
         self.algorithm = Cow::Borrowed(s.algorithm.as_str());
@@ -331,11 +345,6 @@ impl DkimOutput {
         self.expiration = s.expiration;
         self.body_length = s.body_length;
         self.body_length_risk = s.body_length.is_some();
-        self.list_unsubscribe_signed = self.signed_headers.iter().any(|h| h == "list-unsubscribe");
-        self.list_unsubscribe_post_signed = self
-            .signed_headers
-            .iter()
-            .any(|h| h == "list-unsubscribe-post");
     }
 
     /// What can be said about a signature that does not parse.
@@ -515,12 +524,6 @@ fn verify_signatures<'m>(
                 continue;
             }
         };
-        out.from_oversigned = signature
-            .signed_headers
-            .iter()
-            .filter(|h| h.eq_ignore_ascii_case("from"))
-            .count()
-            > from_count;
         let reason = if signature.algorithm == Algorithm::RsaSha1 {
             Reason::Sha1
         } else if let Some(x) = signature.expiration.filter(|&x| x < now) {
@@ -533,7 +536,7 @@ fn verify_signatures<'m>(
                 Err(reason) => reason,
             }
         };
-        out.take_signature(signature);
+        out.take_signature(signature, from_count);
         out.set_reason(reason);
         outputs.push(out);
     }
