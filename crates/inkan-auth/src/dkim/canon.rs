@@ -250,13 +250,13 @@ pub fn strip_b_value(raw_field: &[u8]) -> Cow<'_, [u8]> {
 /// Appends the signature field itself (with `b=` emptied and without its final CRLF) as the
 /// last input to the header hash (RFC 6376 §3.7).
 pub fn canonical_signature_field(canon: Canon, name: &str, raw_field: &[u8], out: &mut Vec<u8>) {
-    signature_field_into(canon, name, raw_field, b_value(raw_field), out);
+    signature_field_into(canon, name.as_bytes(), raw_field, b_value(raw_field), out);
 }
 
 /// [`canonical_signature_field`] of a field whose `b=` value lies at `b`.
 fn signature_field_into(
     canon: Canon,
-    name: &str,
+    name: &[u8],
     raw_field: &[u8],
     b: Option<std::ops::Range<usize>>,
     out: &mut Vec<u8>,
@@ -273,7 +273,7 @@ fn signature_field_into(
         Canon::Relaxed => {
             // The value starts after the colon, which lies before any `b=` value.
             let colon = memchr::memchr(b':', before).map_or(before.len(), |c| c + 1);
-            relaxed_field(name.as_bytes(), &[&before[colon..], after], out);
+            relaxed_field(name, &[&before[colon..], after], out);
         }
     }
     if out.ends_with(b"\r\n") {
@@ -294,7 +294,15 @@ pub(crate) fn header_digest(
     algorithm: Algorithm,
 ) -> digest::Digest {
     let b = b_value(raw_field);
-    header_digest_with_b(message, signed, canon, field_name, raw_field, b, algorithm)
+    header_digest_with_b(
+        message,
+        signed,
+        canon,
+        field_name.as_bytes(),
+        raw_field,
+        b,
+        algorithm,
+    )
 }
 
 /// [`header_digest`] of a signature field whose `b=` value lies at `b` (as [`b_value`]
@@ -303,7 +311,7 @@ pub(crate) fn header_digest_with_b(
     message: &Message<'_>,
     signed: &[impl AsRef<str>],
     canon: Canon,
-    field_name: &str,
+    field_name: &[u8],
     raw_field: &[u8],
     b: Option<std::ops::Range<usize>>,
     algorithm: Algorithm,

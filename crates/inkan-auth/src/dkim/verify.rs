@@ -617,14 +617,16 @@ fn verify_with_key(
         }
     };
     // The value starts after the field's first colon (a name has none), where the `b=` value
-    // is counted from.
+    // is counted from; before it is the name, with any whitespace that relaxed
+    // canonicalization takes off.
     let raw = field.raw();
-    let value_start = raw.iter().position(|&b| b == b':').map_or(0, |c| c + 1);
+    let colon = raw.iter().position(|&b| b == b':').unwrap_or(raw.len());
+    let value_start = (colon + 1).min(raw.len());
     let hash = header_digest_with_b(
         message,
         &signature.signed_headers,
         signature.canonicalization.header,
-        field.name(),
+        &raw[..colon],
         raw,
         Some(value_start + b_value.start..value_start + b_value.end),
         signature.algorithm,
@@ -788,6 +790,10 @@ mod tests {
         let rewrapped =
             Message::parse(text.replace("Subject: Hello", "subject:   Hello  ")).unwrap();
         assert_eq!(one(&resolver, &rewrapped).result, DkimResult::Pass);
+        // So does whitespace before the colon of the signature field itself.
+        let spaced =
+            Message::parse(text.replacen("DKIM-Signature:", "DKIM-Signature \t:", 1)).unwrap();
+        assert_eq!(one(&resolver, &spaced).result, DkimResult::Pass);
     }
 
     #[test]
