@@ -529,7 +529,12 @@ fn verify_signatures<'m>(
         } else if let Some(x) = signature.expiration.filter(|&x| x < now) {
             Reason::Expired { expiration: x, now }
         } else {
-            match keys(&signature.key_name()) {
+            let mut buf = [0; KEY_NAME_ROOM];
+            let found = match key_name_in(&signature, &mut buf) {
+                Some(name) => keys(name),
+                None => keys(&signature.key_name()),
+            };
+            match found {
                 Ok(key) => verify_with_key(
                     message, &field, &signature, b_value, &key, &mut body, &mut out,
                 ),
@@ -541,6 +546,22 @@ fn verify_signatures<'m>(
         outputs.push(out);
     }
     outputs
+}
+
+/// Room on the stack for most key names.
+const KEY_NAME_ROOM: usize = 128;
+
+/// [`Signature::key_name`] written into `buf`, without an allocation, when it fits.
+fn key_name_in<'b>(signature: &Signature, buf: &'b mut [u8; KEY_NAME_ROOM]) -> Option<&'b str> {
+    let (selector, domain) = (signature.selector.as_bytes(), signature.domain.as_bytes());
+    let middle = b"._domainkey.";
+    let name = buf.get_mut(..selector.len() + middle.len() + domain.len())?;
+    let (start, end) = name.split_at_mut(selector.len());
+    start.copy_from_slice(selector);
+    let (middle_part, end) = end.split_at_mut(middle.len());
+    middle_part.copy_from_slice(middle);
+    end.copy_from_slice(domain);
+    std::str::from_utf8(name).ok()
 }
 
 /// The key rules every DKIM-style signature (DKIM-Signature, ARC-Message-Signature, ARC-Seal)
@@ -687,6 +708,47 @@ mod tests {
         let mut out = run(resolver, m);
         assert_eq!(out.len(), 1);
         out.remove(0)
+    }
+
+    #[test]
+    fn key_names_written_on_the_stack_are_the_key_names() {
+        let mut state = 0x6b65_795f_6e61_6d65_u64;
+        let mut signature = Signature {
+            algorithm: Algorithm::RsaSha256,
+            signature: Vec::new(),
+            body_hash: Vec::new(),
+            canonicalization: Canonicalization::default(),
+            domain: String::new(),
+            signed_headers: Vec::new(),
+            identity: None,
+            body_length: None,
+            selector: String::new(),
+            timestamp: None,
+            expiration: None,
+        };
+        let mut fitted = 0;
+        for _ in 0..2000 {
+            let mut text = |len: u64| -> String {
+                (0..crate::test_support::xorshift(&mut state) % len)
+                    .map(|_| {
+                        let r = crate::test_support::xorshift(&mut state);
+                        char::from(b"abz09-._"[(r % 8) as usize])
+                    })
+                    .collect()
+            };
+            signature.selector = text(70);
+            signature.domain = text(90);
+            let mut buf = [0; KEY_NAME_ROOM];
+            let name = signature.key_name();
+            match key_name_in(&signature, &mut buf) {
+                Some(on_stack) => {
+                    fitted += 1;
+                    assert_eq!(on_stack, name);
+                }
+                None => assert!(name.len() > KEY_NAME_ROOM, "{name}"),
+            }
+        }
+        assert!(fitted > 1000);
     }
 
     #[test]
