@@ -203,7 +203,7 @@ pub fn canonical_headers(
 
 /// Where the value of the `b=` tag lies in `raw_field` (RFC 6376 §3.7: the value "including
 /// all surrounding whitespace"), if there is such a tag.
-fn b_value(raw_field: &[u8]) -> Option<std::ops::Range<usize>> {
+pub(super) fn b_value(raw_field: &[u8]) -> Option<std::ops::Range<usize>> {
     let colon = memchr::memchr(b':', raw_field)?;
     let content_end = if raw_field.ends_with(b"\r\n") {
         raw_field.len() - 2
@@ -250,7 +250,18 @@ pub fn strip_b_value(raw_field: &[u8]) -> Cow<'_, [u8]> {
 /// Appends the signature field itself (with `b=` emptied and without its final CRLF) as the
 /// last input to the header hash (RFC 6376 §3.7).
 pub fn canonical_signature_field(canon: Canon, name: &str, raw_field: &[u8], out: &mut Vec<u8>) {
-    let (before, after) = match b_value(raw_field) {
+    signature_field_into(canon, name.as_bytes(), raw_field, b_value(raw_field), out);
+}
+
+/// [`canonical_signature_field`] of a field whose `b=` value lies at `b`.
+fn signature_field_into(
+    canon: Canon,
+    name: &[u8],
+    raw_field: &[u8],
+    b: Option<std::ops::Range<usize>>,
+    out: &mut Vec<u8>,
+) {
+    let (before, after) = match b {
         Some(b) => (&raw_field[..b.start], &raw_field[b.end..]),
         None => (raw_field, &raw_field[raw_field.len()..]),
     };
@@ -262,7 +273,7 @@ pub fn canonical_signature_field(canon: Canon, name: &str, raw_field: &[u8], out
         Canon::Relaxed => {
             // The value starts after the colon, which lies before any `b=` value.
             let colon = memchr::memchr(b':', before).map_or(before.len(), |c| c + 1);
-            relaxed_field(name.as_bytes(), &[&before[colon..], after], out);
+            relaxed_field(name, &[&before[colon..], after], out);
         }
     }
     if out.ends_with(b"\r\n") {
@@ -282,11 +293,34 @@ pub(crate) fn header_digest(
     raw_field: &[u8],
     algorithm: Algorithm,
 ) -> digest::Digest {
+    let b = b_value(raw_field);
+    header_digest_with_b(
+        message,
+        signed,
+        canon,
+        field_name.as_bytes(),
+        raw_field,
+        b,
+        algorithm,
+    )
+}
+
+/// [`header_digest`] of a signature field whose `b=` value lies at `b` (as [`b_value`]
+/// finds it), known from parsing the field.
+pub(crate) fn header_digest_with_b(
+    message: &Message<'_>,
+    signed: &[impl AsRef<str>],
+    canon: Canon,
+    field_name: &[u8],
+    raw_field: &[u8],
+    b: Option<std::ops::Range<usize>>,
+    algorithm: Algorithm,
+) -> digest::Digest {
     // Room for the canonical headers of most messages (about 1 KB), in a size the allocator
     // keeps per thread; it grows for more.
     let mut buf = Vec::with_capacity(1024);
     canonical_headers(message, signed, canon, &mut buf);
-    canonical_signature_field(canon, field_name, raw_field, &mut buf);
+    signature_field_into(canon, field_name, raw_field, b, &mut buf);
     digest::digest(algorithm.digest(), &buf)
 }
 

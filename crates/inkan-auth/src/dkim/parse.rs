@@ -4,9 +4,11 @@
 //! whitespace, no duplicate tags.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use wide::u8x16;
 
 use super::canon::{is_space as is_fws, space_bounds};
 use super::{Algorithm, Canon, Canonicalization};
@@ -88,12 +90,18 @@ impl<'a> TagList<'a> {
 /// Where [`scan_tags`] puts the tags it reads: a [`TagList`] keeps them all, a
 /// [`SignatureTags`] the values of the tags a DKIM-Signature has.
 trait TagSink<'a> {
-    /// Takes the next tag, or refuses it as a duplicate or as one too many.
-    fn add(&mut self, name: &'a str, value: &'a str) -> Result<(), TagListError>;
+    /// Takes the next tag, or refuses it as a duplicate or as one too many. `raw_value` is
+    /// where the value lies in the input with the whitespace around it.
+    fn add(
+        &mut self,
+        name: &'a str,
+        value: &'a str,
+        raw_value: Range<usize>,
+    ) -> Result<(), TagListError>;
 }
 
 impl<'a> TagSink<'a> for TagList<'a> {
-    fn add(&mut self, name: &'a str, value: &'a str) -> Result<(), TagListError> {
+    fn add(&mut self, name: &'a str, value: &'a str, _: Range<usize>) -> Result<(), TagListError> {
         if self.tags.iter().any(|(n, _)| same(n, name)) {
             return Err(TagListError::Duplicate { name: name.into() });
         }
@@ -111,50 +119,170 @@ fn scan_tags<'a>(input: &'a [u8], sink: &mut impl TagSink<'a>) -> Result<(), Tag
     let text = std::str::from_utf8(input).map_err(|_| TagListError::NotUtf8)?;
     // Every delimiter is ASCII, so byte positions found here are char boundaries.
     let bytes = text.as_bytes();
-    // Real lists have no control characters: one pass over the whole list spares a pass
-    // over each value.
-    let check_values = has_control(bytes);
     let mut from = 0;
-    while from <= bytes.len() {
-        let end = memchr::memchr(b';', &bytes[from..]).map_or(bytes.len(), |p| from + p);
-        let spec = trim_fws(&text[from..end]);
+    // The tag-spec that ends at `end`. Real lists have no control characters: a value is
+    // searched for one only when `control` says the blocks read so far hold one.
+    // Positions are worked out on the bytes, and only the name and the value cut from `text`:
+    // each cut checks that its ends are char boundaries.
+    let mut spec_to = |end: usize, control: bool| -> Result<(), TagListError> {
+        let bounds = space_bounds(&bytes[from..end]);
+        let (spec_start, spec_end) = (from + bounds.start, from + bounds.end);
         from = end + 1;
-        if spec.is_empty() {
-            continue;
+        if spec_start == spec_end {
+            return Ok(());
         }
         // The name is short: a byte loop finds the `=` sooner than a call to memchr.
-        let Some(eq) = spec.bytes().position(|b| b == b'=') else {
+        let Some(eq) = bytes[spec_start..spec_end].iter().position(|&b| b == b'=') else {
             return Err(TagListError::MissingEquals {
-                spec: spec.chars().take(60).collect(),
+                spec: text[spec_start..spec_end].chars().take(60).collect(),
             });
         };
-        let name = trim_fws(&spec[..eq]);
-        let value = trim_fws(&spec[eq + 1..]);
-        let mut name_bytes = name.bytes();
+        let eq = spec_start + eq;
+        // The spec has no whitespace at its ends: the name none before it, the value none
+        // after it.
+        let name_end = bytes[spec_start..eq]
+            .iter()
+            .rposition(|&b| !is_fws(b))
+            .map_or(spec_start, |p| spec_start + p + 1);
+        let value_start = bytes[eq + 1..spec_end]
+            .iter()
+            .position(|&b| !is_fws(b))
+            .map_or(spec_end, |p| eq + 1 + p);
+        let mut name_bytes = bytes[spec_start..name_end].iter();
         let valid_name = name_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-            && name_bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            && name_bytes.all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        let name = &text[spec_start..name_end];
+        let value = &text[value_start..spec_end];
         if !valid_name {
             return Err(TagListError::InvalidName {
                 name: name.chars().take(60).collect(),
             });
         }
-        if check_values && has_control(value.as_bytes()) {
+        if control && has_control(value.as_bytes()) {
             return Err(TagListError::InvalidValue {
                 name: name.into(),
                 value: value.chars().take(60).collect(),
             });
         }
-        sink.add(name, value)?;
+        sink.add(name, value, eq + 1..end)
+    };
+    // One pass, 32 bytes a step, finds the semicolons and notes control characters.
+    let mut control = false;
+    let (blocks, rest) = bytes.as_chunks::<32>();
+    for (k, block) in blocks.iter().enumerate() {
+        let (mut semicolons, block_control) = tag_block(block);
+        control |= block_control;
+        while semicolons != 0 {
+            spec_to(32 * k + semicolons.trailing_zeros() as usize, control)?;
+            semicolons &= semicolons - 1;
+        }
     }
-    Ok(())
+    if !rest.is_empty() {
+        let (mut semicolons, block_control) = match bytes.last_chunk::<32>() {
+            // The last 32 bytes, shifted so that bit 0 stands for the first of `rest`.
+            Some(last) => {
+                let (semicolons, control) = tag_block(last);
+                (semicolons >> (32 - rest.len()), control)
+            }
+            None => {
+                let mut padded = [b' '; 32];
+                padded[..rest.len()].copy_from_slice(rest);
+                tag_block(&padded)
+            }
+        };
+        control |= block_control;
+        let base = bytes.len() - rest.len();
+        while semicolons != 0 {
+            spec_to(base + semicolons.trailing_zeros() as usize, control)?;
+            semicolons &= semicolons - 1;
+        }
+    }
+    spec_to(bytes.len(), control)
+}
+
+/// The semicolons of `block` (bit `i` for byte `i`), and whether it holds an ASCII control
+/// character other than folding whitespace. Two lanes of 16 a step: one test of the control
+/// characters serves both.
+#[inline]
+fn tag_block(block: &[u8; 32]) -> (u32, bool) {
+    let (halves, _) = block.as_chunks::<16>();
+    let (mut semicolons, mut control) = (0, u8x16::splat(0));
+    for (i, half) in halves.iter().enumerate() {
+        let lanes = u8x16::new(*half);
+        semicolons |= (lanes.cmp_eq(u8x16::splat(b';')).move_mask() as u32) << (16 * i);
+        let below_space = lanes.min(u8x16::splat(0x1f)).cmp_eq(lanes);
+        let fws = lanes.cmp_eq(u8x16::splat(b'\t'))
+            | lanes.cmp_eq(u8x16::splat(b'\r'))
+            | lanes.cmp_eq(u8x16::splat(b'\n'));
+        // Folding whitespace is below a space too: the difference is the control characters.
+        control |= (below_space ^ fws) | lanes.cmp_eq(u8x16::splat(0x7f));
+    }
+    (semicolons, control.any())
 }
 
 /// True when `value` holds an ASCII control character other than folding whitespace.
-/// Branch-free, so the compiler vectorizes it: `b=` values are hundreds of bytes long.
 fn has_control(value: &[u8]) -> bool {
-    value.iter().fold(false, |bad, &b| {
-        bad | ((b < 0x20) & (b != b'\t') & (b != b'\r') & (b != b'\n')) | (b == 0x7f)
-    })
+    value
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f)
+}
+
+/// The positions of `byte` in `hay`, in order. Tag lists and `h=` lists hold a delimiter every
+/// few bytes: a call to memchr for each costs more than this search, 16 bytes a step, inlined.
+pub(super) fn positions(hay: &[u8], byte: u8) -> Positions<'_> {
+    Positions {
+        hay,
+        byte,
+        base: 0,
+        next: 0,
+        mask: 0,
+    }
+}
+
+/// The iterator [`positions`] returns.
+pub(super) struct Positions<'a> {
+    hay: &'a [u8],
+    byte: u8,
+    /// Where the block of `mask` starts.
+    base: usize,
+    /// Where the next block starts.
+    next: usize,
+    /// Bit `i` set for each `byte` at `base + i` not yet returned.
+    mask: u32,
+}
+
+impl Iterator for Positions<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            let start = self.next;
+            let rest = self.hay.get(start..).filter(|rest| !rest.is_empty())?;
+            self.mask = match rest.first_chunk::<16>() {
+                Some(block) => byte_mask(*block, self.byte),
+                // The last 16 bytes, shifted so that bit 0 stands for `start`.
+                None => match self.hay.last_chunk::<16>() {
+                    Some(last) => byte_mask(*last, self.byte) >> (16 - rest.len()),
+                    None => rest
+                        .iter()
+                        .enumerate()
+                        .fold(0, |mask, (i, &b)| mask | u32::from(b == self.byte) << i),
+                },
+            };
+            self.base = start;
+            self.next = start + 16;
+        }
+        let at = self.base + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+/// Bit `i` set where `block[i]` is `byte`.
+#[inline]
+fn byte_mask(block: [u8; 16], byte: u8) -> u32 {
+    u8x16::new(block).cmp_eq(u8x16::splat(byte)).move_mask() as u32
 }
 
 impl std::fmt::Debug for TagList<'_> {
@@ -478,7 +606,7 @@ fn signed_header_names(h: &str) -> Result<Vec<Cow<'static, str>>, SignatureError
     let bytes = h.as_bytes();
     let mut names = Vec::with_capacity(h.len() / 6 + 1);
     let mut start = 0;
-    for end in memchr::memchr_iter(b':', bytes).chain([h.len()]) {
+    for end in positions(bytes, b':').chain([h.len()]) {
         let raw = start..end;
         start = end + 1;
         let name = &bytes[raw.clone()];
@@ -631,10 +759,11 @@ fn canonicalization_named(c: &str) -> Option<Canonicalization> {
             None
         }
     };
-    Some(match c.split_once('/') {
-        Some((header, body)) => Canonicalization {
-            header: one(header)?,
-            body: one(body)?,
+    // A byte loop: `split_once` with a char searches through a general matcher.
+    Some(match c.bytes().position(|b| b == b'/') {
+        Some(slash) => Canonicalization {
+            header: one(&c[..slash])?,
+            body: one(&c[slash + 1..])?,
         },
         None => Canonicalization {
             header: one(c)?,
@@ -653,22 +782,30 @@ fn number(raw: Option<&str>, tag: &'static str) -> Result<Option<u64>, Signature
         return Ok(None);
     };
     // Digits as written (the usual case) have no whitespace to take out.
-    let value = if raw.bytes().all(|b| b.is_ascii_digit()) {
+    let as_written = raw.bytes().all(|b| b.is_ascii_digit());
+    let value = if as_written {
         Cow::Borrowed(raw)
     } else {
         fws_free(raw)
     };
     // RFC 6376 limits these to 12 digits; more than u64 holds is an error, not a wrap.
-    if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty()
+        || value.len() > 20
+        || !(as_written || value.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(SignatureError::InvalidNumber {
             tag,
             value: raw.chars().take(40).collect(),
         });
     }
+    // Decimal digits only: none of the signs and forms `str::parse` also considers.
     value
-        .parse()
+        .bytes()
+        .try_fold(0u64, |n, digit| {
+            n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        })
         .map(Some)
-        .map_err(|_| SignatureError::InvalidNumber {
+        .ok_or_else(|| SignatureError::InvalidNumber {
             tag,
             value: value.into_owned(),
         })
@@ -722,6 +859,8 @@ struct SignatureTags<'a> {
     s: Option<&'a str>,
     t: Option<&'a str>,
     x: Option<&'a str>,
+    /// Where the `b=` value lies with the whitespace around it.
+    b_value: Range<usize>,
     /// The names of the other tags, kept only to find duplicates among them.
     other: Vec<&'a str>,
     /// How many tags there are.
@@ -751,7 +890,15 @@ impl<'a> SignatureTags<'a> {
 }
 
 impl<'a> TagSink<'a> for SignatureTags<'a> {
-    fn add(&mut self, name: &'a str, value: &'a str) -> Result<(), TagListError> {
+    fn add(
+        &mut self,
+        name: &'a str,
+        value: &'a str,
+        raw_value: Range<usize>,
+    ) -> Result<(), TagListError> {
+        if same(name, "b") {
+            self.b_value = raw_value;
+        }
         let duplicate = match self.slot(name) {
             Some(slot) => slot.replace(value).is_some(),
             None => {
@@ -774,6 +921,14 @@ impl<'a> TagSink<'a> for SignatureTags<'a> {
 impl Signature {
     /// Parses a DKIM-Signature field value (everything after the colon).
     pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
+        Self::parse_locating_b(value).map(|(signature, _)| signature)
+    }
+
+    /// [`Signature::parse`], and where the `b=` value lies in `value` with the whitespace
+    /// around it: what the header hash leaves out (RFC 6376 §3.7).
+    pub(crate) fn parse_locating_b(
+        value: &[u8],
+    ) -> Result<(Signature, Range<usize>), SignatureError> {
         let mut tags = SignatureTags::default();
         scan_tags(value, &mut tags)?;
         let version = tags.v.ok_or(SignatureError::MissingTag("v"))?;
@@ -784,7 +939,7 @@ impl Signature {
                 return Err(SignatureError::Version(version.into_owned()));
             }
         }
-        Self::from_tags(&tags, true)
+        Ok((Self::from_tags(&tags, true)?, tags.b_value))
     }
 
     /// The DKIM-shaped part of an ARC-Message-Signature (RFC 8617 §4.1.2): the DKIM-Signature
@@ -1247,6 +1402,182 @@ mod tests {
         );
         assert_eq!(decode_base64("QUJDREVG\r\n\tR0hJ").unwrap(), b"ABCDEFGHI");
         assert_eq!(decode_base64("QUJDREVGR0hJSktM").unwrap(), b"ABCDEFGHIJKL");
+    }
+
+    #[test]
+    fn the_b_value_located_by_the_parse_is_the_one_the_header_hash_leaves_out() {
+        const FWS: [&str; 5] = ["", " ", "\t", "\r\n\t", "\r\n  "];
+        let mut rng = Xorshift(0xb0b0_1234_5678_9abc);
+        let mut parsed = 0;
+        for round in 0..2000 {
+            let fws = |rng: &mut Xorshift| FWS[rng.below(FWS.len())];
+            let mut tags = vec![
+                "v=1".to_string(),
+                "a=rsa-sha256".into(),
+                "d=example.com".into(),
+                "s=sel".into(),
+                "h=from:to".into(),
+                format!("bh=YWJj{}ZA==", fws(&mut rng)),
+                format!(
+                    "b{}={}ZGVm{}ZGVm{}",
+                    fws(&mut rng),
+                    fws(&mut rng),
+                    fws(&mut rng),
+                    fws(&mut rng)
+                ),
+            ];
+            if rng.below(2) == 0 {
+                tags.push("z=b=x".into());
+            }
+            for i in (1..tags.len()).rev() {
+                tags.swap(i, rng.below(i + 1));
+            }
+            let mut value = String::new();
+            for tag in &tags {
+                let (name, rest) = tag.split_once('=').unwrap();
+                let (a, b, c) = (fws(&mut rng), fws(&mut rng), fws(&mut rng));
+                value.push_str(&format!("{a}{name}{b}={rest}{c};"));
+            }
+            if rng.below(2) == 0 {
+                value.pop();
+            }
+            let raw = format!("DKIM-Signature:{value}\r\n");
+            let value_start = "DKIM-Signature:".len();
+            if let Ok((_, b)) = Signature::parse_locating_b(value.as_bytes()) {
+                parsed += 1;
+                assert_eq!(
+                    Some(value_start + b.start..value_start + b.end),
+                    super::super::canon::b_value(raw.as_bytes()),
+                    "round {round}: {raw:?}"
+                );
+            }
+        }
+        assert_eq!(parsed, 2000);
+    }
+
+    /// RFC 6376 §3.2 read plainly: split at `;`, trim, split at the first `=`, check.
+    fn tag_list_reference(input: &[u8]) -> Result<Vec<(&str, &str)>, TagListError> {
+        let text = std::str::from_utf8(input).map_err(|_| TagListError::NotUtf8)?;
+        let fws: &[char] = &[' ', '\t', '\r', '\n'];
+        let mut tags: Vec<(&str, &str)> = Vec::new();
+        for spec in text.split(';').map(|spec| spec.trim_matches(fws)) {
+            if spec.is_empty() {
+                continue;
+            }
+            let Some((name, value)) = spec.split_once('=') else {
+                return Err(TagListError::MissingEquals {
+                    spec: spec.chars().take(60).collect(),
+                });
+            };
+            let (name, value) = (name.trim_matches(fws), value.trim_matches(fws));
+            let valid_name = name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_name {
+                return Err(TagListError::InvalidName {
+                    name: name.chars().take(60).collect(),
+                });
+            }
+            if value
+                .chars()
+                .any(|c| (c.is_ascii_control() && !fws.contains(&c)) || c == '\x7f')
+            {
+                return Err(TagListError::InvalidValue {
+                    name: name.into(),
+                    value: value.chars().take(60).collect(),
+                });
+            }
+            if tags.iter().any(|(n, _)| *n == name) {
+                return Err(TagListError::Duplicate { name: name.into() });
+            }
+            if tags.len() >= MAX_TAGS {
+                return Err(TagListError::TooManyTags);
+            }
+            tags.push((name, value));
+        }
+        Ok(tags)
+    }
+
+    #[test]
+    fn tag_lists_read_as_the_plain_reading_does() {
+        const PIECES: [&[u8]; 16] = [
+            b"a",
+            b"b",
+            b"bh",
+            b"x1",
+            b"=",
+            b";",
+            b" ",
+            b"\t",
+            b"\r\n\t",
+            b"QUJD",
+            b"\x01",
+            b"\x7f",
+            b"\x1f",
+            b"\xc3\xa9",
+            b"_",
+            b"9",
+        ];
+        let mut rng = Xorshift(0x7a95_11a7_0000_0001);
+        let mut read = 0;
+        for round in 0..20000 {
+            let mut input = Vec::new();
+            for _ in 0..rng.below(40) {
+                // Mostly well-formed tags, so that most lists read far enough to matter.
+                if rng.below(3) == 0 {
+                    input.extend_from_slice(PIECES[rng.below(PIECES.len())]);
+                } else {
+                    let name = ["a", "b", "bh", "x", "z_"][rng.below(5)];
+                    input.extend_from_slice(format!("{name}{}=", rng.below(50)).as_bytes());
+                    input.extend_from_slice(&b"QUJDRA\r\n ZW Zn"[..rng.below(15)]);
+                    input.extend_from_slice(b";");
+                }
+            }
+            let reference = tag_list_reference(&input);
+            read += usize::from(reference.is_ok());
+            let parsed = TagList::parse(&input).map(|t| t.iter().collect::<Vec<_>>());
+            assert_eq!(parsed, reference, "round {round}: {input:?}");
+        }
+        assert!(read > 1000, "only {read} lists read without an error");
+    }
+
+    #[test]
+    fn numbers_read_as_str_parse_reads_them() {
+        let mut rng = Xorshift(0x0123_4567_89ab_cdef);
+        let mut samples: Vec<String> = ["18446744073709551615", "18446744073709551616"]
+            .map(String::from)
+            .to_vec();
+        for _ in 0..3000 {
+            let len = rng.below(23);
+            let digit = |rng: &mut Xorshift| char::from(b'0' + rng.below(10) as u8);
+            samples.push((0..len).map(|_| digit(&mut rng)).collect());
+        }
+        for sample in samples {
+            let expected = match sample.parse::<u64>() {
+                Ok(n) if sample.len() <= 20 => Ok(Some(n)),
+                _ => Err(SignatureError::InvalidNumber {
+                    tag: "t",
+                    value: sample.clone(),
+                }),
+            };
+            assert_eq!(number(Some(&sample), "t"), expected, "{sample:?}");
+        }
+        assert_eq!(number(Some("1 2\r\n 3"), "t"), Ok(Some(123)));
+    }
+
+    #[test]
+    fn positions_are_every_place_of_the_byte() {
+        let mut rng = Xorshift(0x9051_7105_5eed_0001);
+        for round in 0..3000 {
+            let len = rng.below(80);
+            let hay: Vec<u8> = (0..len)
+                .map(|_| [b';', b':', b'a', b' ', 0xbb][rng.below(5)])
+                .collect();
+            for byte in [b';', b':', 0xbb] {
+                let reference: Vec<usize> = (0..len).filter(|&i| hay[i] == byte).collect();
+                let found: Vec<usize> = positions(&hay, byte).collect();
+                assert_eq!(found, reference, "round {round}: {hay:?}");
+            }
+        }
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! changed, no key published vs DNS failing, revoked, short, expired, testing.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
 use inkan_dns::{Answer, DnsError, RecordType, Resolver};
 
-use super::canon::{BodyHasher, header_digest};
+use super::canon::{BodyHasher, header_digest, header_digest_with_b};
 use super::key::{DkimKey, KeyError, KeyType};
 use super::parse::{Signature, SignatureError};
 use super::{Algorithm, DkimResult};
@@ -318,8 +319,22 @@ impl DkimOutput {
         }
     }
 
-    /// The facts `signature` states about itself, moved out of it once it is no longer needed.
-    fn take_signature(&mut self, s: Signature) {
+    /// The facts `signature` states about itself, moved out of it once it is no longer needed;
+    /// `from_count` is how many From fields the message has.
+    fn take_signature(&mut self, s: Signature, from_count: usize) {
+        // One pass over `h=` for the three facts it gives.
+        let (mut from_listed, mut unsubscribe, mut unsubscribe_post) = (0, false, false);
+        for name in &s.signed_headers {
+            match name.as_ref() {
+                "list-unsubscribe" => unsubscribe = true,
+                "list-unsubscribe-post" => unsubscribe_post = true,
+                name if name.eq_ignore_ascii_case("from") => from_listed += 1,
+                _ => {}
+            }
+        }
+        self.from_oversigned = from_listed > from_count;
+        self.list_unsubscribe_signed = unsubscribe;
+        self.list_unsubscribe_post_signed = unsubscribe_post;
         self.domain = s.domain;
         self.selector = s.selector;
         self.algorithm = Cow::Borrowed(s.algorithm.as_str());
@@ -330,11 +345,6 @@ impl DkimOutput {
         self.expiration = s.expiration;
         self.body_length = s.body_length;
         self.body_length_risk = s.body_length.is_some();
-        self.list_unsubscribe_signed = self.signed_headers.iter().any(|h| h == "list-unsubscribe");
-        self.list_unsubscribe_post_signed = self
-            .signed_headers
-            .iter()
-            .any(|h| h == "list-unsubscribe-post");
     }
 
     /// What can be said about a signature that does not parse.
@@ -430,9 +440,9 @@ pub async fn verify_at(
     message: &Message<'_>,
     now: u64,
 ) -> Vec<DkimOutput> {
-    let signatures = parse_signatures(message);
+    let signatures: Vec<_> = parse_signatures(message).collect();
     let mut keys: Vec<(String, Result<Arc<DkimKey>, Reason>)> = Vec::new();
-    for signature in signatures.iter().filter_map(|(_, s)| s.as_ref().ok()) {
+    for (signature, _) in signatures.iter().filter_map(|(_, s)| s.as_ref().ok()) {
         if needs_key(signature, now) {
             let name = signature.key_name();
             if !keys.iter().any(|(n, _)| *n == name) {
@@ -466,11 +476,13 @@ pub fn verify_with_keys(
     verify_signatures(message, parse_signatures(message), now, &lookup)
 }
 
+/// A DKIM-Signature field with its parsed value and where the `b=` value lies in the field's
+/// value.
+type Parsed<'m> = (HeaderField<'m>, Result<(Signature, Range<usize>), Reason>);
+
 /// Every DKIM-Signature field, top to bottom, with its parsed value; fields past
 /// [`MAX_SIGNATURES`] are not parsed.
-fn parse_signatures<'m>(
-    message: &'m Message<'_>,
-) -> Vec<(HeaderField<'m>, Result<Signature, Reason>)> {
+fn parse_signatures<'m>(message: &'m Message<'_>) -> impl Iterator<Item = Parsed<'m>> {
     message
         .header_fields("DKIM-Signature")
         .enumerate()
@@ -478,11 +490,10 @@ fn parse_signatures<'m>(
             let signature = if n >= MAX_SIGNATURES {
                 Err(Reason::TooManySignatures)
             } else {
-                Signature::parse(field.value()).map_err(Reason::Malformed)
+                Signature::parse_locating_b(field.value()).map_err(Reason::Malformed)
             };
             (field, signature)
         })
-        .collect()
 }
 
 /// True when `signature` is judged by its key (not refused before for rsa-sha1 or expiry).
@@ -492,18 +503,19 @@ fn needs_key(signature: &Signature, now: u64) -> bool {
 
 /// The loop [`verify_at`] and [`verify_with_keys`] share: each parsed signature checked with the
 /// key `keys` gives for its key name, sharing body hashes between signatures.
-fn verify_signatures(
+fn verify_signatures<'m>(
     message: &Message<'_>,
-    signatures: Vec<(HeaderField<'_>, Result<Signature, Reason>)>,
+    signatures: impl IntoIterator<Item = Parsed<'m>>,
     now: u64,
     keys: &dyn Fn(&str) -> Result<Arc<DkimKey>, Reason>,
 ) -> Vec<DkimOutput> {
     let mut body = BodyHasher::for_message(message);
     let from_count = message.header_fields("From").count();
-    let mut outputs = Vec::with_capacity(signatures.len());
+    let signatures = signatures.into_iter();
+    let mut outputs = Vec::with_capacity(signatures.size_hint().0.max(1));
     for (field, signature) in signatures {
         let mut out = DkimOutput::blank(&field);
-        let signature = match signature {
+        let (signature, b_value) = match signature {
             Ok(s) => s,
             Err(reason) => {
                 out.describe_unparsed(&field);
@@ -512,27 +524,44 @@ fn verify_signatures(
                 continue;
             }
         };
-        out.from_oversigned = signature
-            .signed_headers
-            .iter()
-            .filter(|h| h.eq_ignore_ascii_case("from"))
-            .count()
-            > from_count;
         let reason = if signature.algorithm == Algorithm::RsaSha1 {
             Reason::Sha1
         } else if let Some(x) = signature.expiration.filter(|&x| x < now) {
             Reason::Expired { expiration: x, now }
         } else {
-            match keys(&signature.key_name()) {
-                Ok(key) => verify_with_key(message, &field, &signature, &key, &mut body, &mut out),
+            let mut buf = [0; KEY_NAME_ROOM];
+            let found = match key_name_in(&signature, &mut buf) {
+                Some(name) => keys(name),
+                None => keys(&signature.key_name()),
+            };
+            match found {
+                Ok(key) => verify_with_key(
+                    message, &field, &signature, b_value, &key, &mut body, &mut out,
+                ),
                 Err(reason) => reason,
             }
         };
-        out.take_signature(signature);
+        out.take_signature(signature, from_count);
         out.set_reason(reason);
         outputs.push(out);
     }
     outputs
+}
+
+/// Room on the stack for most key names.
+const KEY_NAME_ROOM: usize = 128;
+
+/// [`Signature::key_name`] written into `buf`, without an allocation, when it fits.
+fn key_name_in<'b>(signature: &Signature, buf: &'b mut [u8; KEY_NAME_ROOM]) -> Option<&'b str> {
+    let (selector, domain) = (signature.selector.as_bytes(), signature.domain.as_bytes());
+    let middle = b"._domainkey.";
+    let name = buf.get_mut(..selector.len() + middle.len() + domain.len())?;
+    let (start, end) = name.split_at_mut(selector.len());
+    start.copy_from_slice(selector);
+    let (middle_part, end) = end.split_at_mut(middle.len());
+    middle_part.copy_from_slice(middle);
+    end.copy_from_slice(domain);
+    std::str::from_utf8(name).ok()
 }
 
 /// The key rules every DKIM-style signature (DKIM-Signature, ARC-Message-Signature, ARC-Seal)
@@ -563,12 +592,14 @@ pub fn check_key(key: &DkimKey, algorithm: Algorithm) -> Result<(), Reason> {
     Ok(())
 }
 
-/// Checks `signature` against an already fetched `key` (the key rules, the body hash, then the
-/// header signature) and fills the key facts into `out`.
+/// Checks `signature` in `field`, its `b=` value at `b_value` in the field's value, against an
+/// already fetched `key` (the key rules, the body hash, then the header signature) and fills
+/// the key facts into `out`.
 fn verify_with_key(
     message: &Message<'_>,
     field: &HeaderField<'_>,
     signature: &Signature,
+    b_value: Range<usize>,
     key: &DkimKey,
     body: &mut BodyHasher<'_>,
     out: &mut DkimOutput,
@@ -606,8 +637,22 @@ fn verify_with_key(
             };
         }
     };
-    let hash = header_hash(message, signature, field);
-    let headers_ok = key.verify_signature(signature.algorithm, &hash, &signature.signature);
+    // The value starts after the field's first colon (a name has none), where the `b=` value
+    // is counted from; before it is the name, with any whitespace that relaxed
+    // canonicalization takes off.
+    let raw = field.raw();
+    let colon = raw.iter().position(|&b| b == b':').unwrap_or(raw.len());
+    let value_start = (colon + 1).min(raw.len());
+    let hash = header_digest_with_b(
+        message,
+        &signature.signed_headers,
+        signature.canonicalization.header,
+        &raw[..colon],
+        raw,
+        Some(value_start + b_value.start..value_start + b_value.end),
+        signature.algorithm,
+    );
+    let headers_ok = key.verify_signature(signature.algorithm, hash.as_ref(), &signature.signature);
     match (body_ok, headers_ok) {
         (true, true) if key.flags.testing => Reason::VerifiedTesting,
         (true, true) => Reason::Verified,
@@ -663,6 +708,47 @@ mod tests {
         let mut out = run(resolver, m);
         assert_eq!(out.len(), 1);
         out.remove(0)
+    }
+
+    #[test]
+    fn key_names_written_on_the_stack_are_the_key_names() {
+        let mut state = 0x6b65_795f_6e61_6d65_u64;
+        let mut signature = Signature {
+            algorithm: Algorithm::RsaSha256,
+            signature: Vec::new(),
+            body_hash: Vec::new(),
+            canonicalization: Canonicalization::default(),
+            domain: String::new(),
+            signed_headers: Vec::new(),
+            identity: None,
+            body_length: None,
+            selector: String::new(),
+            timestamp: None,
+            expiration: None,
+        };
+        let mut fitted = 0;
+        for _ in 0..2000 {
+            let mut text = |len: u64| -> String {
+                (0..crate::test_support::xorshift(&mut state) % len)
+                    .map(|_| {
+                        let r = crate::test_support::xorshift(&mut state);
+                        char::from(b"abz09-._"[(r % 8) as usize])
+                    })
+                    .collect()
+            };
+            signature.selector = text(70);
+            signature.domain = text(90);
+            let mut buf = [0; KEY_NAME_ROOM];
+            let name = signature.key_name();
+            match key_name_in(&signature, &mut buf) {
+                Some(on_stack) => {
+                    fitted += 1;
+                    assert_eq!(on_stack, name);
+                }
+                None => assert!(name.len() > KEY_NAME_ROOM, "{name}"),
+            }
+        }
+        assert!(fitted > 1000);
     }
 
     #[test]
@@ -766,6 +852,10 @@ mod tests {
         let rewrapped =
             Message::parse(text.replace("Subject: Hello", "subject:   Hello  ")).unwrap();
         assert_eq!(one(&resolver, &rewrapped).result, DkimResult::Pass);
+        // So does whitespace before the colon of the signature field itself.
+        let spaced =
+            Message::parse(text.replacen("DKIM-Signature:", "DKIM-Signature \t:", 1)).unwrap();
+        assert_eq!(one(&resolver, &spaced).result, DkimResult::Pass);
     }
 
     #[test]
