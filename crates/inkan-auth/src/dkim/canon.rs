@@ -397,7 +397,7 @@ impl Sink for HashSink {
         let take = (bytes.len() as u64).min(self.remaining) as usize;
         self.remaining -= take as u64;
         let bytes = &bytes[..take];
-        if self.stage.len() + bytes.len() <= STAGE {
+        if bytes.len() <= self.stage.capacity() - self.stage.len() {
             self.stage.extend_from_slice(bytes);
         } else {
             self.spill(bytes);
