@@ -12,6 +12,7 @@ use wide::u8x16;
 
 use super::canon::{is_space as is_fws, space_bounds};
 use super::{Algorithm, Canon, Canonicalization};
+use crate::message::positions;
 
 /// Most tags accepted in one tag list; real lists have about a dozen.
 const MAX_TAGS: usize = 64;
@@ -225,64 +226,6 @@ fn has_control(value: &[u8]) -> bool {
     value
         .iter()
         .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f)
-}
-
-/// The positions of `byte` in `hay`, in order. Tag lists and `h=` lists hold a delimiter every
-/// few bytes: a call to memchr for each costs more than this search, 16 bytes a step, inlined.
-pub(super) fn positions(hay: &[u8], byte: u8) -> Positions<'_> {
-    Positions {
-        hay,
-        byte,
-        base: 0,
-        next: 0,
-        mask: 0,
-    }
-}
-
-/// The iterator [`positions`] returns.
-pub(super) struct Positions<'a> {
-    hay: &'a [u8],
-    byte: u8,
-    /// Where the block of `mask` starts.
-    base: usize,
-    /// Where the next block starts.
-    next: usize,
-    /// Bit `i` set for each `byte` at `base + i` not yet returned.
-    mask: u32,
-}
-
-impl Iterator for Positions<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            let start = self.next;
-            let rest = self.hay.get(start..).filter(|rest| !rest.is_empty())?;
-            self.mask = match rest.first_chunk::<16>() {
-                Some(block) => byte_mask(*block, self.byte),
-                // The last 16 bytes, shifted so that bit 0 stands for `start`.
-                None => match self.hay.last_chunk::<16>() {
-                    Some(last) => byte_mask(*last, self.byte) >> (16 - rest.len()),
-                    None => rest
-                        .iter()
-                        .enumerate()
-                        .fold(0, |mask, (i, &b)| mask | u32::from(b == self.byte) << i),
-                },
-            };
-            self.base = start;
-            self.next = start + 16;
-        }
-        let at = self.base + self.mask.trailing_zeros() as usize;
-        self.mask &= self.mask - 1;
-        Some(at)
-    }
-}
-
-/// Bit `i` set where `block[i]` is `byte`.
-#[inline]
-fn byte_mask(block: [u8; 16], byte: u8) -> u32 {
-    u8x16::new(block).cmp_eq(u8x16::splat(byte)).move_mask() as u32
 }
 
 impl std::fmt::Debug for TagList<'_> {
@@ -1562,22 +1505,6 @@ mod tests {
             assert_eq!(number(Some(&sample), "t"), expected, "{sample:?}");
         }
         assert_eq!(number(Some("1 2\r\n 3"), "t"), Ok(Some(123)));
-    }
-
-    #[test]
-    fn positions_are_every_place_of_the_byte() {
-        let mut rng = Xorshift(0x9051_7105_5eed_0001);
-        for round in 0..3000 {
-            let len = rng.below(80);
-            let hay: Vec<u8> = (0..len)
-                .map(|_| [b';', b':', b'a', b' ', 0xbb][rng.below(5)])
-                .collect();
-            for byte in [b';', b':', 0xbb] {
-                let reference: Vec<usize> = (0..len).filter(|&i| hay[i] == byte).collect();
-                let found: Vec<usize> = positions(&hay, byte).collect();
-                assert_eq!(found, reference, "round {round}: {hay:?}");
-            }
-        }
     }
 
     #[test]

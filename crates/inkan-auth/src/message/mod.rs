@@ -358,7 +358,7 @@ impl<'a> Message<'a> {
         let mut line_no = 0;
         let mut body_start = raw.len();
         let mut has_separator = false;
-        let mut line_ends = LineEnds::new(&raw);
+        let mut line_ends = positions(&raw, b'\n');
         while pos < raw.len() {
             if pos > limits.max_header_bytes {
                 return Err(MessageError::HeaderTooLarge {
@@ -572,72 +572,63 @@ impl<'a> Message<'a> {
     }
 }
 
-/// The LFs of a message in order, found 16 bytes at a time: one pass over the header section
-/// instead of a search per line.
-struct LineEnds<'r> {
-    blocks: &'r [[u8; 16]],
-    tail: &'r [u8],
-    /// Which block `mask` is of (`blocks.len()` for the tail).
-    block: usize,
-    /// Bit `i` set for an LF at `16 * block + i` not yet returned.
+/// The positions of `byte` in `hay`, in order. Header sections (LF), tag lists (`;`) and `h=`
+/// lists (`:`) hold a delimiter every few bytes: a call to memchr for each costs more than this
+/// search, 16 bytes a step, inlined.
+pub(crate) fn positions(hay: &[u8], byte: u8) -> Positions<'_> {
+    Positions {
+        hay,
+        byte,
+        base: 0,
+        next: 0,
+        mask: 0,
+    }
+}
+
+/// The iterator [`positions`] returns.
+pub(crate) struct Positions<'a> {
+    hay: &'a [u8],
+    byte: u8,
+    /// Where the block of `mask` starts.
+    base: usize,
+    /// Where the next block starts.
+    next: usize,
+    /// Bit `i` set for each `byte` at `base + i` not yet returned.
     mask: u32,
 }
 
-impl<'r> LineEnds<'r> {
-    fn new(bytes: &'r [u8]) -> Self {
-        let (blocks, tail) = bytes.as_chunks::<16>();
-        let mut ends = Self {
-            blocks,
-            tail,
-            block: 0,
-            mask: 0,
-        };
-        ends.mask = ends.lf_mask();
-        ends
-    }
-
-    /// Bit `i` set where byte `i` of block `self.block` (or of the tail) is an LF.
-    fn lf_mask(&self) -> u32 {
-        match self.blocks.get(self.block) {
-            Some(&block) => lf_bits(block),
-            None => self.tail_mask(),
-        }
-    }
-
-    /// [`Self::lf_mask`] of the tail, once per message at most.
-    #[cold]
-    fn tail_mask(&self) -> u32 {
-        let mut padded = [0; 16];
-        padded[..self.tail.len()].copy_from_slice(self.tail);
-        lf_bits(padded)
-    }
-}
-
-/// Bit `i` set where `block[i]` is an LF.
-fn lf_bits(block: [u8; 16]) -> u32 {
-    u8x16::new(block).cmp_eq(u8x16::splat(b'\n')).move_mask() as u32
-}
-
-impl Iterator for LineEnds<'_> {
+impl Iterator for Positions<'_> {
     type Item = usize;
 
-    /// The position of the next LF.
     #[inline]
     fn next(&mut self) -> Option<usize> {
         while self.mask == 0 {
-            self.block += 1;
-            match self.blocks.get(self.block) {
-                Some(&block) => self.mask = lf_bits(block),
-                None if self.block == self.blocks.len() && !self.tail.is_empty() => {
-                    self.mask = self.tail_mask();
-                }
-                None => return None,
-            }
+            let start = self.next;
+            let rest = self.hay.get(start..).filter(|rest| !rest.is_empty())?;
+            self.mask = match rest.first_chunk::<16>() {
+                Some(block) => byte_mask(*block, self.byte),
+                // The last 16 bytes, shifted so that bit 0 stands for `start`.
+                None => match self.hay.last_chunk::<16>() {
+                    Some(last) => byte_mask(*last, self.byte) >> (16 - rest.len()),
+                    None => rest
+                        .iter()
+                        .enumerate()
+                        .fold(0, |mask, (i, &b)| mask | u32::from(b == self.byte) << i),
+                },
+            };
+            self.base = start;
+            self.next = start + 16;
         }
-        let at = 16 * self.block + self.mask.trailing_zeros() as usize;
+        let at = self.base + self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
         Some(at)
     }
+}
+
+/// Bit `i` set where `block[i]` is `byte`.
+#[inline]
+fn byte_mask(block: [u8; 16], byte: u8) -> u32 {
+    u8x16::new(block).cmp_eq(u8x16::splat(byte)).move_mask() as u32
 }
 
 /// How many bytes from the start of `rest` (a line of `line_len` bytes, then the rest of the
@@ -918,20 +909,19 @@ mod tests {
     }
 
     #[test]
-    fn line_ends_are_every_lf_in_order() {
-        let mut state = 7;
-        for len in 0..200 {
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    if crate::test_support::xorshift(&mut state).is_multiple_of(5) {
-                        b'\n'
-                    } else {
-                        b'x'
-                    }
-                })
+    fn positions_are_every_place_of_the_byte() {
+        let mut state = 0x9051_7105_5eed_0001;
+        let mut below = |n: u64| (crate::test_support::xorshift(&mut state) % n) as usize;
+        for round in 0..3000 {
+            let len = below(200);
+            let hay: Vec<u8> = (0..len)
+                .map(|_| [b';', b':', b'\n', b'a', b' ', 0xbb][below(6)])
                 .collect();
-            let expected: Vec<usize> = memchr::memchr_iter(b'\n', &bytes).collect();
-            assert_eq!(LineEnds::new(&bytes).collect::<Vec<_>>(), expected, "{len}");
+            for byte in [b';', b':', b'\n', 0xbb] {
+                let reference: Vec<usize> = (0..len).filter(|&i| hay[i] == byte).collect();
+                let found: Vec<usize> = positions(&hay, byte).collect();
+                assert_eq!(found, reference, "round {round}: {hay:?}");
+            }
         }
     }
 
