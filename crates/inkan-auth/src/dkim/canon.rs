@@ -6,10 +6,12 @@
 use std::borrow::Cow;
 
 use aws_lc_rs::digest;
+use fearless_simd::prelude::*;
+use fearless_simd::{Level, dispatch, u8x64};
 use wide::u8x16;
 
 use super::{Algorithm, Canon};
-use crate::message::Message;
+use crate::message::{Message, vector_level};
 
 fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -541,8 +543,16 @@ fn relaxed_body_into(body: &[u8], out: &mut impl Sink) {
 /// [`relaxed_body_into`] for a body whose every LF follows a CR, as [`Message`] guarantees:
 /// instead of looking at each line, it marks the only places relaxed canonicalization changes
 /// — a tab, two spaces in a row, a space before CRLF — 64 bytes at a time and passes
-/// everything between them through untouched.
-fn relaxed_crlf_body_into(body: &[u8], out: &mut impl Sink) {
+/// everything between them through untouched. The marks are made with the widest vectors
+/// `level` has (64 bytes in one comparison with AVX-512, two with AVX2, four with SSE2).
+fn relaxed_crlf_body_into(level: Level, body: &[u8], out: &mut impl Sink) {
+    dispatch!(level, simd => relaxed_crlf_body_with(simd, body, out));
+}
+
+/// [`relaxed_crlf_body_into`] with the vector instructions of `simd`, inlined into the
+/// function [`dispatch!`] compiles for them.
+#[inline(always)]
+fn relaxed_crlf_body_with<S: Simd>(simd: S, body: &[u8], out: &mut impl Sink) {
     let mut end = body.len();
     loop {
         if body[..end].ends_with(b"\r\n") {
@@ -561,7 +571,7 @@ fn relaxed_crlf_body_into(body: &[u8], out: &mut impl Sink) {
     let mut copied = 0;
     let mut base = 0;
     while base < end {
-        let mut mask = change_mask(body, base);
+        let mut mask = change_mask(simd, body, base);
         if end - base < CHUNK {
             mask &= (1 << (end - base)) - 1;
         }
@@ -609,25 +619,23 @@ fn changes_at(a: u8, b: u8) -> bool {
 /// after the last byte), for the 64 bytes from `from` or as many as there are. Prose has a
 /// space every few bytes, which would stop a substring search for two spaces at each one;
 /// sixteen-byte vector comparisons test every position at once.
-fn change_mask(hay: &[u8], from: usize) -> u64 {
-    if from + CHUNK < hay.len() {
-        let tab = u8x16::splat(b'\t');
-        let space = u8x16::splat(b' ');
-        let lanes = |at: usize| u8x16::new(hay[at..at + 16].try_into().unwrap_or_default());
-        (0..CHUNK / 16).fold(0, |mask, part| {
-            let at = from + 16 * part;
-            let (a, b) = (lanes(at), lanes(at + 1));
-            // A space before a byte up to 0x20: `a ^ 0x20` and `b - 0x20` (saturating) both 0.
-            let spaced = (a ^ space) | b.saturating_sub(space);
-            let hits = a.cmp_eq(tab) | spaced.cmp_eq(u8x16::ZERO);
-            mask | (u64::from(hits.move_mask() as u16) << (16 * part))
-        })
-    } else {
-        let tail = &hay[from.min(hay.len())..];
-        tail.iter().enumerate().fold(0, |mask, (i, &a)| {
-            let b = tail.get(i + 1).copied().unwrap_or(0);
-            mask | (u64::from(changes_at(a, b)) << i)
-        })
+#[inline(always)]
+fn change_mask<S: Simd>(simd: S, hay: &[u8], from: usize) -> u64 {
+    match hay.get(from..from + CHUNK + 1) {
+        Some(window) => {
+            let a = u8x64::from_slice(simd, &window[..CHUNK]);
+            let b = u8x64::from_slice(simd, &window[1..]);
+            let space = u8x64::splat(simd, b' ');
+            let tab = u8x64::splat(simd, b'\t');
+            (a.simd_eq(tab) | (a.simd_eq(space) & b.simd_le(space))).to_bitmask()
+        }
+        None => {
+            let tail = &hay[from.min(hay.len())..];
+            tail.iter().enumerate().fold(0, |mask, (i, &a)| {
+                let b = tail.get(i + 1).copied().unwrap_or(0);
+                mask | (u64::from(changes_at(a, b)) << i)
+            })
+        }
     }
 }
 
@@ -696,7 +704,9 @@ impl<'a> BodyHasher<'a> {
     fn pass(&self, canon: Canon, sink: &mut impl Sink) {
         match canon {
             Canon::Simple => simple_body_into(self.body, sink),
-            Canon::Relaxed if self.crlf_only => relaxed_crlf_body_into(self.body, sink),
+            Canon::Relaxed if self.crlf_only => {
+                relaxed_crlf_body_into(vector_level(), self.body, sink)
+            }
             Canon::Relaxed => relaxed_body_into(self.body, sink),
         }
     }
@@ -778,7 +788,7 @@ fn hash_family(algorithm: Algorithm) -> Algorithm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::xorshift;
+    use crate::test_support::{vector_levels, xorshift};
 
     fn relaxed_header(name: &str, value: &str) -> String {
         let mut out = Vec::new();
@@ -1098,9 +1108,12 @@ mod tests {
             if body.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r') {
                 continue;
             }
-            let mut fast = Vec::new();
-            relaxed_crlf_body_into(&body, &mut fast);
-            assert_eq!(fast, relaxed_body(&body), "body {body:?}");
+            let expected = relaxed_body(&body);
+            for level in vector_levels() {
+                let mut fast = Vec::new();
+                relaxed_crlf_body_into(level, &body, &mut fast);
+                assert_eq!(fast, expected, "{level:?}, body {body:?}");
+            }
         }
     }
 
@@ -1128,7 +1141,10 @@ mod tests {
                 let b = hay.get(i + 1).copied().unwrap_or(0);
                 mask | (u64::from(changes_at(hay[i], b)) << (i - from))
             });
-            assert_eq!(change_mask(&hay, from), expected, "hay {hay:?} from {from}");
+            for level in vector_levels() {
+                let mask = dispatch!(level, simd => change_mask(simd, &hay, from));
+                assert_eq!(mask, expected, "{level:?}, hay {hay:?} from {from}");
+            }
         }
     }
 
@@ -1150,9 +1166,12 @@ mod tests {
                 };
                 body.extend_from_slice(pieces[piece]);
             }
-            let mut fast = Vec::new();
-            relaxed_crlf_body_into(&body, &mut fast);
-            assert_eq!(fast, relaxed_body(&body), "body {body:?}");
+            let expected = relaxed_body(&body);
+            for level in vector_levels() {
+                let mut fast = Vec::new();
+                relaxed_crlf_body_into(level, &body, &mut fast);
+                assert_eq!(fast, expected, "{level:?}, body {body:?}");
+            }
         }
     }
 }

@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use fearless_simd::prelude::*;
+use fearless_simd::{Level, dispatch, mask8x64, u8x64};
 use wide::u8x16;
 
 /// Limits applied while parsing a message.
@@ -218,11 +220,40 @@ fn preview(line: &[u8]) -> String {
     String::from_utf8_lossy(cut).trim_end().to_owned()
 }
 
+/// The vector instructions for the long passes over a message (this bare-LF check, the relaxed
+/// body): the widest the CPU has up to AVX2, found at run time. AVX-512 measured slower than
+/// AVX2 for the relaxed body pass on the Zen 4 machines we bench on (`bench/dkim/README.md`).
+pub(crate) fn vector_level() -> Level {
+    let level = Level::new();
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    let level = level.as_avx2().map_or(level, Level::Avx2);
+    level
+}
+
 /// True when some LF in `input` does not follow a CR. Most mail has none and this runs on every
-/// message, as the first read of its bytes: one pass, 128 bytes a step, each 16-byte lane
-/// compared with LF and the same lane one byte earlier with CR, the lanes that found a bare LF
-/// gathered and tested once a step.
+/// message, as the first read of its bytes.
 fn has_bare_lf(input: &[u8]) -> bool {
+    has_bare_lf_with(vector_level(), input)
+}
+
+/// Set where `at` holds an LF and `before` (the bytes one earlier) no CR.
+#[inline(always)]
+fn bare_lfs<S: Simd>(simd: S, before: &[u8; 64], at: &[u8; 64]) -> mask8x64<S> {
+    u8x64::from_slice(simd, at).simd_eq(u8x64::splat(simd, b'\n'))
+        & !u8x64::from_slice(simd, before).simd_eq(u8x64::splat(simd, b'\r'))
+}
+
+/// [`has_bare_lf`] with the vectors of `level`.
+fn has_bare_lf_with(level: Level, input: &[u8]) -> bool {
+    dispatch!(level, simd => bare_lf_in(simd, input))
+}
+
+/// One pass, 128 bytes a step: each 64-byte half compared with LF and the same half one byte
+/// earlier with CR, the two results tested once a step; the bytes after the last step are
+/// tested 64 at a time (the last 64 overlapping bytes already tested) or, in an input shorter
+/// than 65 bytes, one by one.
+#[inline(always)]
+fn bare_lf_in<S: Simd>(simd: S, input: &[u8]) -> bool {
     if input.first() == Some(&b'\n') {
         return true;
     }
@@ -231,35 +262,32 @@ fn has_bare_lf(input: &[u8]) -> bool {
     };
     // `at[i]` is the byte tested for LF, `before[i]` the one before it.
     let (before, at) = (&input[..last], &input[1..]);
-    let (before_steps, before_rest) = before.as_chunks::<128>();
-    let (at_steps, at_rest) = at.as_chunks::<128>();
+    let bare = |before: &[u8; 64], at: &[u8; 64]| bare_lfs(simd, before, at);
+    let (before_steps, _) = before.as_chunks::<128>();
+    let (at_steps, _) = at.as_chunks::<128>();
     for (b, a) in before_steps.iter().zip(at_steps) {
-        let (b, a) = (b.as_chunks::<16>().0, a.as_chunks::<16>().0);
-        let found = (bare_lf_lanes(&b[0], &a[0]) | bare_lf_lanes(&b[1], &a[1]))
-            | (bare_lf_lanes(&b[2], &a[2]) | bare_lf_lanes(&b[3], &a[3]))
-            | (bare_lf_lanes(&b[4], &a[4]) | bare_lf_lanes(&b[5], &a[5]))
-            | (bare_lf_lanes(&b[6], &a[6]) | bare_lf_lanes(&b[7], &a[7]));
-        if found.any() {
+        let (b, a) = (b.as_chunks::<64>().0, a.as_chunks::<64>().0);
+        if (bare(&b[0], &a[0]) | bare(&b[1], &a[1])).any_true() {
             return true;
         }
     }
-    let (before_lanes, before_tail) = before_rest.as_chunks::<16>();
-    let (at_lanes, at_tail) = at_rest.as_chunks::<16>();
-    before_lanes
-        .iter()
-        .zip(at_lanes)
-        .any(|(b, a)| bare_lf_lanes(b, a).any())
-        || before_tail
+    // Fewer than 128 bytes are left after the steps: the 64 they start with and the last 64
+    // cover them.
+    let rest = before_steps.len() * 128;
+    let found = |b: Option<&[u8; 64]>, a: Option<&[u8; 64]>| {
+        b.zip(a).is_some_and(|(b, a)| bare(b, a).any_true())
+    };
+    match (before.last_chunk::<64>(), at.last_chunk::<64>()) {
+        (Some(b), Some(a)) => {
+            rest < last
+                && (bare(b, a).any_true()
+                    || found(before[rest..].first_chunk(), at[rest..].first_chunk()))
+        }
+        _ => before
             .iter()
-            .zip(at_tail)
-            .any(|(&b, &a)| a == b'\n' && b != b'\r')
-}
-
-/// 0xFF in each lane where `at` holds an LF and `before` (the bytes one earlier) no CR.
-fn bare_lf_lanes(before: &[u8; 16], at: &[u8; 16]) -> u8x16 {
-    let lf = u8x16::new(*at).cmp_eq(u8x16::splat(b'\n'));
-    let cr = u8x16::new(*before).cmp_eq(u8x16::splat(b'\r'));
-    lf.saturating_sub(cr)
+            .zip(at)
+            .any(|(&b, &a)| a == b'\n' && b != b'\r'),
+    }
 }
 
 /// What [`Message::parse`] accepts: bytes it can own (`Vec<u8>`, `String`) or borrow (slices,
@@ -855,6 +883,19 @@ mod tests {
         }
         long.push(b'\r');
         assert!(!has_bare_lf(&long));
+    }
+
+    /// [`has_bare_lf`] at every vector level, which must all agree; their answer.
+    fn has_bare_lf(input: &[u8]) -> bool {
+        let found = super::has_bare_lf(input);
+        for level in crate::test_support::vector_levels() {
+            assert_eq!(
+                has_bare_lf_with(level, input),
+                found,
+                "{level:?} on {input:?}"
+            );
+        }
+        found
     }
 
     /// The plain reading of [`has_bare_lf`].
