@@ -618,7 +618,8 @@ fn changes_at(a: u8, b: u8) -> bool {
 /// Bit `i` set where [`changes_at`] holds at `hay[from + i]` and the byte after it (none
 /// after the last byte), for the 64 bytes from `from` or as many as there are. Prose has a
 /// space every few bytes, which would stop a substring search for two spaces at each one;
-/// sixteen-byte vector comparisons test every position at once.
+/// vector comparisons of all 64 positions (one, two or four instructions each, by the width
+/// `simd` has) test every position at once.
 #[inline(always)]
 fn change_mask<S: Simd>(simd: S, hay: &[u8], from: usize) -> u64 {
     match hay.get(from..from + CHUNK + 1) {
