@@ -1011,11 +1011,12 @@ impl Signature {
 
     /// The DNS name of the key: `selector._domainkey.domain`.
     pub fn key_name(&self) -> String {
-        let mut name = String::with_capacity(self.selector.len() + self.domain.len() + 12);
-        name.push_str(&self.selector);
-        name.push_str("._domainkey.");
-        name.push_str(&self.domain);
-        name
+        self.key_name_parts().concat()
+    }
+
+    /// [`Self::key_name`] in the pieces it is joined from.
+    pub(crate) fn key_name_parts(&self) -> [&str; 3] {
+        [&self.selector, "._domainkey.", &self.domain]
     }
 }
 

@@ -553,15 +553,13 @@ const KEY_NAME_ROOM: usize = 128;
 
 /// [`Signature::key_name`] written into `buf`, without an allocation, when it fits.
 fn key_name_in<'b>(signature: &Signature, buf: &'b mut [u8; KEY_NAME_ROOM]) -> Option<&'b str> {
-    let (selector, domain) = (signature.selector.as_bytes(), signature.domain.as_bytes());
-    let middle = b"._domainkey.";
-    let name = buf.get_mut(..selector.len() + middle.len() + domain.len())?;
-    let (start, end) = name.split_at_mut(selector.len());
-    start.copy_from_slice(selector);
-    let (middle_part, end) = end.split_at_mut(middle.len());
-    middle_part.copy_from_slice(middle);
-    end.copy_from_slice(domain);
-    std::str::from_utf8(name).ok()
+    let mut len = 0;
+    for part in signature.key_name_parts() {
+        buf.get_mut(len..len + part.len())?
+            .copy_from_slice(part.as_bytes());
+        len += part.len();
+    }
+    std::str::from_utf8(&buf[..len]).ok()
 }
 
 /// The key rules every DKIM-style signature (DKIM-Signature, ARC-Message-Signature, ARC-Seal)
