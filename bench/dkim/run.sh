@@ -41,3 +41,5 @@ for op in rsa-verify ed-verify rsa-sign sha256; do
 done
 # inkan as a share of those bounds, measured interleaved so that load changes cancel.
 $PIN "$BIN" ratio "$OUT/msgs"
+# What each piece of signing adds to one RSA-2048 signature, also interleaved.
+$PIN "$BIN" sign-costs "$OUT/msgs"
