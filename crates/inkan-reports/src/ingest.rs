@@ -845,7 +845,13 @@ pub(crate) struct Added {
     reports: Vec<i64>,
     /// Rows added to `ingest_errors`, by input and location.
     errors: Vec<(i64, String)>,
+    /// Rows of `ingest_errors` that reading a known input again deleted ([`Store::forget_errors`]),
+    /// whole, to be put back with the rest of the file's work undone.
+    forgotten: Vec<Vec<Value>>,
 }
+
+/// The columns of `ingest_errors`, in the order [`Added::forgotten`] keeps them.
+const ERROR_COLUMNS: &str = "id, input_id, path, location, error, created_at";
 
 impl Store {
     /// What the file being stored added so far, when it is listed.
@@ -872,7 +878,7 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the rows of `added`.
+    /// Deletes the rows of `added` and puts back the error rows it forgot.
     fn take_out(&mut self, added: &Added) -> Result<(), StoreError> {
         for &report in &added.reports {
             self.delete_report(report)?;
@@ -881,6 +887,14 @@ impl Store {
             self.backend.execute(
                 "DELETE FROM ingest_errors WHERE input_id = $1 AND location = $2",
                 &[Value::Int(*input), location.as_str().into()],
+            )?;
+        }
+        for row in &added.forgotten {
+            self.backend.execute(
+                &format!(
+                    "INSERT INTO ingest_errors ({ERROR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                ),
+                row,
             )?;
         }
         if let Some(input) = added.input {
@@ -1228,6 +1242,15 @@ impl Store {
     /// still fails is recorded again, and what a newer inkan reads no longer shows in
     /// `inkan reports errors`.
     fn forget_errors(&mut self, input: i64) -> Result<(), StoreError> {
+        if self.added().is_some() {
+            let rows = self.backend.query(
+                &format!("SELECT {ERROR_COLUMNS} FROM ingest_errors WHERE input_id = $1"),
+                &[Value::Int(input)],
+            )?;
+            if let Some(added) = self.added() {
+                added.forgotten.extend(rows);
+            }
+        }
         self.backend.execute(
             "DELETE FROM ingest_errors WHERE input_id = $1",
             &[Value::Int(input)],

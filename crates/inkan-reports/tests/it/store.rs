@@ -765,3 +765,50 @@ fn a_store_failure_in_a_batch_rolls_back_that_file_alone() {
         assert_eq!(table_counts(&mut t.store)[3], 5, "{}", t.name);
     }
 }
+
+/// Reading a known input again first forgets the errors its last reading recorded; when that
+/// reading then fails to store, the forgotten errors come back with the rest undone, so
+/// `inkan reports errors` still shows them. The failure is a trigger refusing the error row
+/// the new reading writes.
+#[test]
+fn a_store_failure_on_a_known_input_keeps_its_old_errors() {
+    for mut t in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = write(dir.path(), "good.xml", &small_report("g", &["192.0.2.1"]));
+        let broken = write(dir.path(), "broken.xml", b"<feedback><report_metadata>");
+        let paths = vec![good, broken];
+        let first = ingest_batch(&mut t.store, &paths).unwrap();
+        assert_eq!(first.errors.len(), 1, "{}", t.name);
+        let errors = "SELECT id, input_id, path, location, error, created_at FROM ingest_errors";
+        let before = t.store.query(errors, &[]).unwrap();
+        assert_eq!(before.len(), 1, "{}", t.name);
+        let refuse: &[&str] = match t.name {
+            "sqlite" => &["CREATE TRIGGER refuse BEFORE INSERT ON ingest_errors \
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+            _ => &[
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+                "CREATE TRIGGER refuse BEFORE INSERT ON ingest_errors FOR EACH ROW \
+                 EXECUTE FUNCTION refuse()",
+            ],
+        };
+        for statement in refuse {
+            t.store.query(statement, &[]).unwrap();
+        }
+        let (index, err) = ingest_batch(&mut t.store, &paths).unwrap_err();
+        assert_eq!(index, 1, "{}", t.name);
+        assert!(err.to_string().contains("refused"), "{}: {err}", t.name);
+        assert_eq!(
+            t.store.query(errors, &[]).unwrap(),
+            before,
+            "{}: the old error, as it was",
+            t.name
+        );
+        assert_eq!(
+            table_counts(&mut t.store),
+            [2, 2, 1, 1, 0, 0, 0, 1],
+            "{}",
+            t.name
+        );
+    }
+}
