@@ -261,7 +261,8 @@ pub fn postgres_store() -> TestStore {
     let url = postgres_url();
     let store = Store::open_postgres_schema(&url, &schema).unwrap_or_else(|e| {
         panic!(
-            "PostgreSQL at {url} is unreachable ({e}): run .ci/setup (or set INKAN_TEST_POSTGRES)"
+            "PostgreSQL at {} is unreachable ({e}): run .ci/setup (or set INKAN_TEST_POSTGRES)",
+            inkan_reports::DbUrl::Postgres(url.clone())
         )
     });
     TestStore {

@@ -69,7 +69,10 @@ fn open(url: &str) -> Result<TlsStore, StoreError> {
 fn must_open(url: &str) -> TlsStore {
     tls_dir();
     open(url).unwrap_or_else(|e| {
-        panic!("connecting with {url}: {e}: run .ci/setup (PostgreSQL with TLS on)")
+        panic!(
+            "connecting with {}: {e}: run .ci/setup (PostgreSQL with TLS on)",
+            inkan_reports::DbUrl::Postgres(url.to_owned())
+        )
     })
 }
 
@@ -90,7 +93,10 @@ fn ssl_state(store: &mut Store) -> (String, String) {
 fn open_err(url: &str) -> String {
     tls_dir();
     match open(url) {
-        Ok(_) => panic!("{url}: connected, but should have failed"),
+        Ok(_) => panic!(
+            "{}: connected, but should have failed",
+            inkan_reports::DbUrl::Postgres(url.to_owned())
+        ),
         Err(e) => e.to_string(),
     }
 }

@@ -377,7 +377,7 @@ fn ingest_into_postgres() {
         postgres::Client::connect(&postgres_url(), postgres::NoTls).unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL at {} is unreachable ({e}): run .ci/setup",
-                postgres_url()
+                inkan_reports::DbUrl::Postgres(postgres_url())
             )
         });
     admin
