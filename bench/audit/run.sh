@@ -44,6 +44,8 @@ server:
     database: ""
     zonelistfile: "$WORK/zone.list"
     xfrdfile: "$WORK/xfrd.state"
+    # NSD's transfer scratch directory (default /tmp, left behind when NSD is killed).
+    xfrdir: "$WORK"
     pidfile: "$WORK/nsd.pid"
     logfile: "$WORK/nsd.log"
     hide-version: yes

@@ -166,6 +166,7 @@ impl Server {
                 "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  server-count: 1\n  \
                  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  database: \"\"\n  \
                  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
+                 xfrdir: \"{d}\"\n  \
                  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\n  verbosity: 0\n\
                  remote-control:\n  control-enable: yes\n  control-interface: {d}/nsd.sock\n\
                  zone:\n  name: bench\n  zonefile: bench.zone\n"
