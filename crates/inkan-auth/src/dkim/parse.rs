@@ -1263,10 +1263,7 @@ mod tests {
 
     impl Xorshift {
         fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
+            (crate::test_support::xorshift(&mut self.0) % n as u64) as usize
         }
     }
 
