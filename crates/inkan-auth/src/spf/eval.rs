@@ -1375,12 +1375,7 @@ mod tests {
             "ptr:%{p}.example.com",
         ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = move || crate::test_support::xorshift(&mut seed);
         for _ in 0..2000 {
             let n = (next() % 14) as usize;
             let terms: Vec<&str> = (0..n)
