@@ -557,13 +557,20 @@ fn ratio(dir: &Path, warm: bool) {
     }
 }
 
+/// The rsa-sha256 body hash of `message` in `canon`, as a verifier or signer computes it.
+fn body_hash(message: &Message<'_>, canon: inkan_auth::dkim::Canon) {
+    use inkan_auth::dkim::{Algorithm, BodyHasher};
+    let hash = BodyHasher::for_message(message).hash(canon, None, Algorithm::RsaSha256);
+    std::hint::black_box(hash.unwrap());
+}
+
 /// What signing adds to one RSA-2048 signature, piece by piece: each job signs a digest with
 /// the raw key and does one more piece of a signer's work on the message (or is inkan's whole
 /// signer), 601 rounds of 3 messages each, in alternating order like `ratio`. Each job's cost is
 /// the median over the rounds of its time minus the raw signature's time in the same round, so
 /// the load on the machine cancels out; the share is the raw signature's time over the job's.
 fn sign_costs(dir: &Path) {
-    use inkan_auth::dkim::{Algorithm, BodyHasher, Canon, Canonicalization};
+    use inkan_auth::dkim::{Canon, Canonicalization};
     const ROUNDS_SIGN: usize = 601;
     let plain = load(&dir.join("plain"));
     let copy = plain.clone();
@@ -573,11 +580,6 @@ fn sign_costs(dir: &Path) {
     simple.canonicalization = Canonicalization {
         header: Canon::Simple,
         body: Canon::Simple,
-    };
-    let body_hash = |message: &[u8], canon: Canon| {
-        let m = Message::parse(message).unwrap();
-        let hash = BodyHasher::for_message(&m).hash(canon, None, Algorithm::RsaSha256);
-        std::hint::black_box(hash.unwrap());
     };
     let labels = [
         "raw rsa-2048 sign",
@@ -611,7 +613,7 @@ fn sign_costs(dir: &Path) {
                 };
                 micros(&plain[s.clone()], |m: &[u8]| {
                     raw.rsa_sign();
-                    body_hash(m, canon);
+                    body_hash(&Message::parse(m).unwrap(), canon);
                 })
             }
             5 => micros(&plain[s.clone()], |m: &[u8]| sign_one(m, &simple)),
@@ -644,7 +646,7 @@ fn sign_costs(dir: &Path) {
 /// contains it for about 10 s instead (for `perf record`), over the first `LOOP_N` messages
 /// when that variable is set (few messages stay in the cache; all 1,000 do not).
 fn stages(dir: &Path, alg: &str, only: Option<&str>) {
-    use inkan_auth::dkim::{Algorithm, BodyHasher, Canon, Signature, header_hash};
+    use inkan_auth::dkim::{Algorithm, Canon, Signature, header_hash};
     fn field<'m>(m: &'m Message<'_>) -> inkan_auth::HeaderField<'m> {
         m.header_fields("DKIM-Signature").next().unwrap()
     }
@@ -689,10 +691,6 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
         "sign: body hash then sign_digest",
         "sign: sign_digest of each message's digest",
     ];
-    let body_hash = |m: &Message<'_>| {
-        let hash = BodyHasher::for_message(m).hash(Canon::Relaxed, None, Algorithm::RsaSha256);
-        std::hint::black_box(hash.unwrap());
-    };
     let stage = |step: usize, i: usize| match step {
         0 => RawCrypto::sha256(&signed[i]),
         1 if alg == "ed" => raw.ed_verify(),
@@ -705,7 +703,7 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
         4 => {
             std::hint::black_box(Signature::parse(field(&messages[i]).value()).unwrap());
         }
-        5 => body_hash(&messages[i]),
+        5 => body_hash(&messages[i], Canon::Relaxed),
         6 => {
             std::hint::black_box(header_hash(&messages[i], &sigs[i], &field(&messages[i])));
         }
@@ -715,10 +713,10 @@ fn stages(dir: &Path, alg: &str, only: Option<&str>) {
         11 => {
             std::hint::black_box(signer.sign_at(&plain_messages[i], NOW).unwrap());
         }
-        12 => body_hash(&plain_messages[i]),
+        12 => body_hash(&plain_messages[i], Canon::Relaxed),
         _ => {
             if step == 14 {
-                body_hash(&plain_messages[i]);
+                body_hash(&plain_messages[i], Canon::Relaxed);
             }
             let digest = if step == 15 {
                 &hashes[i]
