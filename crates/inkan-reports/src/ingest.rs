@@ -889,13 +889,10 @@ impl Store {
                 &[Value::Int(*input), location.as_str().into()],
             )?;
         }
+        let restore =
+            format!("INSERT INTO ingest_errors ({ERROR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
         for row in &added.forgotten {
-            self.backend.execute(
-                &format!(
-                    "INSERT INTO ingest_errors ({ERROR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
-                ),
-                row,
-            )?;
+            self.backend.execute(&restore, row)?;
         }
         if let Some(input) = added.input {
             let id = [Value::Int(input)];
